@@ -1,0 +1,100 @@
+// modelcut's public API: the whole pipeline behind one call each.
+//
+//   split_model:  load -> index -> resolve cut -> partition -> emit parts
+//   merge_parts:  load parts -> check they chain -> emit one model
+//   inspect_model: load -> index -> layers and candidate cut points
+//
+// Every function throws modelcut::Error, with a one-line message, for bad
+// input; outputs are written under temporary names and renamed into place, so
+// a failure leaves nothing behind.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "modelcut/error.h"
+
+namespace modelcut {
+
+struct ValueSummary {
+  std::string name;
+  std::string type;                    // "float32[batch,64,56,56]"
+  std::optional<std::uint64_t> bytes;  // per batch item, when the shape is known
+};
+
+struct CutSummary {
+  std::string spec;           // as given
+  std::string kind;           // "tensor", "node" or "layer"
+  std::string resolved_name;  // what it matched
+  std::vector<std::string> values;
+};
+
+struct PartSummary {
+  std::filesystem::path path;
+  std::size_t node_count = 0;
+  std::size_t initializer_count = 0;
+  std::vector<ValueSummary> inputs, outputs;
+};
+
+struct SplitOptions {
+  std::vector<std::string> cuts;     // K names give K+1 parts
+  std::filesystem::path output_dir;  // must not exist unless overwrite
+  bool overwrite = false;
+  // Serialized models whose value_info gives types the source lacks (e.g. the
+  // output of ONNX shape inference on structure_only()).
+  std::vector<std::string> type_hints;
+};
+
+struct SplitResult {
+  std::vector<CutSummary> cuts;
+  std::vector<PartSummary> parts;  // in chain order; files sort in that order too
+};
+
+SplitResult split_model(const std::filesystem::path& model, const SplitOptions& options);
+
+struct MergeResult {
+  std::filesystem::path path;
+  std::size_t node_count = 0;
+  std::size_t initializer_count = 0;
+};
+
+MergeResult merge_parts(const std::vector<std::filesystem::path>& parts, const std::filesystem::path& output,
+                        bool overwrite = false);
+
+struct LayerSummary {
+  std::string name;
+  std::size_t depth = 0;  // 1 for top-level layers
+  std::size_t node_count = 0;
+  std::vector<ValueSummary> outputs;
+};
+
+struct CutCandidate {
+  ValueSummary value;           // the one computed value crossing this cut
+  std::string layer;            // the innermost layer that produces it, if any
+  std::vector<std::string> passed_through;  // graph inputs that cross with it
+  std::uint64_t crossing_bytes = 0;         // per batch item
+  bool bytes_known = true;
+};
+
+struct InspectReport {
+  std::string path;
+  std::string producer;
+  std::int64_t ir_version = 0;
+  std::vector<std::pair<std::string, std::int64_t>> opsets;
+  std::size_t node_count = 0;
+  std::size_t initializer_count = 0;
+  std::vector<ValueSummary> inputs, outputs;
+  std::vector<LayerSummary> layers;
+  std::vector<CutCandidate> cut_points;  // in the order the model computes them
+};
+
+InspectReport inspect_model(const std::filesystem::path& model, const std::vector<std::string>& type_hints = {});
+
+// The model without its large weights, for shape inference in bounded memory.
+std::string structure_only(const std::filesystem::path& model);
+
+}  // namespace modelcut

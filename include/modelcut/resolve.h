@@ -1,0 +1,57 @@
+// Resolving a cut given by name (a tensor, a node, or a layer as the user's
+// framework calls it) to the values that the cut separates.
+//
+// Layers come from node scopes (see Dataflow::Node::scope): every scope prefix
+// is a layer. A layer's outputs are the values its nodes produce that are read
+// outside it or are graph outputs. Format-neutral: naming conventions of
+// exporters are turned into scopes by the format adapters.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "modelcut/dataflow.h"
+
+namespace modelcut {
+
+struct Layer {
+  std::vector<std::string> path;  // scope components, outermost first
+  std::string name;               // path joined with the dataflow's separator
+  std::vector<NodeId> nodes;      // in topological order
+  std::vector<ValueId> outputs;   // in topological order of their producers
+};
+
+// All layers of a dataflow, outermost first, in the order of their first node.
+class LayerIndex {
+ public:
+  explicit LayerIndex(const Dataflow& dataflow);
+  const std::vector<Layer>& layers() const { return layers_; }
+  // Layers a user's name may refer to, best match tier only (several means
+  // the name is ambiguous).
+  std::vector<const Layer*> match(const std::string& name) const;
+
+ private:
+  std::vector<Layer> layers_;
+};
+
+struct CutPoint {
+  enum class Kind { Tensor, Node, Layer };
+  std::string spec;             // what the user wrote
+  Kind kind = Kind::Tensor;
+  std::string resolved_name;    // the tensor, node or layer it matched
+  std::vector<ValueId> values;  // the values the cut is placed after
+};
+
+const char* to_string(CutPoint::Kind kind);
+
+// Resolves one name. The name may be prefixed with "tensor:", "node:" or
+// "layer:" to say what it names; otherwise a tensor name is tried first, then
+// a node name, then a layer name. Throws Error for an unknown or ambiguous name,
+// listing the closest candidates.
+CutPoint resolve_cut(const Dataflow& dataflow, const LayerIndex& layers, const std::string& spec);
+
+// Up to `limit` names of tensors, nodes and layers closest to `name`.
+std::vector<std::string> closest_names(const Dataflow& dataflow, const LayerIndex& layers,
+                                       const std::string& name, std::size_t limit = 5);
+
+}  // namespace modelcut

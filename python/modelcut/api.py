@@ -1,0 +1,106 @@
+# The Python API over the C++ core: split, merge and inspect, accepting paths
+# or onnx.ModelProto. Before cutting, ONNX shape inference runs on the model's
+# structure (weights left out, so memory stays bounded) to give a type and
+# shape to values the exporter recorded none for; the core uses them only
+# where the model itself says nothing.
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+import onnx
+
+from . import _core
+
+ModelArg = str | os.PathLike | onnx.ModelProto
+
+
+@dataclass
+class SplitResult:
+    """What split() wrote: the parts in chain order, and what each cut matched."""
+
+    parts: list[dict]
+    cuts: list[dict]
+    paths: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.paths = [part["path"] for part in self.parts]
+
+    def to_dict(self) -> dict:
+        return {"cuts": self.cuts, "parts": self.parts}
+
+
+@contextmanager
+def _as_path(model: ModelArg) -> Iterator[str]:
+    """Yields a file path for a path or an in-memory ModelProto."""
+    if isinstance(model, onnx.ModelProto):
+        with tempfile.TemporaryDirectory(prefix="modelcut-") as folder:
+            path = os.path.join(folder, (model.graph.name or "model") + ".onnx")
+            onnx.save(model, path)
+            yield path
+    else:
+        path = os.fspath(model)
+        if not os.path.exists(path):
+            raise _core.Error(f"cannot open '{path}': No such file or directory")
+        yield path
+
+
+def inferred_types(path: str) -> list[bytes]:
+    """Types from ONNX shape inference, as a serialized model, or [] if it fails.
+
+    Shape inference runs on the structure only; a model it cannot handle
+    (custom operators, say) is still cut, with the types it records itself.
+    """
+    try:
+        structure = onnx.load_from_string(_core.structure_only(path))
+        inferred = onnx.shape_inference.infer_shapes(structure, data_prop=True)
+    except _core.Error:
+        raise
+    except Exception:  # noqa: BLE001 - any failure of inference just means no hints
+        return []
+    return [inferred.SerializeToString()]
+
+
+def split(
+    model: ModelArg,
+    at: str | Sequence[str],
+    output_dir: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    infer_shapes: bool = True,
+) -> SplitResult:
+    """Cuts `model` after each name in `at` and writes the parts into `output_dir`.
+
+    A name is a tensor, a node, or a layer as the exporting framework called
+    it ("fc2", "layer3.1", "block_6_expand"). K names give K+1 parts that form a
+    strict chain: part k+1 takes exactly part k's outputs, by name.
+    """
+    cuts = [at] if isinstance(at, str) else list(at)
+    with _as_path(model) as path:
+        hints = inferred_types(path) if infer_shapes else []
+        result = _core.split(path, cuts, os.fspath(output_dir), overwrite, hints)
+    return SplitResult(parts=result["parts"], cuts=result["cuts"])
+
+
+def merge(parts: Sequence[ModelArg], output: str | os.PathLike, *, overwrite: bool = False) -> dict:
+    """Composes a chain of parts back into one model written to `output`."""
+    paths = []
+    with tempfile.TemporaryDirectory(prefix="modelcut-") as folder:
+        for index, part in enumerate(parts):
+            if isinstance(part, onnx.ModelProto):
+                path = os.path.join(folder, f"part{index}.onnx")
+                onnx.save(part, path)
+                paths.append(path)
+            else:
+                paths.append(os.fspath(part))
+        return _core.merge(paths, os.fspath(output), overwrite)
+
+
+def inspect(model: ModelArg, *, infer_shapes: bool = True) -> dict:
+    """Inputs, outputs, layers (with output shapes) and candidate cut points."""
+    with _as_path(model) as path:
+        hints = inferred_types(path) if infer_shapes else []
+        return _core.inspect(path, hints)

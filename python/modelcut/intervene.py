@@ -1,0 +1,90 @@
+# Run a chain of model parts on ONNX Runtime, optionally changing the values
+# that cross each cut (e.g. adding Gaussian noise). Assumes the strict-chain
+# convention: part k takes, by name, a subset of part k-1's outputs; part 0
+# takes the original graph inputs.
+from __future__ import annotations
+
+from typing import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+from ._ort import ModelLike, ensure_session
+
+Values = dict[str, np.ndarray]
+Intervention = Callable[[int, Values], "Mapping[str, np.ndarray] | None"]
+
+
+class ChainError(ValueError):
+    """A part cannot be fed from what precedes it."""
+
+
+def run_chain(
+    parts: Sequence[ModelLike | ort.InferenceSession],
+    feeds: Mapping[str, np.ndarray],
+    intervention: Intervention | None = None,
+    optimize: bool = False,
+) -> Values:
+    """Run the parts in order and return the last part's outputs by name.
+
+    At boundary k (between part k and part k+1), `intervention(k, values)` is
+    called with part k's outputs; the mapping it returns (or `values` itself
+    if it returns None) feeds part k+1."""
+    if not parts:
+        raise ChainError("the chain has no parts")
+    values: Mapping[str, np.ndarray] = feeds
+    for index, part in enumerate(parts):
+        session = ensure_session(part, optimize)
+        if index > 0 and intervention is not None:
+            changed = intervention(index - 1, values)
+            values = values if changed is None else changed
+        part_feeds = _select_inputs(session, values, index)
+        outputs = session.run(None, part_feeds)
+        values = {arg.name: array for arg, array in zip(session.get_outputs(), outputs)}
+    return values
+
+
+def _select_inputs(
+    session: ort.InferenceSession, values: Mapping[str, np.ndarray], index: int
+) -> Values:
+    needed = [arg.name for arg in session.get_inputs()]
+    missing = [name for name in needed if name not in values]
+    if missing:
+        source = "the feeds" if index == 0 else f"the outputs of part {index - 1}"
+        raise ChainError(
+            f"part {index} needs input(s) {missing}, which are not among "
+            f"{source}: {sorted(values)}"
+        )
+    return {name: values[name] for name in needed}
+
+
+def gaussian_noise(
+    sigma: float, seed: int = 0, names: Iterable[str] | None = None
+) -> Intervention:
+    """An intervention adding N(0, sigma^2) noise to float boundary tensors
+    (all of them, or only those in `names`); integer and bool tensors such
+    as masks and shapes pass unchanged. One generator serves all calls, so a
+    fresh callable with the same seed reproduces the same noise."""
+    if sigma < 0:
+        raise ValueError(f"sigma must be >= 0, got {sigma}")
+    rng = np.random.default_rng(seed)
+    selected = None if names is None else frozenset(names)
+
+    def add_noise(boundary_index: int, values: Mapping[str, np.ndarray]) -> Values:
+        noisy = dict(values)
+        for name, value in values.items():
+            if selected is not None and name not in selected:
+                continue
+            if not np.issubdtype(value.dtype, np.floating):
+                if selected is not None:
+                    raise TypeError(
+                        f"gaussian_noise: '{name}' at boundary {boundary_index} is "
+                        f"{value.dtype}; noise applies only to float tensors"
+                    )
+                continue
+            noise = rng.normal(0.0, sigma, size=value.shape)
+            # Keep the dtype: the next part declares its input type.
+            noisy[name] = (value + noise).astype(value.dtype)
+        return noisy
+
+    return add_noise

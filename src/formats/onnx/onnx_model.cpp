@@ -1,0 +1,502 @@
+// Loading an ONNX model (ModelProto) into an OnnxModel, and indexing its main
+// graph as a format-neutral Dataflow.
+//
+// Names of layers are recovered from what the exporters leave behind:
+// PyTorch's dynamo exporter records module paths in node metadata
+// ("pkg.torch.onnx.name_scopes"); the TorchScript exporter and tf2onnx put
+// scopes in node names ("/layer1/layer1.0/conv1/Conv", "model/fc2/BiasAdd").
+#include "onnx_model.h"
+
+#include <algorithm>
+#include <set>
+
+#include "modelcut/error.h"
+
+namespace modelcut::onnx {
+namespace {
+
+std::string as_string(const wire::Field& field) { return std::string(field.bytes); }
+
+void expect_bytes(const wire::Field& field, const std::string& what) {
+  if (field.type != wire::WireType::Bytes) {
+    fail(what, ": not an ONNX model (field ", field.number, " has the wrong wire type)");
+  }
+}
+
+std::pair<std::string, std::string> parse_entry(std::string_view payload, const std::string& what) {
+  wire::Reader reader(payload, what);
+  wire::Field field;
+  std::pair<std::string, std::string> entry;
+  while (reader.next(field)) {
+    if (field.number == field::kEntryKey) entry.first = as_string(field);
+    if (field.number == field::kEntryValue) entry.second = as_string(field);
+  }
+  return entry;
+}
+
+ValueInfoRef parse_value_info(std::string_view payload, const std::string& what) {
+  ValueInfoRef info;
+  info.payload = payload;
+  wire::Reader reader(payload, what);
+  wire::Field field;
+  while (reader.next(field)) {
+    if (field.number == field::kValueInfoName) info.name = as_string(field);
+    if (field.number == field::kValueInfoType) info.type = field.bytes;
+  }
+  return info;
+}
+
+TensorRef parse_tensor(std::string_view payload, const std::string& what) {
+  TensorRef tensor;
+  tensor.payload = payload;
+  wire::Reader reader(payload, what);
+  wire::Field field;
+  while (reader.next(field)) {
+    switch (field.number) {
+      case field::kTensorDims: wire::append_int64s(field, tensor.dims, what); break;
+      case field::kTensorDataType: tensor.data_type = static_cast<int>(field.varint); break;
+      case field::kTensorName: tensor.name = as_string(field); break;
+      case field::kTensorDataLocation: tensor.external = tensor.external || field.varint == 1; break;
+      default: break;
+    }
+  }
+  return tensor;
+}
+
+TensorRef parse_sparse_tensor(std::string_view payload, const std::string& what) {
+  wire::Reader reader(payload, what);
+  wire::Field field;
+  TensorRef sparse;
+  while (reader.next(field)) {
+    if (field.number == field::kSparseTensorValues) {
+      TensorRef values = parse_tensor(field.bytes, what);
+      sparse.name = values.name;
+      sparse.data_type = values.data_type;
+      sparse.external = values.external;
+    }
+    if (field.number == 3) wire::append_int64s(field, sparse.dims, what);  // SparseTensorProto.dims
+  }
+  sparse.payload = payload;
+  return sparse;
+}
+
+struct NodeFields {
+  std::string name, op_type, domain;
+  std::vector<std::string> inputs, outputs;
+  std::vector<std::string_view> subgraphs;
+  std::vector<std::pair<std::string, std::string>> metadata;
+};
+
+NodeFields parse_node_fields(std::string_view payload, const std::string& what) {
+  NodeFields node;
+  wire::Reader reader(payload, what);
+  wire::Field field;
+  while (reader.next(field)) {
+    switch (field.number) {
+      case field::kNodeInput: node.inputs.push_back(as_string(field)); break;
+      case field::kNodeOutput: node.outputs.push_back(as_string(field)); break;
+      case field::kNodeName: node.name = as_string(field); break;
+      case field::kNodeOpType: node.op_type = as_string(field); break;
+      case field::kNodeDomain: node.domain = as_string(field); break;
+      case field::kNodeMetadataProps: node.metadata.push_back(parse_entry(field.bytes, what)); break;
+      case field::kNodeAttribute: {
+        wire::Reader attribute(field.bytes, what);
+        wire::Field attribute_field;
+        while (attribute.next(attribute_field)) {
+          if (attribute_field.number == field::kAttributeGraph || attribute_field.number == field::kAttributeGraphs) {
+            node.subgraphs.push_back(attribute_field.bytes);
+          }
+        }
+        break;
+      }
+      default: break;
+    }
+  }
+  if (node.domain == "ai.onnx") node.domain.clear();
+  return node;
+}
+
+// Names a (sub)graph reads without defining them, and operators it calls.
+void scan_subgraph(std::string_view graph, const std::string& what, std::vector<std::string>& free_names,
+                   std::set<std::string>& seen, std::vector<OpRef>& called_ops) {
+  std::set<std::string> defined;
+  std::vector<std::string> reads;
+  wire::Reader reader(graph, what);
+  wire::Field field;
+  while (reader.next(field)) {
+    if (field.number == field::kGraphInput) defined.insert(parse_value_info(field.bytes, what).name);
+    if (field.number == field::kGraphInitializer) defined.insert(parse_tensor(field.bytes, what).name);
+    if (field.number == field::kGraphSparseInitializer) defined.insert(parse_sparse_tensor(field.bytes, what).name);
+    if (field.number == field::kGraphOutput) reads.push_back(parse_value_info(field.bytes, what).name);
+    if (field.number != field::kGraphNode) continue;
+    NodeFields node = parse_node_fields(field.bytes, what);
+    called_ops.emplace_back(node.domain, node.op_type);
+    for (auto& input : node.inputs) reads.push_back(std::move(input));
+    for (auto& output : node.outputs) defined.insert(std::move(output));
+    std::set<std::string> nested_seen;
+    for (std::string_view nested : node.subgraphs) {
+      scan_subgraph(nested, what, reads, nested_seen, called_ops);
+    }
+  }
+  for (auto& name : reads) {
+    if (!name.empty() && defined.count(name) == 0 && seen.insert(name).second) free_names.push_back(name);
+  }
+}
+
+NodeRef parse_node(std::string_view payload, const std::string& what) {
+  NodeFields fields = parse_node_fields(payload, what);
+  NodeRef node;
+  node.payload = payload;
+  node.name = std::move(fields.name);
+  node.op_type = std::move(fields.op_type);
+  node.domain = std::move(fields.domain);
+  node.inputs = std::move(fields.inputs);
+  node.outputs = std::move(fields.outputs);
+  node.metadata = std::move(fields.metadata);
+  node.called_ops.emplace_back(node.domain, node.op_type);
+  std::set<std::string> seen;
+  for (std::string_view subgraph : fields.subgraphs) {
+    scan_subgraph(subgraph, what + " (subgraph of node " + modelcut::quoted(node.name) + ")", node.outer_reads, seen,
+                  node.called_ops);
+  }
+  return node;
+}
+
+FunctionRef parse_function(const wire::Field& function_field, const std::string& what) {
+  FunctionRef function;
+  function.field = function_field;
+  wire::Reader reader(function_field.bytes, what);
+  wire::Field field;
+  while (reader.next(field)) {
+    if (field.number == field::kFunctionName) function.name = as_string(field);
+    if (field.number == field::kFunctionDomain) function.domain = as_string(field);
+    if (field.number == field::kFunctionNode) {
+      NodeRef node = parse_node(field.bytes, what);
+      function.called_ops.insert(function.called_ops.end(), node.called_ops.begin(), node.called_ops.end());
+    }
+  }
+  return function;
+}
+
+// "/layer1/layer1.0/conv1/Conv" -> {"layer1", "0", "conv1"}: the last part
+// names the operator; a part that repeats its parent's qualified name as a
+// prefix (PyTorch's "layer1.0" under "layer1") is reduced to its own name.
+std::vector<std::string> scope_from_node_name(const std::string& name) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start <= name.size()) {
+    const std::size_t slash = name.find('/', start);
+    const std::size_t end = slash == std::string::npos ? name.size() : slash;
+    if (end > start) parts.push_back(name.substr(start, end - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  if (parts.size() <= 1 || name.find('/') == std::string::npos) return {};
+  parts.pop_back();
+  std::vector<std::string> scope;
+  std::string qualified;
+  for (const std::string& part : parts) {
+    if (!qualified.empty() && part.size() > qualified.size() + 1 && part.compare(0, qualified.size(), qualified) == 0 &&
+        part[qualified.size()] == '.') {
+      scope.push_back(part.substr(qualified.size() + 1));
+      qualified = part;
+    } else {
+      scope.push_back(part);
+      qualified = qualified.empty() ? part : qualified + "." + part;
+    }
+  }
+  return scope;
+}
+
+// Parses the dynamo exporter's name scopes, a Python list literal such as
+// "['', 'layer1', 'layer1.0', 'layer1.0.conv1']" or one of local names.
+std::vector<std::string> scope_from_name_scopes(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t position = 0;
+  while ((position = text.find_first_of("'\"", position)) != std::string::npos) {
+    const char quote = text[position];
+    const std::size_t end = text.find(quote, position + 1);
+    if (end == std::string::npos) break;
+    items.push_back(text.substr(position + 1, end - position - 1));
+    position = end + 1;
+  }
+  std::vector<std::string> scope;
+  std::string qualified;
+  for (const std::string& item : items) {
+    if (item.empty()) continue;
+    if (!qualified.empty() && item.compare(0, qualified.size() + 1, qualified + ".") == 0) {
+      scope.push_back(item.substr(qualified.size() + 1));
+    } else {
+      scope.push_back(item);
+    }
+    qualified = qualified.empty() ? item : (item.compare(0, qualified.size() + 1, qualified + ".") == 0 ? item : qualified + "." + item);
+  }
+  return scope;
+}
+
+std::vector<std::string> scope_of(const NodeRef& node) {
+  for (const auto& [key, value] : node.metadata) {
+    if (key == "pkg.torch.onnx.name_scopes") return scope_from_name_scopes(value);
+  }
+  return scope_from_node_name(node.name);
+}
+
+}  // namespace
+
+std::string dtype_name(int onnx_data_type) {
+  static const char* const kNames[] = {"undefined", "float32", "uint8", "int8", "uint16", "int16", "int32",
+                                       "int64", "string", "bool", "float16", "float64", "uint32", "uint64",
+                                       "complex64", "complex128", "bfloat16", "float8e4m3fn", "float8e4m3fnuz",
+                                       "float8e5m2", "float8e5m2fnuz", "uint4", "int4", "float4e2m1",
+                                       "float8e8m0", "uint2", "int2", "float6e2m3", "float6e3m2"};
+  if (onnx_data_type >= 0 && onnx_data_type < static_cast<int>(std::size(kNames))) return kNames[onnx_data_type];
+  return "type" + std::to_string(onnx_data_type);
+}
+
+namespace {
+
+int element_bits(int onnx_data_type) {
+  static const int kBits[] = {0, 32, 8, 8, 16, 16, 32, 64, 0, 8, 16, 64, 32, 64, 64, 128,
+                              16, 8, 8, 8, 8, 4, 4, 4, 8, 2, 2, 6, 6};
+  if (onnx_data_type >= 0 && onnx_data_type < static_cast<int>(std::size(kBits))) return kBits[onnx_data_type];
+  return 0;
+}
+
+}  // namespace
+
+TensorInfo tensor_info_from_type(std::string_view type_proto, const std::string& what) {
+  TensorInfo info;
+  wire::Reader reader(type_proto, what);
+  wire::Field field;
+  while (reader.next(field)) {
+    if (field.number != 1) {  // not TypeProto.tensor_type: a sequence, map, optional, ...
+      if (field.number == 4 || field.number == 5 || field.number == 9 || field.number == 8) {
+        info.known = true;
+        info.dtype = field.number == 4 ? "sequence" : field.number == 5 ? "map" : field.number == 9 ? "optional" : "sparse";
+      }
+      continue;
+    }
+    wire::Reader tensor(field.bytes, what);
+    wire::Field tensor_field;
+    while (tensor.next(tensor_field)) {
+      if (tensor_field.number == 1) {
+        info.known = true;
+        info.dtype = dtype_name(static_cast<int>(tensor_field.varint));
+        info.element_bits = element_bits(static_cast<int>(tensor_field.varint));
+      }
+      if (tensor_field.number != 2) continue;
+      info.has_shape = true;
+      wire::Reader shape(tensor_field.bytes, what);
+      wire::Field dim_field;
+      while (shape.next(dim_field)) {
+        if (dim_field.number != 1) continue;
+        Dim dim;
+        wire::Reader dimension(dim_field.bytes, what);
+        wire::Field part;
+        while (dimension.next(part)) {
+          if (part.number == 1) dim.size = static_cast<std::int64_t>(part.varint);
+          if (part.number == 2) dim.symbol = as_string(part);
+        }
+        info.dims.push_back(std::move(dim));
+      }
+    }
+  }
+  return info;
+}
+
+std::unique_ptr<OnnxModel> OnnxModel::open(const std::filesystem::path& path) {
+  std::unique_ptr<OnnxModel> model(new OnnxModel());
+  model->label = path.string();
+  model->path = path;
+  model->mapping_ = std::make_unique<MappedFile>(path);
+  model->parse(model->mapping_->bytes());
+  return model;
+}
+
+std::unique_ptr<OnnxModel> OnnxModel::from_bytes(std::string bytes, const std::string& label) {
+  std::unique_ptr<OnnxModel> model(new OnnxModel());
+  model->label = label;
+  model->owned_bytes_.push_back(std::move(bytes));
+  model->parse(model->owned_bytes_.back());
+  return model;
+}
+
+void OnnxModel::parse(std::string_view bytes) {
+  if (bytes.empty()) fail(label, ": empty file, not an ONNX model");
+  wire::Reader reader(bytes, label + ": not an ONNX model or damaged");
+  wire::Field field;
+  std::string_view graph;
+  bool has_graph = false;
+  while (reader.next(field)) {
+    model_fields.push_back(field);
+    switch (field.number) {
+      case field::kModelIrVersion:
+        if (field.type != wire::WireType::Varint) fail(label, ": not an ONNX model (ir_version is not a number)");
+        ir_version = static_cast<std::int64_t>(field.varint);
+        break;
+      case field::kModelProducerName: expect_bytes(field, label); producer_name = as_string(field); break;
+      case field::kModelGraph: expect_bytes(field, label); graph = field.bytes; has_graph = true; break;
+      case field::kModelOpsetImport: {
+        expect_bytes(field, label);
+        Opset opset;
+        wire::Reader opset_reader(field.bytes, label + ": opset_import");
+        wire::Field opset_field;
+        while (opset_reader.next(opset_field)) {
+          if (opset_field.number == field::kOpsetDomain) opset.domain = as_string(opset_field);
+          if (opset_field.number == field::kOpsetVersion) opset.version = static_cast<std::int64_t>(opset_field.varint);
+        }
+        opsets.push_back(opset);
+        break;
+      }
+      case field::kModelFunctions: expect_bytes(field, label); functions.push_back(parse_function(field, label + ": function")); break;
+      default: break;
+    }
+  }
+  if (!has_graph || ir_version == 0) fail(label, ": not an ONNX model (it has no ", has_graph ? "ir_version" : "graph", ")");
+
+  const std::string what = label + ": graph";
+  wire::Reader graph_reader(graph, what);
+  while (graph_reader.next(field)) {
+    switch (field.number) {
+      case field::kGraphNode:
+        expect_bytes(field, what);
+        nodes.push_back(parse_node(field.bytes, what + ": node " + std::to_string(nodes.size())));
+        break;
+      case field::kGraphName: graph_name = as_string(field); break;
+      case field::kGraphInitializer: expect_bytes(field, what); initializers.push_back(parse_tensor(field.bytes, what)); break;
+      case field::kGraphSparseInitializer:
+        expect_bytes(field, what);
+        sparse_initializers.push_back(parse_sparse_tensor(field.bytes, what));
+        break;
+      case field::kGraphInput: expect_bytes(field, what); inputs.push_back(parse_value_info(field.bytes, what)); break;
+      case field::kGraphOutput: expect_bytes(field, what); outputs.push_back(parse_value_info(field.bytes, what)); break;
+      case field::kGraphValueInfo: expect_bytes(field, what); value_info.push_back(parse_value_info(field.bytes, what)); break;
+      case field::kGraphQuantizationAnnotation: {
+        wire::Reader annotation(field.bytes, what);
+        wire::Field annotation_field;
+        std::string tensor_name;
+        while (annotation.next(annotation_field)) {
+          if (annotation_field.number == field::kAnnotationTensorName) tensor_name = as_string(annotation_field);
+        }
+        quantization_annotations.emplace_back(tensor_name, field);
+        break;
+      }
+      case field::kGraphDocString:
+      case field::kGraphMetadataProps: graph_annotations.push_back(field); break;
+      default: break;
+    }
+  }
+  for (const auto* list : {&value_info, &inputs, &outputs}) {
+    for (const ValueInfoRef& info : *list) {
+      if (!info.type.empty()) types[info.name] = info.type;
+    }
+  }
+}
+
+void OnnxModel::add_type_hints(std::string model_bytes) {
+  owned_bytes_.push_back(std::move(model_bytes));
+  auto hints = OnnxModel::from_bytes(owned_bytes_.back(), label + " (inferred types)");
+  for (const auto* list : {&hints->value_info, &hints->outputs}) {
+    for (const ValueInfoRef& info : *list) {
+      if (info.type.empty()) continue;
+      auto it = types.find(info.name);
+      if (it == types.end() || !tensor_info_from_type(it->second, label).has_shape) {
+        // The hint model's bytes live in owned_bytes_ (a deque: no reallocation moves them).
+        const std::string_view own = owned_bytes_.back();
+        const auto offset = static_cast<std::size_t>(info.type.data() - hints->owned_bytes_.back().data());
+        types[info.name] = own.substr(offset, info.type.size());
+      }
+    }
+  }
+}
+
+Dataflow index_onnx(const OnnxModel& model) {
+  Dataflow dataflow;
+  dataflow.scope_separator = model.producer_name == "pytorch" ? '.' : '/';
+  std::set<std::string> input_names;
+  for (const ValueInfoRef& input : model.inputs) {
+    input_names.insert(input.name);
+    dataflow.mark_graph_input(dataflow.add_value(input.name, ValueKind::GraphInput));
+  }
+  for (const auto* list : {&model.initializers, &model.sparse_initializers}) {
+    for (const TensorRef& tensor : *list) {
+      // An initializer named like a graph input is that input's default value.
+      if (input_names.count(tensor.name) == 0) dataflow.add_value(tensor.name, ValueKind::Constant);
+    }
+  }
+  for (const NodeRef& source : model.nodes) {
+    Node node;
+    node.name = source.name;
+    node.op = source.op_type;
+    for (const auto* names : {&source.inputs, &source.outer_reads}) {
+      for (const std::string& name : *names) {
+        if (name.empty()) continue;
+        const ValueId id = dataflow.value_named(name);
+        if (std::find(node.inputs.begin(), node.inputs.end(), id) == node.inputs.end()) node.inputs.push_back(id);
+      }
+    }
+    for (const std::string& name : source.outputs) {
+      if (!name.empty()) node.outputs.push_back(dataflow.value_named(name));
+    }
+    node.scope = scope_of(source);
+    node.is_constant = source.op_type == "Constant" && source.domain.empty() && node.inputs.empty();
+    dataflow.add_node(std::move(node));
+  }
+  for (const ValueInfoRef& output : model.outputs) dataflow.mark_graph_output(dataflow.value_named(output.name));
+  dataflow.build_index();
+
+  for (const auto& [name, type] : model.types) {
+    if (auto id = dataflow.find_value(name)) dataflow.mutable_value(*id).info = tensor_info_from_type(type, model.label);
+  }
+  for (const TensorRef& tensor : model.initializers) {
+    auto id = dataflow.find_value(tensor.name);
+    if (!id || dataflow.value(*id).info.known) continue;
+    TensorInfo& info = dataflow.mutable_value(*id).info;
+    info.known = true;
+    info.dtype = dtype_name(tensor.data_type);
+    info.element_bits = element_bits(tensor.data_type);
+    info.has_shape = true;
+    for (std::int64_t size : tensor.dims) info.dims.push_back(Dim{size, {}});
+  }
+  return dataflow;
+}
+
+std::string structure_only(const OnnxModel& model) {
+  // Tensors above this size are replaced by their name, type and shape:
+  // shape inference only reads the values of small ones (shapes, axes).
+  constexpr std::size_t kKeepBytes = 4096;
+  wire::Rope graph;
+  for (const NodeRef& node : model.nodes) graph.add_view_field(field::kGraphNode, node.payload);
+  graph.add_bytes_field(field::kGraphName, model.graph_name);
+  for (const TensorRef& tensor : model.initializers) {
+    if (tensor.payload.size() <= kKeepBytes || tensor.external) {
+      graph.add_view_field(field::kGraphInitializer, tensor.payload);
+      continue;
+    }
+    wire::Rope stub;
+    for (std::int64_t size : tensor.dims) stub.add_varint_field(field::kTensorDims, static_cast<std::uint64_t>(size));
+    stub.add_varint_field(field::kTensorDataType, static_cast<std::uint64_t>(tensor.data_type));
+    stub.add_bytes_field(field::kTensorName, tensor.name);
+    wire::Rope location;
+    location.add_bytes_field(field::kEntryKey, "location");
+    location.add_bytes_field(field::kEntryValue, "modelcut-structure-only");
+    stub.add_message_field(field::kTensorExternalData, std::move(location));
+    stub.add_varint_field(field::kTensorDataLocation, 1);
+    graph.add_message_field(field::kGraphInitializer, std::move(stub));
+  }
+  for (const TensorRef& tensor : model.sparse_initializers) graph.add_view_field(field::kGraphSparseInitializer, tensor.payload);
+  for (const ValueInfoRef& info : model.inputs) graph.add_view_field(field::kGraphInput, info.payload);
+  for (const ValueInfoRef& info : model.outputs) graph.add_view_field(field::kGraphOutput, info.payload);
+  for (const ValueInfoRef& info : model.value_info) graph.add_view_field(field::kGraphValueInfo, info.payload);
+  wire::Rope out;
+  for (const wire::Field& model_field : model.model_fields) {
+    if (model_field.number == field::kModelGraph) {
+      out.add_message_field(field::kModelGraph, std::move(graph));
+    } else if (model_field.number != field::kModelTrainingInfo) {
+      out.append_view(model_field.raw);
+    }
+  }
+  return out.to_string();
+}
+
+}  // namespace modelcut::onnx

@@ -1,0 +1,164 @@
+// Protobuf wire format reading and writing (see wire.h).
+#include "wire.h"
+
+#include "modelcut/error.h"
+
+namespace modelcut::wire {
+
+std::uint64_t Reader::read_varint() {
+  std::uint64_t value = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (position_ >= data_.size()) fail(what_, ": truncated (a number runs past the end of the data)");
+    const auto byte = static_cast<std::uint8_t>(data_[position_++]);
+    value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return value;
+  }
+  fail(what_, ": malformed protobuf (a number is longer than 10 bytes)");
+}
+
+bool Reader::next(Field& field) {
+  if (position_ >= data_.size()) return false;
+  const std::size_t start = position_;
+  const std::uint64_t tag = read_varint();
+  field.number = static_cast<std::uint32_t>(tag >> 3);
+  if (field.number == 0 || (tag >> 3) > 0x1fffffff) fail(what_, ": malformed protobuf (field number 0 at byte ", start, ")");
+  const auto type = static_cast<std::uint8_t>(tag & 7);
+  field.varint = 0;
+  field.bytes = {};
+  auto take = [&](std::uint64_t length) {
+    if (length > data_.size() - position_) {
+      fail(what_, ": truncated (field ", field.number, " at byte ", start, " wants ", length, " bytes, ",
+           data_.size() - position_, " remain)");
+    }
+    field.bytes = data_.substr(position_, length);
+    position_ += length;
+  };
+  switch (type) {
+    case 0: field.type = WireType::Varint; field.varint = read_varint(); break;
+    case 1: field.type = WireType::Fixed64; take(8); break;
+    case 2: field.type = WireType::Bytes; take(read_varint()); break;
+    case 5: field.type = WireType::Fixed32; take(4); break;
+    default: fail(what_, ": malformed protobuf (wire type ", int(type), " at byte ", start, ")");
+  }
+  field.raw = data_.substr(start, position_ - start);
+  return true;
+}
+
+void append_int64s(const Field& field, std::vector<std::int64_t>& out, const std::string& what) {
+  if (field.type == WireType::Varint) {
+    out.push_back(static_cast<std::int64_t>(field.varint));
+    return;
+  }
+  if (field.type != WireType::Bytes) fail(what, ": malformed protobuf (field ", field.number, " is not a list of integers)");
+  // Packed: a run of varints. Reuse the reader by framing each as field 1.
+  std::size_t position = 0;
+  const std::string_view data = field.bytes;
+  while (position < data.size()) {
+    std::uint64_t value = 0;
+    int shift = 0;
+    for (;; shift += 7) {
+      if (position >= data.size() || shift >= 64) fail(what, ": malformed packed integer list");
+      const auto byte = static_cast<std::uint8_t>(data[position++]);
+      value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) break;
+    }
+    out.push_back(static_cast<std::int64_t>(value));
+  }
+}
+
+void put_varint(std::string& out, std::uint64_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+std::string& Rope::tail() {
+  if (chunks_.empty() || chunks_.back().owned.empty()) chunks_.emplace_back();
+  return chunks_.back().owned;
+}
+
+// Views shorter than this are copied: a chunk per tiny string would cost more
+// than the copy.
+constexpr std::size_t kSmallView = 64;
+
+void Rope::append_view(std::string_view bytes) {
+  if (bytes.empty()) return;
+  if (bytes.size() < kSmallView) return append_owned(bytes);
+  chunks_.push_back(Chunk{bytes, {}});
+  size_ += bytes.size();
+}
+
+void Rope::append_owned(std::string_view bytes) {
+  if (bytes.empty()) return;
+  tail().append(bytes.data(), bytes.size());
+  size_ += bytes.size();
+}
+
+void Rope::append(Rope&& other) {
+  for (Chunk& chunk : other.chunks_) {
+    if (chunk.owned.empty()) {
+      chunks_.push_back(std::move(chunk));
+    } else {
+      tail().append(chunk.owned);
+    }
+  }
+  size_ += other.size_;
+  other.chunks_.clear();
+  other.size_ = 0;
+}
+
+void Rope::add_varint_field(std::uint32_t number, std::uint64_t value) {
+  std::string bytes;
+  put_varint(bytes, (static_cast<std::uint64_t>(number) << 3) | 0);
+  put_varint(bytes, value);
+  append_owned(bytes);
+}
+
+void Rope::add_bytes_field(std::uint32_t number, std::string_view payload) {
+  std::string bytes;
+  put_varint(bytes, (static_cast<std::uint64_t>(number) << 3) | 2);
+  put_varint(bytes, payload.size());
+  append_owned(bytes);
+  append_owned(payload);
+}
+
+void Rope::add_view_field(std::uint32_t number, std::string_view payload) {
+  std::string bytes;
+  put_varint(bytes, (static_cast<std::uint64_t>(number) << 3) | 2);
+  put_varint(bytes, payload.size());
+  append_owned(bytes);
+  append_view(payload);
+}
+
+void Rope::add_message_field(std::uint32_t number, Rope&& message) {
+  std::string bytes;
+  put_varint(bytes, (static_cast<std::uint64_t>(number) << 3) | 2);
+  put_varint(bytes, message.size());
+  append_owned(bytes);
+  append(std::move(message));
+}
+
+std::string Rope::to_string() const {
+  std::string out;
+  out.reserve(size_);
+  for (const Chunk& chunk : chunks_) {
+    if (chunk.owned.empty()) {
+      out.append(chunk.view);
+    } else {
+      out.append(chunk.owned);
+    }
+  }
+  return out;
+}
+
+bool Rope::write_to(std::FILE* file) const {
+  for (const Chunk& chunk : chunks_) {
+    const std::string_view bytes = chunk.owned.empty() ? chunk.view : std::string_view(chunk.owned);
+    if (std::fwrite(bytes.data(), 1, bytes.size(), file) != bytes.size()) return false;
+  }
+  return true;
+}
+
+}  // namespace modelcut::wire

@@ -1,0 +1,185 @@
+// The pipeline behind the public API: load -> index -> resolve the cut ->
+// partition -> emit, plus merge and inspect. This is the only place that
+// ties a file format (src/formats/*) to the format-neutral middle
+// (index, resolve, partition).
+#include <algorithm>
+#include <set>
+
+#include "formats/onnx/emit_onnx.h"
+#include "formats/onnx/onnx_model.h"
+#include "modelcut/modelcut.h"
+#include "modelcut/partition.h"
+#include "modelcut/resolve.h"
+#include "util/output_files.h"
+
+namespace modelcut {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::unique_ptr<onnx::OnnxModel> load_onnx(const fs::path& path, const std::vector<std::string>& type_hints) {
+  auto model = onnx::OnnxModel::open(path);
+  for (const std::string& hint : type_hints) model->add_type_hints(hint);
+  return model;
+}
+
+ValueSummary summarize(const Dataflow& dataflow, ValueId id) {
+  const Value& value = dataflow.value(id);
+  return ValueSummary{value.name, value.info.describe(), value.info.bytes_per_item()};
+}
+
+// "resnet.part1.onnx", ..., zero-padded so that names sort in chain order.
+std::string part_file_name(const std::string& stem, std::size_t index, std::size_t count) {
+  const std::size_t width = std::to_string(count).size();
+  std::string number = std::to_string(index + 1);
+  number.insert(0, width - number.size(), '0');
+  return stem + ".part" + number + ".onnx";
+}
+
+std::string innermost_layer(const Dataflow& dataflow, const Node& node) {
+  std::string name;
+  for (std::size_t i = 0; i < node.scope.size(); ++i) {
+    if (i > 0) name += dataflow.scope_separator;
+    name += node.scope[i];
+  }
+  return name;
+}
+
+}  // namespace
+
+SplitResult split_model(const fs::path& model_path, const SplitOptions& options) {
+  if (options.output_dir.empty()) fail("no output directory given");
+  check_output_path(options.output_dir, {model_path}, options.overwrite);
+  const auto model = load_onnx(model_path, options.type_hints);
+  const Dataflow dataflow = onnx::index_onnx(*model);
+  const LayerIndex layers(dataflow);
+
+  SplitResult result;
+  std::vector<CutPoint> cuts;
+  for (const std::string& spec : options.cuts) {
+    cuts.push_back(resolve_cut(dataflow, layers, spec));
+    CutSummary summary{spec, to_string(cuts.back().kind), cuts.back().resolved_name, {}};
+    for (ValueId id : cuts.back().values) summary.values.push_back(dataflow.value(id).name);
+    result.cuts.push_back(std::move(summary));
+  }
+  const Partition partition = partition_dataflow(dataflow, cuts);
+
+  std::vector<wire::Rope> messages;
+  for (std::size_t index = 0; index < partition.parts.size(); ++index) {
+    messages.push_back(onnx::emit_part(*model, dataflow, partition, index));
+  }
+
+  StagedDirectory staged(options.output_dir, options.overwrite);
+  const std::string stem = model_path.stem().string();
+  for (std::size_t index = 0; index < partition.parts.size(); ++index) {
+    const std::string file_name = part_file_name(stem, index, partition.parts.size());
+    write_file_atomically(staged.staging() / file_name,
+                          [&](std::FILE* file) { return messages[index].write_to(file); });
+    const Part& part = partition.parts[index];
+    PartSummary summary;
+    summary.path = options.output_dir / file_name;
+    summary.node_count = part.nodes.size();
+    std::set<std::string> read;
+    for (NodeId id : part.nodes) {
+      for (ValueId input : dataflow.node(id).inputs) {
+        if (dataflow.value(input).kind == ValueKind::Constant) read.insert(dataflow.value(input).name);
+      }
+    }
+    summary.initializer_count = read.size();
+    for (ValueId id : part.inputs) summary.inputs.push_back(summarize(dataflow, id));
+    for (ValueId id : part.outputs) summary.outputs.push_back(summarize(dataflow, id));
+    result.parts.push_back(std::move(summary));
+  }
+  staged.commit();
+  return result;
+}
+
+MergeResult merge_parts(const std::vector<fs::path>& part_paths, const fs::path& output, bool overwrite) {
+  if (part_paths.size() < 2) fail("merge needs at least two parts");
+  check_output_path(output, part_paths, overwrite);
+  std::vector<std::unique_ptr<onnx::OnnxModel>> parts;
+  for (const fs::path& path : part_paths) parts.push_back(onnx::OnnxModel::open(path));
+  const wire::Rope message = onnx::merge_parts(parts);
+  write_file_atomically(output, [&](std::FILE* file) { return message.write_to(file); });
+
+  const auto merged = onnx::OnnxModel::open(output);
+  return MergeResult{output, merged->nodes.size(), merged->initializers.size()};
+}
+
+InspectReport inspect_model(const fs::path& model_path, const std::vector<std::string>& type_hints) {
+  const auto model = load_onnx(model_path, type_hints);
+  const Dataflow dataflow = onnx::index_onnx(*model);
+  const LayerIndex layers(dataflow);
+
+  InspectReport report;
+  report.path = model_path.string();
+  report.producer = model->producer_name;
+  report.ir_version = model->ir_version;
+  for (const onnx::Opset& opset : model->opsets) report.opsets.emplace_back(opset.domain, opset.version);
+  report.node_count = model->nodes.size();
+  report.initializer_count = model->initializers.size() + model->sparse_initializers.size();
+  for (ValueId id : dataflow.graph_inputs()) report.inputs.push_back(summarize(dataflow, id));
+  for (ValueId id : dataflow.graph_outputs()) report.outputs.push_back(summarize(dataflow, id));
+  for (const Layer& layer : layers.layers()) {
+    LayerSummary summary{layer.name, layer.path.size(), layer.nodes.size(), {}};
+    for (ValueId id : layer.outputs) summary.outputs.push_back(summarize(dataflow, id));
+    report.layers.push_back(std::move(summary));
+  }
+
+  // Candidate cut points: positions in the computation where exactly one
+  // computed value is alive (plus graph inputs still needed later). Found
+  // with one sweep over the topological order, then confirmed with the real
+  // partition (which can move side branches after the cut).
+  const auto& order = dataflow.topological_order();
+  std::vector<std::uint32_t> last_read(dataflow.values().size(), 0);
+  for (ValueId id = 0; id < dataflow.values().size(); ++id) {
+    const Value& value = dataflow.value(id);
+    if (value.is_graph_output) last_read[id] = static_cast<std::uint32_t>(order.size());
+    for (NodeId consumer : value.consumers) {
+      last_read[id] = std::max(last_read[id], dataflow.position_of(consumer));
+    }
+  }
+  std::set<ValueId> alive;  // computed values produced so far and read later
+  for (std::uint32_t position = 0; position + 1 < order.size(); ++position) {
+    const Node& node = dataflow.node(order[position]);
+    if (node.is_constant) continue;
+    for (ValueId output : node.outputs) alive.insert(output);
+    for (auto it = alive.begin(); it != alive.end();) {
+      it = last_read[*it] <= position ? alive.erase(it) : std::next(it);
+    }
+    if (alive.size() != 1 || node.outputs.size() != 1 || *alive.begin() != node.outputs.front()) continue;
+    const ValueId candidate = *alive.begin();
+    CutPoint cut{dataflow.value(candidate).name, CutPoint::Kind::Tensor, dataflow.value(candidate).name, {candidate}};
+    Partition partition;
+    try {
+      partition = partition_dataflow(dataflow, {cut});
+    } catch (const Error&) {
+      continue;  // e.g. nothing after it reads it
+    }
+    const auto& crossing = partition.boundary(0);
+    std::vector<std::string> passed_through;
+    bool only_candidate = true;
+    for (ValueId id : crossing) {
+      if (id == candidate) continue;
+      if (dataflow.value(id).kind == ValueKind::GraphInput) {
+        passed_through.push_back(dataflow.value(id).name);
+      } else {
+        only_candidate = false;
+      }
+    }
+    if (!only_candidate) continue;
+    CutCandidate point;
+    point.value = summarize(dataflow, candidate);
+    point.layer = innermost_layer(dataflow, node);
+    point.passed_through = std::move(passed_through);
+    point.crossing_bytes = bytes_of(dataflow, crossing, &point.bytes_known);
+    report.cut_points.push_back(std::move(point));
+  }
+  return report;
+}
+
+std::string structure_only(const fs::path& model_path) {
+  return onnx::structure_only(*onnx::OnnxModel::open(model_path));
+}
+
+}  // namespace modelcut

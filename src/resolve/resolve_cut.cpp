@@ -1,0 +1,224 @@
+// Resolution of user-given names to cut values, and "did you mean" hints.
+//
+// A layer can be named by its full path ("sequential/fc2", "layer1.0.conv1"),
+// by a trailing part of it ("fc2" for "sequential/fc2"), and, for Keras 3
+// scopes where each call of a layer gets a numeric suffix ("fc2_1"), without
+// that suffix. Full-path matches win over trailing-part matches, which win
+// over suffix-stripped ones; two layers in the winning tier make the name
+// ambiguous.
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "modelcut/error.h"
+#include "modelcut/resolve.h"
+
+namespace modelcut {
+namespace {
+
+std::string join(const std::vector<std::string>& parts, std::size_t begin, std::size_t end, char separator) {
+  std::string text;
+  for (std::size_t i = begin; i < end; ++i) {
+    if (i > begin) text += separator;
+    text += parts[i];
+  }
+  return text;
+}
+
+bool has_prefix(const std::vector<std::string>& scope, const std::vector<std::string>& prefix) {
+  return scope.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), scope.begin());
+}
+
+// "fc2_1" -> "fc2"; names without a numeric suffix are returned unchanged.
+std::string without_call_suffix(const std::string& component) {
+  const auto underscore = component.rfind('_');
+  if (underscore == std::string::npos || underscore + 1 == component.size()) return component;
+  for (std::size_t i = underscore + 1; i < component.size(); ++i) {
+    if (component[i] < '0' || component[i] > '9') return component;
+  }
+  return component.substr(0, underscore);
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// Distance of a candidate to what the user typed: the best of the whole name
+// and its trailing parts, so "fc3" is close to "sequential/fc2".
+std::size_t name_distance(const std::string& query, const std::string& candidate) {
+  std::size_t best = edit_distance(query, candidate);
+  for (std::size_t i = 0; i < candidate.size(); ++i) {
+    if (candidate[i] == '/' || candidate[i] == '.') {
+      best = std::min(best, edit_distance(query, candidate.substr(i + 1)) + 1);
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+const char* to_string(CutPoint::Kind kind) {
+  switch (kind) {
+    case CutPoint::Kind::Tensor: return "tensor";
+    case CutPoint::Kind::Node: return "node";
+    case CutPoint::Kind::Layer: return "layer";
+  }
+  return "?";
+}
+
+LayerIndex::LayerIndex(const Dataflow& dataflow) {
+  std::map<std::vector<std::string>, std::size_t> layer_by_path;
+  for (NodeId id : dataflow.topological_order()) {
+    const auto& scope = dataflow.node(id).scope;
+    for (std::size_t depth = 1; depth <= scope.size(); ++depth) {
+      std::vector<std::string> path(scope.begin(), scope.begin() + static_cast<long>(depth));
+      auto [it, inserted] = layer_by_path.emplace(path, layers_.size());
+      if (inserted) {
+        Layer layer;
+        layer.name = join(path, 0, path.size(), dataflow.scope_separator);
+        layer.path = std::move(path);
+        layers_.push_back(std::move(layer));
+      }
+      layers_[it->second].nodes.push_back(id);
+    }
+  }
+  for (Layer& layer : layers_) {
+    for (NodeId id : layer.nodes) {
+      const Node& node = dataflow.node(id);
+      if (node.is_constant) continue;
+      for (ValueId output : node.outputs) {
+        const Value& value = dataflow.value(output);
+        bool read_outside = value.is_graph_output;
+        for (NodeId consumer : value.consumers) {
+          read_outside = read_outside || !has_prefix(dataflow.node(consumer).scope, layer.path);
+        }
+        if (read_outside) layer.outputs.push_back(output);
+      }
+    }
+  }
+}
+
+std::vector<const Layer*> LayerIndex::match(const std::string& name) const {
+  constexpr int kNoMatch = 99;
+  int best_tier = kNoMatch;
+  std::vector<const Layer*> best;
+  auto consider = [&](const Layer& layer, int tier) {
+    if (tier < best_tier) {
+      best_tier = tier;
+      best.clear();
+    }
+    if (tier == best_tier && (best.empty() || best.back() != &layer)) best.push_back(&layer);
+  };
+  for (const Layer& layer : layers_) {
+    const auto& path = layer.path;
+    std::vector<std::string> stripped;
+    for (const auto& component : path) stripped.push_back(without_call_suffix(component));
+    int tier = kNoMatch;
+    for (std::size_t begin = 0; begin < path.size() && tier > 1; ++begin) {
+      const int base = begin == 0 ? 0 : 1;
+      for (char separator : {'/', '.'}) {
+        if (join(path, begin, path.size(), separator) == name) tier = std::min(tier, base);
+        if (join(stripped, begin, path.size(), separator) == name) tier = std::min(tier, base + 2);
+      }
+    }
+    if (tier != kNoMatch) consider(layer, tier);
+  }
+  return best;
+}
+
+std::vector<std::string> closest_names(const Dataflow& dataflow, const LayerIndex& layers,
+                                       const std::string& name, std::size_t limit) {
+  std::set<std::pair<std::size_t, std::string>> ranked;
+  auto offer = [&](const std::string& candidate) {
+    ranked.emplace(name_distance(name, candidate), candidate);
+    if (ranked.size() > limit) ranked.erase(std::prev(ranked.end()));
+  };
+  for (const Layer& layer : layers.layers()) offer(layer.name);
+  for (const Node& node : dataflow.nodes()) offer(node.name);
+  for (const Value& value : dataflow.values()) {
+    if (value.kind != ValueKind::Constant) offer(value.name);
+  }
+  std::vector<std::string> names;
+  for (const auto& entry : ranked) names.push_back(entry.second);
+  return names;
+}
+
+namespace {
+
+[[noreturn]] void fail_unknown(const Dataflow& dataflow, const LayerIndex& layers, const std::string& what,
+                               const std::string& name) {
+  std::string hint;
+  for (const std::string& candidate : closest_names(dataflow, layers, name)) {
+    hint += hint.empty() ? "; did you mean " : ", ";
+    hint += quoted(candidate);
+  }
+  fail("no ", what, " named ", quoted(name), " in the model", hint, hint.empty() ? "" : "?");
+}
+
+CutPoint cut_at_layer(const Layer& layer, const std::string& spec) {
+  CutPoint cut;
+  cut.spec = spec;
+  cut.kind = CutPoint::Kind::Layer;
+  cut.resolved_name = layer.name;
+  cut.values = layer.outputs;
+  if (cut.values.empty()) fail("layer ", quoted(layer.name), " has no output that anything reads");
+  return cut;
+}
+
+}  // namespace
+
+CutPoint resolve_cut(const Dataflow& dataflow, const LayerIndex& layers, const std::string& spec) {
+  std::string kind;
+  std::string name = spec;
+  for (const char* prefix : {"tensor:", "node:", "layer:"}) {
+    const std::string text = prefix;
+    if (spec.compare(0, text.size(), text) == 0) {
+      kind = text.substr(0, text.size() - 1);
+      name = spec.substr(text.size());
+    }
+  }
+  if (name.empty()) fail("empty cut name ", quoted(spec));
+
+  CutPoint cut;
+  cut.spec = spec;
+  cut.resolved_name = name;
+  if (kind.empty() || kind == "tensor") {
+    if (auto value = dataflow.find_value(name)) {
+      cut.kind = CutPoint::Kind::Tensor;
+      cut.values = {*value};
+      return cut;
+    }
+    if (kind == "tensor") fail_unknown(dataflow, layers, "tensor", name);
+  }
+  if (kind.empty() || kind == "node") {
+    if (auto node = dataflow.find_node(name)) {
+      cut.kind = CutPoint::Kind::Node;
+      cut.values = dataflow.node(*node).outputs;
+      return cut;
+    }
+    if (kind == "node") fail_unknown(dataflow, layers, "node", name);
+  }
+  const auto matches = layers.match(name);
+  if (matches.size() == 1) return cut_at_layer(*matches.front(), spec);
+  if (matches.empty()) fail_unknown(dataflow, layers, kind.empty() ? "tensor, node or layer" : "layer", name);
+  std::string names;
+  for (std::size_t i = 0; i < matches.size() && i < 5; ++i) {
+    names += (i ? ", " : "") + quoted(matches[i]->name);
+  }
+  if (matches.size() > 5) names += ", ...";
+  fail("the name ", quoted(name), " matches ", matches.size(), " layers (", names,
+       "); give the full path of the one you mean");
+}
+
+}  // namespace modelcut

@@ -1,0 +1,100 @@
+// Safe output writing (see output_files.h).
+#include "output_files.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "modelcut/error.h"
+
+namespace modelcut {
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path temporary_sibling(const fs::path& target) {
+  return target.parent_path() / ("." + target.filename().string() + ".modelcut-" + std::to_string(::getpid()));
+}
+
+bool same_file(const fs::path& a, const fs::path& b) {
+  std::error_code error;
+  return fs::equivalent(a, b, error) && !error;
+}
+
+}  // namespace
+
+void check_output_path(const fs::path& target, const std::vector<fs::path>& inputs, bool overwrite) {
+  std::error_code error;
+  for (const fs::path& input : inputs) {
+    if (same_file(target, input)) fail("the output ", quoted(target.string()), " is the input; choose another path");
+    if (fs::is_directory(target, error)) {
+      const fs::path canonical_input = fs::weakly_canonical(input, error);
+      const fs::path canonical_target = fs::weakly_canonical(target, error);
+      const auto relative = canonical_input.lexically_relative(canonical_target);
+      if (!relative.empty() && *relative.begin() != "..") {
+        fail("the output directory ", quoted(target.string()), " holds the input ", quoted(input.string()),
+             "; choose another directory");
+      }
+    }
+  }
+  if (fs::exists(fs::symlink_status(target, error)) && !overwrite) {
+    fail("the output ", quoted(target.string()), " already exists; remove it or pass --force to replace it");
+  }
+}
+
+void write_file_atomically(const fs::path& target, const std::function<bool(std::FILE*)>& write) {
+  const fs::path temporary = temporary_sibling(target);
+  std::FILE* file = std::fopen(temporary.c_str(), "wb");
+  if (file == nullptr) fail("cannot write ", quoted(target.string()), ": ", std::strerror(errno));
+  bool ok = false;
+  try {
+    ok = write(file);
+  } catch (...) {
+    std::fclose(file);
+    std::remove(temporary.c_str());
+    throw;
+  }
+  const int saved_errno = errno;
+  ok = (std::fclose(file) == 0) && ok;
+  if (!ok) {
+    std::remove(temporary.c_str());
+    fail("cannot write ", quoted(target.string()), ": ", std::strerror(saved_errno ? saved_errno : EIO));
+  }
+  std::error_code error;
+  fs::rename(temporary, target, error);
+  if (error) {
+    std::remove(temporary.c_str());
+    fail("cannot write ", quoted(target.string()), ": ", error.message());
+  }
+}
+
+StagedDirectory::StagedDirectory(fs::path target, bool overwrite)
+    : target_(std::move(target)), staging_(temporary_sibling(target_)), overwrite_(overwrite) {
+  std::error_code error;
+  if (!target_.parent_path().empty() && !fs::is_directory(target_.parent_path(), error)) {
+    fail("cannot create ", quoted(target_.string()), ": the folder ", quoted(target_.parent_path().string()),
+         " does not exist");
+  }
+  fs::remove_all(staging_, error);
+  if (!fs::create_directory(staging_, error)) {
+    fail("cannot create ", quoted(target_.string()), ": ", error.message());
+  }
+}
+
+StagedDirectory::~StagedDirectory() {
+  if (committed_) return;
+  std::error_code error;
+  fs::remove_all(staging_, error);
+}
+
+void StagedDirectory::commit() {
+  std::error_code error;
+  if (overwrite_ && fs::exists(fs::symlink_status(target_, error))) fs::remove_all(target_, error);
+  fs::rename(staging_, target_, error);
+  if (error) fail("cannot create ", quoted(target_.string()), ": ", error.message());
+  committed_ = true;
+}
+
+}  // namespace modelcut
