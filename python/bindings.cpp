@@ -90,6 +90,7 @@ py::dict inspect(const std::string& model, const std::vector<py::bytes>& type_hi
   }
   py::dict out;
   out["path"] = report.path;
+  out["format"] = report.format;
   out["producer"] = report.producer;
   out["ir_version"] = report.ir_version;
   py::dict opsets;

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <set>
 
-#include "formats/onnx/emit_onnx.h"
 #include "formats/onnx/onnx_model.h"
+#include "formats/source_model.h"
 #include "modelcut/modelcut.h"
 #include "modelcut/partition.h"
 #include "modelcut/resolve.h"
@@ -17,23 +17,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::unique_ptr<onnx::OnnxModel> load_onnx(const fs::path& path, const std::vector<std::string>& type_hints) {
-  auto model = onnx::OnnxModel::open(path);
-  for (const std::string& hint : type_hints) model->add_type_hints(hint);
-  return model;
-}
-
 ValueSummary summarize(const Dataflow& dataflow, ValueId id) {
   const Value& value = dataflow.value(id);
   return ValueSummary{value.name, value.info.describe(), value.info.bytes_per_item()};
 }
 
 // "resnet.part1.onnx", ..., zero-padded so that names sort in chain order.
-std::string part_file_name(const std::string& stem, std::size_t index, std::size_t count) {
+std::string part_file_name(const std::string& stem, std::size_t index, std::size_t count,
+                           const std::string& extension) {
   const std::size_t width = std::to_string(count).size();
   std::string number = std::to_string(index + 1);
   number.insert(0, width - number.size(), '0');
-  return stem + ".part" + number + ".onnx";
+  return stem + ".part" + number + extension;
 }
 
 std::string innermost_layer(const Dataflow& dataflow, const Node& node) {
@@ -50,8 +45,8 @@ std::string innermost_layer(const Dataflow& dataflow, const Node& node) {
 SplitResult split_model(const fs::path& model_path, const SplitOptions& options) {
   if (options.output_dir.empty()) fail("no output directory given");
   check_output_path(options.output_dir, {model_path}, options.overwrite);
-  const auto model = load_onnx(model_path, options.type_hints);
-  const Dataflow dataflow = onnx::index_onnx(*model);
+  const auto model = open_source_model(model_path, options.type_hints);
+  const Dataflow& dataflow = model->dataflow();
   const LayerIndex layers(dataflow);
 
   SplitResult result;
@@ -64,28 +59,16 @@ SplitResult split_model(const fs::path& model_path, const SplitOptions& options)
   }
   const Partition partition = partition_dataflow(dataflow, cuts);
 
-  std::vector<wire::Rope> messages;
-  for (std::size_t index = 0; index < partition.parts.size(); ++index) {
-    messages.push_back(onnx::emit_part(*model, dataflow, partition, index));
-  }
-
   StagedDirectory staged(options.output_dir, options.overwrite);
   const std::string stem = model_path.stem().string();
   for (std::size_t index = 0; index < partition.parts.size(); ++index) {
-    const std::string file_name = part_file_name(stem, index, partition.parts.size());
-    write_file_atomically(staged.staging() / file_name,
-                          [&](std::FILE* file) { return messages[index].write_to(file); });
+    const std::string file_name = part_file_name(stem, index, partition.parts.size(), model->part_extension());
+    model->write_part(partition, index, staged.staging() / file_name);
     const Part& part = partition.parts[index];
     PartSummary summary;
     summary.path = options.output_dir / file_name;
     summary.node_count = part.nodes.size();
-    std::set<std::string> read;
-    for (NodeId id : part.nodes) {
-      for (ValueId input : dataflow.node(id).inputs) {
-        if (dataflow.value(input).kind == ValueKind::Constant) read.insert(dataflow.value(input).name);
-      }
-    }
-    summary.initializer_count = read.size();
+    summary.initializer_count = model->part_weight_count(partition, index);
     for (ValueId id : part.inputs) summary.inputs.push_back(summarize(dataflow, id));
     for (ValueId id : part.outputs) summary.outputs.push_back(summarize(dataflow, id));
     result.parts.push_back(std::move(summary));
@@ -97,27 +80,24 @@ SplitResult split_model(const fs::path& model_path, const SplitOptions& options)
 MergeResult merge_parts(const std::vector<fs::path>& part_paths, const fs::path& output, bool overwrite) {
   if (part_paths.size() < 2) fail("merge needs at least two parts");
   check_output_path(output, part_paths, overwrite);
-  std::vector<std::unique_ptr<onnx::OnnxModel>> parts;
-  for (const fs::path& path : part_paths) parts.push_back(onnx::OnnxModel::open(path));
-  const wire::Rope message = onnx::merge_parts(parts);
-  write_file_atomically(output, [&](std::FILE* file) { return message.write_to(file); });
-
-  const auto merged = onnx::OnnxModel::open(output);
-  return MergeResult{output, merged->nodes.size(), merged->initializers.size()};
+  const auto [nodes, weights] = merge_source_parts(part_paths, output);
+  return MergeResult{output, nodes, weights};
 }
 
 InspectReport inspect_model(const fs::path& model_path, const std::vector<std::string>& type_hints) {
-  const auto model = load_onnx(model_path, type_hints);
-  const Dataflow dataflow = onnx::index_onnx(*model);
+  const auto model = open_source_model(model_path, type_hints);
+  const Dataflow& dataflow = model->dataflow();
   const LayerIndex layers(dataflow);
 
   InspectReport report;
+  const ModelFacts facts = model->facts();
   report.path = model_path.string();
-  report.producer = model->producer_name;
-  report.ir_version = model->ir_version;
-  for (const onnx::Opset& opset : model->opsets) report.opsets.emplace_back(opset.domain, opset.version);
-  report.node_count = model->nodes.size();
-  report.initializer_count = model->initializers.size() + model->sparse_initializers.size();
+  report.format = facts.format;
+  report.producer = facts.producer;
+  report.ir_version = facts.format_version;
+  report.opsets = facts.opsets;
+  report.node_count = facts.node_count;
+  report.initializer_count = facts.weight_count;
   for (ValueId id : dataflow.graph_inputs()) report.inputs.push_back(summarize(dataflow, id));
   for (ValueId id : dataflow.graph_outputs()) report.outputs.push_back(summarize(dataflow, id));
   for (const Layer& layer : layers.layers()) {

@@ -1,0 +1,70 @@
+// The ONNX format adapter: an OnnxModel seen as a SourceModel.
+#include <set>
+
+#include "../../util/output_files.h"
+#include "../source_model.h"
+#include "emit_onnx.h"
+#include "onnx_model.h"
+
+namespace modelcut::onnx {
+namespace {
+
+class OnnxSource final : public SourceModel {
+ public:
+  OnnxSource(std::unique_ptr<OnnxModel> model) : model_(std::move(model)), dataflow_(index_onnx(*model_)) {}
+
+  const Dataflow& dataflow() const override { return dataflow_; }
+
+  ModelFacts facts() const override {
+    ModelFacts facts;
+    facts.format = "onnx";
+    facts.producer = model_->producer_name;
+    facts.format_version = model_->ir_version;
+    for (const Opset& opset : model_->opsets) facts.opsets.emplace_back(opset.domain, opset.version);
+    facts.node_count = model_->nodes.size();
+    facts.weight_count = model_->initializers.size() + model_->sparse_initializers.size();
+    return facts;
+  }
+
+  std::string part_extension() const override { return ".onnx"; }
+
+  void write_part(const Partition& partition, std::size_t index, const std::filesystem::path& target) const override {
+    const wire::Rope message = emit_part(*model_, dataflow_, partition, index);
+    write_file_atomically(target, [&](std::FILE* file) { return message.write_to(file); });
+  }
+
+  std::size_t part_weight_count(const Partition& partition, std::size_t index) const override {
+    std::set<ValueId> weights;
+    for (NodeId id : partition.parts[index].nodes) {
+      for (ValueId input : dataflow_.node(id).inputs) {
+        if (dataflow_.value(input).kind == ValueKind::Constant) weights.insert(input);
+      }
+    }
+    return weights.size();
+  }
+
+ private:
+  std::unique_ptr<OnnxModel> model_;
+  Dataflow dataflow_;
+};
+
+}  // namespace
+
+std::unique_ptr<SourceModel> open_onnx_source(const std::filesystem::path& path,
+                                              const std::vector<std::string>& type_hints) {
+  auto model = OnnxModel::open(path);
+  for (const std::string& hint : type_hints) model->add_type_hints(hint);
+  return std::make_unique<OnnxSource>(std::move(model));
+}
+
+std::pair<std::size_t, std::size_t> merge_onnx_files(const std::vector<std::filesystem::path>& paths,
+                                                     const std::filesystem::path& output) {
+  std::vector<std::unique_ptr<OnnxModel>> parts;
+  for (const auto& path : paths) parts.push_back(OnnxModel::open(path));
+  const wire::Rope message = merge_parts(parts);
+  write_file_atomically(output, [&](std::FILE* file) { return message.write_to(file); });
+  const auto merged = OnnxModel::open(output);
+  return {merged->nodes.size(), merged->initializers.size() + merged->sparse_initializers.size()};
+}
+
+}  // namespace modelcut::onnx

@@ -1,0 +1,52 @@
+// The interface between the format-neutral pipeline and a file format.
+//
+// A format adapter loads a file into a SourceModel, which exposes the model's
+// dataflow (for resolving and partitioning) and writes a part of it back in
+// the same format. The pipeline (src/pipeline.cpp) knows formats only through
+// this interface and open_source_model().
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "modelcut/dataflow.h"
+#include "modelcut/partition.h"
+
+namespace modelcut {
+
+struct ModelFacts {
+  std::string format;    // "onnx", "keras"
+  std::string producer;  // exporter or framework
+  std::int64_t format_version = 0;
+  std::vector<std::pair<std::string, std::int64_t>> opsets;
+  std::size_t node_count = 0;
+  std::size_t weight_count = 0;
+};
+
+class SourceModel {
+ public:
+  virtual ~SourceModel() = default;
+  virtual const Dataflow& dataflow() const = 0;
+  virtual ModelFacts facts() const = 0;
+  // File name extension of parts, e.g. ".onnx" or ".keras".
+  virtual std::string part_extension() const = 0;
+  // Writes part `index` to `target` (a new file). Throws Error.
+  virtual void write_part(const Partition& partition, std::size_t index, const std::filesystem::path& target) const = 0;
+  // Weights (initializers, layer weights) part `index` carries.
+  virtual std::size_t part_weight_count(const Partition& partition, std::size_t index) const = 0;
+};
+
+// Opens a model by its content and file name. `type_hints` are serialized
+// models with value types (ONNX only). Throws Error naming the file.
+std::unique_ptr<SourceModel> open_source_model(const std::filesystem::path& path,
+                                               const std::vector<std::string>& type_hints);
+
+// Merges parts of one format into `output`; returns (nodes, weights) counts.
+std::pair<std::size_t, std::size_t> merge_source_parts(const std::vector<std::filesystem::path>& parts,
+                                                       const std::filesystem::path& output);
+
+}  // namespace modelcut
