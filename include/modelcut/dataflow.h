@@ -71,6 +71,10 @@ struct Node {
   // Layer path from outermost to innermost, e.g. {"layer1", "0", "conv1"}
   // for a PyTorch module or {"model", "fc2"} for a Keras/tf2onnx scope.
   std::vector<std::string> scope;
+  // Layer paths named by the weights this node reads. Exporters fuse layers
+  // (a BatchNorm into the Conv before it) and the fused layer then survives
+  // only in weight names; these let a user still cut "after" it.
+  std::vector<std::vector<std::string>> weight_scopes;
   // A node with no inputs whose output is the same wherever it is computed
   // (an ONNX Constant): it is copied into every part that needs it instead of
   // sending its value across a cut.
@@ -102,7 +106,10 @@ class Dataflow {
   const std::vector<Value>& values() const { return values_; }
   const Node& node(NodeId id) const { return nodes_[id]; }
   const Value& value(ValueId id) const { return values_[id]; }
+  // For format adapters annotating the dataflow after build_index() (types,
+  // weight scopes); the structure (inputs, outputs) must not change.
   Value& mutable_value(ValueId id) { return values_[id]; }
+  Node& mutable_node(NodeId id) { return nodes_[id]; }
   const std::vector<ValueId>& graph_inputs() const { return graph_inputs_; }
   const std::vector<ValueId>& graph_outputs() const { return graph_outputs_; }
   // Nodes in a topological order that keeps the source order where it can.

@@ -19,6 +19,9 @@ struct Layer {
   std::string name;               // path joined with the dataflow's separator
   std::vector<NodeId> nodes;      // in topological order
   std::vector<ValueId> outputs;   // in topological order of their producers
+  // Known only from weight names: the exporter fused this layer into the
+  // nodes that read its weights (see Node::weight_scopes).
+  bool fused = false;
 };
 
 // All layers of a dataflow, outermost first, in the order of their first node.
@@ -27,7 +30,8 @@ class LayerIndex {
   explicit LayerIndex(const Dataflow& dataflow);
   const std::vector<Layer>& layers() const { return layers_; }
   // Layers a user's name may refer to, best match tier only (several means
-  // the name is ambiguous).
+  // the name is ambiguous). Fused layers are considered only when no layer
+  // with nodes of its own matches.
   std::vector<const Layer*> match(const std::string& name) const;
 
  private:

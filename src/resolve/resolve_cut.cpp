@@ -79,8 +79,7 @@ const char* to_string(CutPoint::Kind kind) {
 
 LayerIndex::LayerIndex(const Dataflow& dataflow) {
   std::map<std::vector<std::string>, std::size_t> layer_by_path;
-  for (NodeId id : dataflow.topological_order()) {
-    const auto& scope = dataflow.node(id).scope;
+  auto add_to_layers = [&](NodeId id, const std::vector<std::string>& scope, bool fused) {
     for (std::size_t depth = 1; depth <= scope.size(); ++depth) {
       std::vector<std::string> path(scope.begin(), scope.begin() + static_cast<long>(depth));
       auto [it, inserted] = layer_by_path.emplace(path, layers_.size());
@@ -88,12 +87,19 @@ LayerIndex::LayerIndex(const Dataflow& dataflow) {
         Layer layer;
         layer.name = join(path, 0, path.size(), dataflow.scope_separator);
         layer.path = std::move(path);
+        layer.fused = fused;
         layers_.push_back(std::move(layer));
       }
-      layers_[it->second].nodes.push_back(id);
+      Layer& layer = layers_[it->second];
+      if (layer.fused == fused && (layer.nodes.empty() || layer.nodes.back() != id)) layer.nodes.push_back(id);
     }
+  };
+  for (NodeId id : dataflow.topological_order()) add_to_layers(id, dataflow.node(id).scope, false);
+  for (NodeId id : dataflow.topological_order()) {
+    for (const auto& scope : dataflow.node(id).weight_scopes) add_to_layers(id, scope, true);
   }
   for (Layer& layer : layers_) {
+    const std::set<NodeId> members(layer.nodes.begin(), layer.nodes.end());
     for (NodeId id : layer.nodes) {
       const Node& node = dataflow.node(id);
       if (node.is_constant) continue;
@@ -101,7 +107,9 @@ LayerIndex::LayerIndex(const Dataflow& dataflow) {
         const Value& value = dataflow.value(output);
         bool read_outside = value.is_graph_output;
         for (NodeId consumer : value.consumers) {
-          read_outside = read_outside || !has_prefix(dataflow.node(consumer).scope, layer.path);
+          const bool inside = layer.fused ? members.count(consumer) > 0
+                                          : has_prefix(dataflow.node(consumer).scope, layer.path);
+          read_outside = read_outside || !inside;
         }
         if (read_outside) layer.outputs.push_back(output);
       }
@@ -132,7 +140,8 @@ std::vector<const Layer*> LayerIndex::match(const std::string& name) const {
         if (join(stripped, begin, path.size(), separator) == name) tier = std::min(tier, base + 2);
       }
     }
-    if (tier != kNoMatch) consider(layer, tier);
+    // Fused layers rank below every layer that has nodes of its own.
+    if (tier != kNoMatch) consider(layer, layer.fused ? tier + 10 : tier);
   }
   return best;
 }
@@ -144,7 +153,9 @@ std::vector<std::string> closest_names(const Dataflow& dataflow, const LayerInde
     ranked.emplace(name_distance(name, candidate), candidate);
     if (ranked.size() > limit) ranked.erase(std::prev(ranked.end()));
   };
-  for (const Layer& layer : layers.layers()) offer(layer.name);
+  for (const Layer& layer : layers.layers()) {
+    if (!layer.fused) offer(layer.name);
+  }
   for (const Node& node : dataflow.nodes()) offer(node.name);
   for (const Value& value : dataflow.values()) {
     if (value.kind != ValueKind::Constant) offer(value.name);
@@ -171,6 +182,7 @@ CutPoint cut_at_layer(const Layer& layer, const std::string& spec) {
   cut.spec = spec;
   cut.kind = CutPoint::Kind::Layer;
   cut.resolved_name = layer.name;
+  if (layer.fused) cut.resolved_name += " (fused by the exporter into the nodes reading its weights)";
   cut.values = layer.outputs;
   if (cut.values.empty()) fail("layer ", quoted(layer.name), " has no output that anything reads");
   return cut;

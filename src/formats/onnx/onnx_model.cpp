@@ -208,8 +208,9 @@ std::vector<std::string> scope_from_node_name(const std::string& name) {
   return scope;
 }
 
-// Parses the dynamo exporter's name scopes, a Python list literal such as
-// "['', 'layer1', 'layer1.0', 'layer1.0.conv1']" or one of local names.
+// Parses the dynamo exporter's name scopes, a Python list literal of
+// qualified module paths ending with the FX node's own name, such as
+// "['', 'layer1', 'layer1.0', 'layer1.0.conv1', 'convolution']".
 std::vector<std::string> scope_from_name_scopes(const std::string& text) {
   std::vector<std::string> items;
   std::size_t position = 0;
@@ -220,16 +221,27 @@ std::vector<std::string> scope_from_name_scopes(const std::string& text) {
     items.push_back(text.substr(position + 1, end - position - 1));
     position = end + 1;
   }
+  if (!items.empty()) items.pop_back();  // the FX node, not a module
   std::vector<std::string> scope;
   std::string qualified;
   for (const std::string& item : items) {
     if (item.empty()) continue;
-    if (!qualified.empty() && item.compare(0, qualified.size() + 1, qualified + ".") == 0) {
-      scope.push_back(item.substr(qualified.size() + 1));
-    } else {
-      scope.push_back(item);
-    }
-    qualified = qualified.empty() ? item : (item.compare(0, qualified.size() + 1, qualified + ".") == 0 ? item : qualified + "." + item);
+    const bool nested = !qualified.empty() && item.compare(0, qualified.size() + 1, qualified + ".") == 0;
+    scope.push_back(nested ? item.substr(qualified.size() + 1) : item);
+    qualified = nested || qualified.empty() ? item : qualified + "." + item;
+  }
+  return scope;
+}
+
+// Layer path named by a weight: "model/block_6_expand_1/convolution/w:0" or
+// PyTorch's "layer2.0.conv1.weight" (dotted names only for PyTorch models).
+std::vector<std::string> scope_from_weight_name(const std::string& name, bool dotted) {
+  if (name.find('/') != std::string::npos) return scope_from_node_name(name);
+  if (!dotted) return {};
+  std::vector<std::string> scope;
+  std::size_t start = 0;
+  for (std::size_t dot; (dot = name.find('.', start)) != std::string::npos; start = dot + 1) {
+    scope.push_back(name.substr(start, dot - start));
   }
   return scope;
 }
@@ -410,6 +422,31 @@ void OnnxModel::add_type_hints(std::string model_bytes) {
   }
 }
 
+namespace {
+
+// Records, on each node, the layer paths named by the weights it reads.
+// Scalars are left out: exporters share them between unrelated layers.
+void add_weight_scopes(const OnnxModel& model, Dataflow& dataflow) {
+  const bool dotted = model.producer_name == "pytorch";
+  std::map<std::string, std::vector<std::string>> scope_of_weight;
+  for (const TensorRef& tensor : model.initializers) {
+    std::int64_t elements = 1;
+    for (std::int64_t size : tensor.dims) elements *= size;
+    if (elements <= 1) continue;
+    auto scope = scope_from_weight_name(tensor.name, dotted);
+    if (!scope.empty()) scope_of_weight.emplace(tensor.name, std::move(scope));
+  }
+  for (NodeId id = 0; id < dataflow.nodes().size(); ++id) {
+    Node& node = dataflow.mutable_node(id);
+    for (ValueId input : node.inputs) {
+      auto it = scope_of_weight.find(dataflow.value(input).name);
+      if (it != scope_of_weight.end() && it->second != node.scope) node.weight_scopes.push_back(it->second);
+    }
+  }
+}
+
+}  // namespace
+
 Dataflow index_onnx(const OnnxModel& model) {
   Dataflow dataflow;
   dataflow.scope_separator = model.producer_name == "pytorch" ? '.' : '/';
@@ -444,6 +481,7 @@ Dataflow index_onnx(const OnnxModel& model) {
   }
   for (const ValueInfoRef& output : model.outputs) dataflow.mark_graph_output(dataflow.value_named(output.name));
   dataflow.build_index();
+  add_weight_scopes(model, dataflow);
 
   for (const auto& [name, type] : model.types) {
     if (auto id = dataflow.find_value(name)) dataflow.mutable_value(*id).info = tensor_info_from_type(type, model.label);
