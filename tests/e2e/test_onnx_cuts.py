@@ -56,11 +56,14 @@ def check_part(part: onnx.ModelProto, original: onnx.ModelProto) -> None:
         assert value.type.tensor_type.HasField("shape"), f"{value.name} has no shape"
 
 
+# "core": the C++ core's own type propagation alone, as a C++ user gets it;
+# "onnx": with ONNX shape inference first, as the Python API does by default.
+@pytest.mark.parametrize("types", ["onnx", "core"])
 @pytest.mark.parametrize(("name", "cuts"), CASES, ids=[f"{n}-{'+'.join(c)}" for n, c in CASES])
-def test_cut_verifies_on_onnx_runtime(zoo_model, tmp_path, name, cuts):
+def test_cut_verifies_on_onnx_runtime(zoo_model, tmp_path, name, cuts, types):
     path = zoo_model(name)
     original = onnx.load(path)
-    result = modelcut.split(path, list(cuts), tmp_path / "parts")
+    result = modelcut.split(path, list(cuts), tmp_path / "parts", infer_shapes=types == "onnx")
     assert len(result.paths) == len(cuts) + 1
 
     parts = [onnx.load(p) for p in result.paths]

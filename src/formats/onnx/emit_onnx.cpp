@@ -8,6 +8,7 @@
 
 #include <set>
 
+#include "infer_types.h"
 #include "modelcut/error.h"
 
 namespace modelcut::onnx {
@@ -17,6 +18,13 @@ wire::Rope value_info_message(const std::string& name, std::string_view type) {
   wire::Rope info;
   info.add_bytes_field(field::kValueInfoName, name);
   info.add_view_field(field::kValueInfoType, type);
+  return info;
+}
+
+wire::Rope value_info_message(const std::string& name, const std::string& owned_type) {
+  wire::Rope info;
+  info.add_bytes_field(field::kValueInfoName, name);
+  info.add_bytes_field(field::kValueInfoType, owned_type);
   return info;
 }
 
@@ -101,12 +109,15 @@ wire::Rope emit_part(const OnnxModel& model, const Dataflow& dataflow, const Par
   auto add_io = [&](std::uint32_t number, ValueId id) {
     const std::string& name = dataflow.value(id).name;
     if (auto it = source_io.find(name); it != source_io.end()) return graph.add_view_field(number, it->second);
-    auto type = model.types.find(name);
-    if (type == model.types.end()) {
+    if (auto type = model.types.find(name); type != model.types.end()) {
+      return graph.add_message_field(number, value_info_message(name, type->second));
+    }
+    const TensorInfo& inferred = dataflow.value(id).info;
+    if (!inferred.known || data_type_code(inferred.dtype) == 0) {
       fail(model.label, ": no type is known for ", quoted(name),
            ", which crosses a cut; the model records none for it (run ONNX shape inference on it first)");
     }
-    graph.add_message_field(number, value_info_message(name, type->second));
+    graph.add_message_field(number, value_info_message(name, type_proto_from_info(inferred)));
   };
   for (ValueId id : part.inputs) add_io(field::kGraphInput, id);
   for (ValueId id : part.outputs) add_io(field::kGraphOutput, id);

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <set>
 
+#include "infer_types.h"
 #include "modelcut/error.h"
 
 namespace modelcut::onnx {
@@ -265,16 +266,19 @@ std::string dtype_name(int onnx_data_type) {
   return "type" + std::to_string(onnx_data_type);
 }
 
-namespace {
-
-int element_bits(int onnx_data_type) {
+int element_bits_of(int onnx_data_type) {
   static const int kBits[] = {0, 32, 8, 8, 16, 16, 32, 64, 0, 8, 16, 64, 32, 64, 64, 128,
                               16, 8, 8, 8, 8, 4, 4, 4, 8, 2, 2, 6, 6};
   if (onnx_data_type >= 0 && onnx_data_type < static_cast<int>(std::size(kBits))) return kBits[onnx_data_type];
   return 0;
 }
 
-}  // namespace
+int data_type_code(const std::string& dtype) {
+  for (int code = 1; code < 29; ++code) {
+    if (dtype_name(code) == dtype) return code;
+  }
+  return 0;
+}
 
 TensorInfo tensor_info_from_type(std::string_view type_proto, const std::string& what) {
   TensorInfo info;
@@ -294,7 +298,7 @@ TensorInfo tensor_info_from_type(std::string_view type_proto, const std::string&
       if (tensor_field.number == 1) {
         info.known = true;
         info.dtype = dtype_name(static_cast<int>(tensor_field.varint));
-        info.element_bits = element_bits(static_cast<int>(tensor_field.varint));
+        info.element_bits = element_bits_of(static_cast<int>(tensor_field.varint));
       }
       if (tensor_field.number != 2) continue;
       info.has_shape = true;
@@ -492,10 +496,11 @@ Dataflow index_onnx(const OnnxModel& model) {
     TensorInfo& info = dataflow.mutable_value(*id).info;
     info.known = true;
     info.dtype = dtype_name(tensor.data_type);
-    info.element_bits = element_bits(tensor.data_type);
+    info.element_bits = element_bits_of(tensor.data_type);
     info.has_shape = true;
     for (std::int64_t size : tensor.dims) info.dims.push_back(Dim{size, {}});
   }
+  infer_missing_types(model, dataflow);
   return dataflow;
 }
 

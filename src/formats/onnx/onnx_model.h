@@ -130,6 +130,8 @@ Dataflow index_onnx(const OnnxModel& model);
 // Fills a TensorInfo from a TypeProto.
 TensorInfo tensor_info_from_type(std::string_view type_proto, const std::string& what);
 std::string dtype_name(int onnx_data_type);
+int element_bits_of(int onnx_data_type);
+int data_type_code(const std::string& dtype);  // 0 when unknown
 
 // The model's structure with large weights left out (marked external), small
 // enough to hand to ONNX shape inference whatever the model's size.
