@@ -1,0 +1,335 @@
+// Tests of resolving a user's cut name (resolve_cut, LayerIndex): tensors,
+// nodes, and layers by full path, trailing part, PyTorch dotted path or Keras 3
+// call suffix; explicit prefixes; match tiers; and the messages for ambiguous
+// and unknown names.
+#include <gtest/gtest.h>
+
+#include "support/graphs.h"
+
+namespace modelcut::test {
+namespace {
+
+// Two Keras-style dense layers under "model".
+constexpr const char* kDense = R"(
+  <ir_version: 8, opset_import: ["" : 17], producer_name: "tf2onnx">
+  g (float[N, 4] x) => (float[N, 4] y) <float[4] weight = {1, 2, 3, 4}> {
+    ["model/fc1/MatMul"] h1 = Mul(x, weight)
+    ["model/fc1/Relu"] a1 = Relu(h1)
+    ["model/fc2/MatMul"] h2 = Abs(a1)
+    ["model/fc2/BiasAdd"] y = Exp(h2)
+  }
+)";
+
+// A PyTorch ResNet-like naming (TorchScript exporter).
+constexpr const char* kTorch = R"(
+  <ir_version: 8, opset_import: ["" : 17], producer_name: "pytorch">
+  g (float[N] x) => (float[N] y) {
+    ["/layer1/layer1.0/conv1/Conv"] a = Relu(x)
+    ["/layer1/layer1.0/relu/Relu"] b = Neg(a)
+    ["/layer1/layer1.1/conv1/Conv"] c = Abs(b)
+    ["/fc/Gemm"] y = Exp(c)
+  }
+)";
+
+CutPoint resolve(const Graph& g, const std::string& spec) {
+  const LayerIndex layers(g.dataflow);
+  return resolve_cut(g.dataflow, layers, spec);
+}
+
+std::string resolve_error(const Graph& g, const std::string& spec) {
+  return error_from([&] { resolve(g, spec); });
+}
+
+TEST(Resolve, ATensorName) {
+  const Graph g = graph_from_text(kDense);
+  const CutPoint cut = resolve(g, "a1");
+  EXPECT_EQ(cut.kind, CutPoint::Kind::Tensor);
+  EXPECT_EQ(cut.spec, "a1");
+  EXPECT_EQ(cut.resolved_name, "a1");
+  EXPECT_EQ(value_names(g.dataflow, cut.values), (Names{"a1"}));
+  EXPECT_STREQ(to_string(cut.kind), "tensor");
+}
+
+TEST(Resolve, ANodeNameGivesAllItsOutputs) {
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[N, 4] x) => (float[N, 2] y) {
+      [split] lo, hi = Split <axis = 1, num_outputs = 2> (x)
+      [add] y = Add(hi, lo)
+    }
+  )");
+  const CutPoint cut = resolve(g, "split");
+  EXPECT_EQ(cut.kind, CutPoint::Kind::Node);
+  EXPECT_EQ(cut.resolved_name, "split");
+  EXPECT_EQ(value_names(g.dataflow, cut.values), (Names{"lo", "hi"}));
+}
+
+TEST(Resolve, AScopedNodeName) {
+  const Graph g = graph_from_text(kDense);
+  const CutPoint cut = resolve(g, "model/fc1/Relu");
+  EXPECT_EQ(cut.kind, CutPoint::Kind::Node);
+  EXPECT_EQ(value_names(g.dataflow, cut.values), (Names{"a1"}));
+}
+
+TEST(Resolve, ALayerByItsFullPath) {
+  const Graph g = graph_from_text(kDense);
+  const CutPoint cut = resolve(g, "model/fc1");
+  EXPECT_EQ(cut.kind, CutPoint::Kind::Layer);
+  EXPECT_EQ(cut.resolved_name, "model/fc1");
+  // h1 is read only inside fc1; a1 leaves it.
+  EXPECT_EQ(value_names(g.dataflow, cut.values), (Names{"a1"}));
+}
+
+TEST(Resolve, ALayerByATrailingPartOfItsPath) {
+  const Graph g = graph_from_text(kDense);
+  const CutPoint cut = resolve(g, "fc2");
+  EXPECT_EQ(cut.kind, CutPoint::Kind::Layer);
+  EXPECT_EQ(cut.spec, "fc2");
+  EXPECT_EQ(cut.resolved_name, "model/fc2");
+  EXPECT_EQ(value_names(g.dataflow, cut.values), (Names{"y"}));  // a graph output
+}
+
+TEST(Resolve, ALayerByItsPyTorchModulePath) {
+  const Graph g = graph_from_text(kTorch);
+  CutPoint cut = resolve(g, "layer1.0.conv1");
+  EXPECT_EQ(cut.kind, CutPoint::Kind::Layer);
+  EXPECT_EQ(cut.resolved_name, "layer1.0.conv1");
+  EXPECT_EQ(value_names(g.dataflow, cut.values), (Names{"a"}));
+
+  cut = resolve(g, "layer1.0");
+  EXPECT_EQ(cut.resolved_name, "layer1.0");
+  EXPECT_EQ(value_names(g.dataflow, cut.values), (Names{"b"}));
+
+  // The same path written with slashes, and a trailing part of it.
+  EXPECT_EQ(resolve(g, "layer1/0/conv1").resolved_name, "layer1.0.conv1");
+  EXPECT_EQ(resolve(g, "1.conv1").resolved_name, "layer1.1.conv1");
+}
+
+TEST(Resolve, ALayerWithoutItsKeras3CallSuffix) {
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17], producer_name: "tf2onnx">
+    g (float[N] x) => (float[N] y) {
+      ["functional_1/fc1_1/MatMul"] a = Relu(x)
+      ["functional_1/fc2_1/MatMul"] b = Neg(a)
+      ["functional_1/fc2_1/BiasAdd"] c = Abs(b)
+      ["functional_1/out_1/MatMul"] y = Exp(c)
+    }
+  )");
+  CutPoint cut = resolve(g, "fc2");
+  EXPECT_EQ(cut.kind, CutPoint::Kind::Layer);
+  EXPECT_EQ(cut.resolved_name, "functional_1/fc2_1");
+  EXPECT_EQ(value_names(g.dataflow, cut.values), (Names{"c"}));
+  EXPECT_EQ(resolve(g, "functional/fc2").resolved_name, "functional_1/fc2_1");
+  EXPECT_EQ(resolve(g, "fc2_1").resolved_name, "functional_1/fc2_1");
+}
+
+TEST(Resolve, PrefixesSayWhatTheNameIs) {
+  // "fc1" is both a tensor and (a trailing part of) a layer.
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17], producer_name: "tf2onnx">
+    g (float[N] x) => (float[N] y) {
+      ["model/fc1/MatMul"] fc1 = Relu(x)
+      ["model/fc1/Relu"] a1 = Neg(fc1)
+      ["model/fc2/MatMul"] y = Abs(a1)
+    }
+  )");
+  // Unprefixed, a tensor name wins.
+  EXPECT_EQ(resolve(g, "fc1").kind, CutPoint::Kind::Tensor);
+
+  CutPoint cut = resolve(g, "layer:fc1");
+  EXPECT_EQ(cut.kind, CutPoint::Kind::Layer);
+  EXPECT_EQ(cut.spec, "layer:fc1");
+  EXPECT_EQ(cut.resolved_name, "model/fc1");
+  EXPECT_EQ(value_names(g.dataflow, cut.values), (Names{"a1"}));
+
+  cut = resolve(g, "tensor:fc1");
+  EXPECT_EQ(cut.kind, CutPoint::Kind::Tensor);
+  EXPECT_EQ(cut.resolved_name, "fc1");
+  EXPECT_EQ(value_names(g.dataflow, cut.values), (Names{"fc1"}));
+
+  cut = resolve(g, "node:model/fc1/Relu");
+  EXPECT_EQ(cut.kind, CutPoint::Kind::Node);
+  EXPECT_EQ(cut.resolved_name, "model/fc1/Relu");
+  EXPECT_EQ(value_names(g.dataflow, cut.values), (Names{"a1"}));
+
+  // A prefix restricts the search to its kind.
+  EXPECT_TRUE(mentions(resolve_error(g, "tensor:model/fc1"), {"no tensor named 'model/fc1'"}));
+  EXPECT_TRUE(mentions(resolve_error(g, "node:fc1"), {"no node named 'fc1'"}));
+  EXPECT_TRUE(mentions(resolve_error(g, "layer:a1"), {"no layer named 'a1'"}));
+  EXPECT_TRUE(mentions(resolve_error(g, "layer:"), {"empty cut name", "'layer:'"}));
+}
+
+TEST(Resolve, AFullPathBeatsATrailingPart) {
+  // "fc2" is the full path of one layer and the trailing part of another.
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17], producer_name: "tf2onnx">
+    g (float[N] x) => (float[N] y) {
+      ["fc2/MatMul"] a = Relu(x)
+      ["model/fc2/MatMul"] y = Neg(a)
+    }
+  )");
+  const LayerIndex layers(g.dataflow);
+  ASSERT_EQ(layers.match("fc2").size(), 1u);
+  EXPECT_EQ(layers.match("fc2").front()->name, "fc2");
+  const CutPoint cut = resolve(g, "fc2");
+  EXPECT_EQ(cut.resolved_name, "fc2");
+  EXPECT_EQ(value_names(g.dataflow, cut.values), (Names{"a"}));
+}
+
+TEST(Resolve, AnExactTrailingPartBeatsAStrippedCallSuffix) {
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17], producer_name: "tf2onnx">
+    g (float[N] x) => (float[N] y) {
+      ["enc/fc2_1/MatMul"] a = Relu(x)
+      ["dec/fc2/MatMul"] y = Neg(a)
+    }
+  )");
+  EXPECT_EQ(resolve(g, "fc2").resolved_name, "dec/fc2");
+}
+
+TEST(Resolve, AnAmbiguousNameListsTheCandidates) {
+  const Graph g = graph_from_text(kTorch);
+  const std::string message = resolve_error(g, "conv1");
+  EXPECT_TRUE(mentions(message, {"'conv1'", "matches 2 layers", "'layer1.0.conv1'", "'layer1.1.conv1'", "full path"}));
+}
+
+TEST(Resolve, AVeryAmbiguousNameListsFiveCandidates) {
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17], producer_name: "tf2onnx">
+    g (float[N] x) => (float[N] y) {
+      ["b0/fc/Op"] a0 = Relu(x)
+      ["b1/fc/Op"] a1 = Relu(a0)
+      ["b2/fc/Op"] a2 = Relu(a1)
+      ["b3/fc/Op"] a3 = Relu(a2)
+      ["b4/fc/Op"] a4 = Relu(a3)
+      ["b5/fc/Op"] y = Relu(a4)
+    }
+  )");
+  const std::string message = resolve_error(g, "fc");
+  EXPECT_TRUE(mentions(message, {"matches 6 layers", "'b0/fc'", "'b4/fc'", "..."}));
+  EXPECT_FALSE(mentions(message, {"'b5/fc'"}));
+}
+
+TEST(Resolve, AnUnknownNameSuggestsTheClosestNames) {
+  const Graph g = graph_from_text(kDense);
+  const LayerIndex layers(g.dataflow);
+  const std::vector<std::string> closest = closest_names(g.dataflow, layers, "fc3");
+  ASSERT_GE(closest.size(), 2u);
+  EXPECT_EQ(closest[0], "model/fc1");
+  EXPECT_EQ(closest[1], "model/fc2");
+  EXPECT_LE(closest.size(), 5u);
+  EXPECT_EQ(closest_names(g.dataflow, layers, "fc3", 1), (Names{"model/fc1"}));
+
+  const std::string message = resolve_error(g, "fc3");
+  EXPECT_TRUE(mentions(message, {"no tensor, node or layer named 'fc3'", "did you mean 'model/fc1', 'model/fc2'"}));
+  EXPECT_TRUE(mentions(resolve_error(g, "layer:fc3"), {"no layer named 'fc3'", "did you mean"}));
+}
+
+TEST(Resolve, SuggestionsLeaveOutStoredConstants) {
+  // Initializers cannot be cut at, so they are never suggested.
+  const Graph g = graph_from_text(kDense);
+  const LayerIndex layers(g.dataflow);
+  for (const std::string& name : closest_names(g.dataflow, layers, "weigh", 100)) EXPECT_NE(name, "weight");
+  EXPECT_TRUE(mentions(resolve_error(g, "h3"), {"'h1'", "'h2'"}));
+}
+
+TEST(Resolve, ALayerReadByNothingOutsideIt) {
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17], producer_name: "tf2onnx">
+    g (float[N] x) => (float[N] y) {
+      ["model/dead/Neg"] d = Neg(x)
+      ["model/live/Relu"] y = Relu(x)
+    }
+  )");
+  EXPECT_TRUE(mentions(resolve_error(g, "dead"), {"'model/dead'", "no output"}));
+}
+
+// tf2onnx folded the batch norm "bn" into the convolution before it: bn has
+// no node of its own, only a weight read by the convolution's BiasAdd.
+constexpr const char* kFused = R"(
+  <ir_version: 8, opset_import: ["" : 17], producer_name: "tf2onnx">
+  g (float[N, 2] x) => (float[N, 2] y)
+    <float[2] "model/conv/kernel:0" = {1, 2}, float[2] "model/bn/beta:0" = {3, 4}> {
+    ["model/conv/Conv2D"] c = Mul(x, "model/conv/kernel:0")
+    ["model/conv/BiasAdd"] cb = Add(c, "model/bn/beta:0")
+    ["model/relu/Relu"] y = Relu(cb)
+  }
+)";
+
+TEST(Resolve, ALayerFusedAwayResolvesToTheNodesReadingItsWeights) {
+  const Graph g = graph_from_text(kFused);
+  const CutPoint cut = resolve(g, "bn");
+  EXPECT_EQ(cut.kind, CutPoint::Kind::Layer);
+  EXPECT_TRUE(mentions(cut.resolved_name, {"model/bn", "fused"}));
+  EXPECT_EQ(value_names(g.dataflow, cut.values), (Names{"cb"}));
+
+  const LayerIndex layers(g.dataflow);
+  const auto matches = layers.match("model/bn");
+  ASSERT_EQ(matches.size(), 1u);
+  EXPECT_TRUE(matches.front()->fused);
+  EXPECT_EQ(node_names(g.dataflow, matches.front()->nodes), (Names{"model/conv/BiasAdd"}));
+  EXPECT_FALSE(layers.match("model/conv").front()->fused);
+  // Fused layers are not offered as suggestions.
+  for (const std::string& name : closest_names(g.dataflow, layers, "model/bm", 100)) EXPECT_NE(name, "model/bn");
+}
+
+TEST(Resolve, ALayerWithNodesBeatsAFusedOne) {
+  // "bn" is only a stripped call suffix of head/bn_1, but head/bn_1 has nodes.
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17], producer_name: "tf2onnx">
+    g (float[N, 2] x) => (float[N, 2] y) <float[2] "model/bn/beta:0" = {3, 4}> {
+      ["model/conv/BiasAdd"] cb = Add(x, "model/bn/beta:0")
+      ["head/bn_1/Relu"] y = Relu(cb)
+    }
+  )");
+  EXPECT_EQ(resolve(g, "bn").resolved_name, "head/bn_1");
+  EXPECT_TRUE(mentions(resolve(g, "model/bn").resolved_name, {"fused"}));
+}
+
+TEST(LayerIndex, LayersAreEveryScopePrefixInOrderOfFirstNode) {
+  const Graph g = graph_from_text(kTorch);
+  const LayerIndex layers(g.dataflow);
+  Names names;
+  std::vector<std::size_t> depths;
+  for (const Layer& layer : layers.layers()) {
+    names.push_back(layer.name);
+    depths.push_back(layer.path.size());
+  }
+  EXPECT_EQ(names,
+            (Names{"layer1", "layer1.0", "layer1.0.conv1", "layer1.0.relu", "layer1.1", "layer1.1.conv1", "fc"}));
+  EXPECT_EQ(depths, (std::vector<std::size_t>{1, 2, 3, 3, 2, 3, 1}));
+  EXPECT_EQ(layers.layers()[0].path, (Names{"layer1"}));
+  EXPECT_EQ(node_names(g.dataflow, layers.layers()[0].nodes),
+            (Names{"/layer1/layer1.0/conv1/Conv", "/layer1/layer1.0/relu/Relu", "/layer1/layer1.1/conv1/Conv"}));
+}
+
+TEST(LayerIndex, ALayersOutputsAreWhatIsReadOutsideItOrReturned) {
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17], producer_name: "tf2onnx">
+    g (float[N] x) => (float[N] y, float[N] t3) {
+      ["block/a/Relu"] t1 = Relu(x)
+      ["block/b/Neg"] t2 = Neg(t1)
+      ["block/k/Const"] k = Constant <value = float {2}> ()
+      ["block/c/Abs"] t3 = Abs(t2)
+      ["head/Mul"] y = Mul(t2, k)
+    }
+  )");
+  const LayerIndex layers(g.dataflow);
+  auto outputs_of = [&](const std::string& name) {
+    for (const Layer& layer : layers.layers()) {
+      if (layer.name == name) return value_names(g.dataflow, layer.outputs);
+    }
+    ADD_FAILURE() << "no layer " << name;
+    return Names{};
+  };
+  // t1 is read only inside the block; t2 by the head; t3 is a graph output;
+  // the Constant node's k never counts (it is copied wherever it is needed).
+  EXPECT_EQ(outputs_of("block"), (Names{"t2", "t3"}));
+  EXPECT_EQ(outputs_of("block/a"), (Names{"t1"}));
+  EXPECT_EQ(outputs_of("block/b"), (Names{"t2"}));
+  EXPECT_EQ(outputs_of("block/k"), (Names{}));
+  EXPECT_EQ(outputs_of("head"), (Names{"y"}));
+}
+
+}  // namespace
+}  // namespace modelcut::test
