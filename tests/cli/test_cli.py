@@ -8,7 +8,7 @@ import os
 import onnx
 import pytest
 from onnx import numpy_helper
-from conftest import run_cli
+from cli_support import run_cli
 
 
 def digest(path) -> str:

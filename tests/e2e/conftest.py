@@ -12,6 +12,7 @@ if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
 
 import zoo  # noqa: E402
+from cut_log import CUT_RESULTS  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -32,11 +33,6 @@ def zoo_model(tmp_path_factory):
         return cache[name]
 
     return get
-
-
-# Every end-to-end cut records (model, cuts, max abs error, bit-identical) here;
-# the summary at the end of the run reports how many were bit-identical.
-CUT_RESULTS: list[tuple[str, tuple[str, ...], float, bool]] = []
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -9,7 +9,7 @@ import modelcut
 import onnx
 import pytest
 import zoo
-from conftest import CUT_RESULTS
+from cut_log import CUT_RESULTS
 
 # Cuts in the order the model computes them, for 3 parts.
 THREE_PARTS = {
