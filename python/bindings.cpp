@@ -30,13 +30,30 @@ std::vector<std::string> as_strings(const std::vector<py::bytes>& blobs) {
   return out;
 }
 
+modelcut::WeightMode weight_mode(const std::string& name) {
+  if (name == "auto") return modelcut::WeightMode::Auto;
+  if (name == "inline") return modelcut::WeightMode::Inline;
+  if (name == "external") return modelcut::WeightMode::External;
+  if (name == "in-place") return modelcut::WeightMode::InPlace;
+  throw modelcut::Error("unknown weights mode '" + name + "' (expected auto, inline, external or in-place)");
+}
+
 py::dict split(const std::string& model, const std::vector<std::string>& cuts, const std::string& output_dir,
-               bool overwrite, const std::vector<py::bytes>& type_hints) {
+               bool overwrite, const std::vector<py::bytes>& type_hints, const std::string& weights,
+               std::uint64_t external_threshold, const py::object& progress) {
   modelcut::SplitOptions options;
   options.cuts = cuts;
   options.output_dir = output_dir;
   options.overwrite = overwrite;
   options.type_hints = as_strings(type_hints);
+  options.weights.mode = weight_mode(weights);
+  options.weights.external_threshold = external_threshold;
+  if (!progress.is_none()) {
+    options.progress = [progress](std::size_t part, std::uint64_t done, std::uint64_t total) {
+      py::gil_scoped_acquire acquire;
+      progress(part, done, total);
+    };
+  }
   modelcut::SplitResult result;
   {
     py::gil_scoped_release release;
@@ -129,7 +146,8 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "modelcut's C++ core: split, merge and inspect ONNX models.";
   py::register_exception<modelcut::Error>(m, "Error", PyExc_ValueError);
   m.def("split", &split, py::arg("model"), py::arg("cuts"), py::arg("output_dir"), py::arg("overwrite") = false,
-        py::arg("type_hints") = std::vector<py::bytes>{},
+        py::arg("type_hints") = std::vector<py::bytes>{}, py::arg("weights") = "auto",
+        py::arg("external_threshold") = std::uint64_t{1} << 30, py::arg("progress") = py::none(),
         "Cut MODEL after each name in CUTS and write the parts into OUTPUT_DIR.");
   m.def("merge", &merge, py::arg("parts"), py::arg("output"), py::arg("overwrite") = false,
         "Compose a chain of parts back into one model.");

@@ -40,11 +40,28 @@ std::string innermost_layer(const Dataflow& dataflow, const Node& node) {
   return name;
 }
 
+// In place, parts go beside the model: ONNX runtimes and loaders read
+// external data only from inside a model's own folder (and refuse links).
+fs::path in_place_folder(const fs::path& model_path, const fs::path& requested) {
+  std::error_code error;
+  const fs::path folder = fs::absolute(model_path).parent_path();
+  if (!requested.empty() && !fs::equivalent(requested, folder, error)) {
+    fail("--weights in-place writes the parts beside the model, in ", quoted(folder.string()),
+         ", because ONNX runtimes read external data only inside a model's own folder; leave out the output ",
+         "directory or give that folder");
+  }
+  return requested.empty() ? model_path.parent_path() : requested;
+}
+
 }  // namespace
 
 SplitResult split_model(const fs::path& model_path, const SplitOptions& options) {
-  if (options.output_dir.empty()) fail("no output directory given");
-  check_output_path(options.output_dir, {model_path}, options.overwrite);
+  const bool in_place = options.weights.mode == WeightMode::InPlace;
+  const fs::path folder = in_place ? in_place_folder(model_path, options.output_dir) : options.output_dir;
+  if (!in_place) {
+    if (options.output_dir.empty()) fail("no output directory given");
+    check_output_path(options.output_dir, {model_path}, options.overwrite);
+  }
   const auto model = open_source_model(model_path, options.type_hints);
   const Dataflow& dataflow = model->dataflow();
   const LayerIndex layers(dataflow);
@@ -59,21 +76,31 @@ SplitResult split_model(const fs::path& model_path, const SplitOptions& options)
   }
   const Partition partition = partition_dataflow(dataflow, cuts);
 
-  StagedDirectory staged(options.output_dir, options.overwrite);
+  std::unique_ptr<StagedDirectory> staged;
+  NewFiles beside_model;
+  if (!in_place) staged = std::make_unique<StagedDirectory>(options.output_dir, options.overwrite);
   const std::string stem = model_path.stem().string();
   for (std::size_t index = 0; index < partition.parts.size(); ++index) {
     const std::string file_name = part_file_name(stem, index, partition.parts.size(), model->part_extension());
-    model->write_part(partition, index, staged.staging() / file_name);
+    WriteOptions write_options{options.weights, {}};
+    if (options.progress) {
+      write_options.progress = [&, index](std::uint64_t done, std::uint64_t total) {
+        options.progress(index, done, total);
+      };
+    }
+    if (in_place) beside_model.claim(folder / file_name, {model_path}, options.overwrite);
+    model->write_part(partition, index, (in_place ? folder : staged->staging()) / file_name, write_options);
     const Part& part = partition.parts[index];
     PartSummary summary;
-    summary.path = options.output_dir / file_name;
+    summary.path = folder / file_name;
     summary.node_count = part.nodes.size();
     summary.initializer_count = model->part_weight_count(partition, index);
     for (ValueId id : part.inputs) summary.inputs.push_back(summarize(dataflow, id));
     for (ValueId id : part.outputs) summary.outputs.push_back(summarize(dataflow, id));
     result.parts.push_back(std::move(summary));
   }
-  staged.commit();
+  if (staged) staged->commit();
+  beside_model.keep();
   return result;
 }
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -40,13 +41,38 @@ struct PartSummary {
   std::vector<ValueSummary> inputs, outputs;
 };
 
+// Where the weights of a part go.
+enum class WeightMode {
+  Auto,      // Inline, or External once a part's weights exceed external_threshold
+  Inline,    // inside the part's .onnx file (limited by protobuf to under 2 GB)
+  External,  // in a "<part>.onnx.data" file beside each part
+  InPlace,   // not copied: parts are written beside the model and refer to
+             // its weight file(s), or to the model file itself (ONNX runtimes
+             // read external data only inside a model's own folder)
+};
+
+struct WeightOptions {
+  WeightMode mode = WeightMode::Auto;
+  std::uint64_t external_threshold = 1ull << 30;  // bytes, for Auto
+  // Tensors smaller than this stay inside the part in External and InPlace
+  // modes (as ONNX's own external data writer does).
+  std::uint64_t small_tensor_bytes = 1024;
+};
+
+// Called as a part is written: (part index, bytes written, bytes to write).
+using ProgressCallback = std::function<void(std::size_t, std::uint64_t, std::uint64_t)>;
+
 struct SplitOptions {
   std::vector<std::string> cuts;     // K names give K+1 parts
-  std::filesystem::path output_dir;  // must not exist unless overwrite
+  // Must not exist unless overwrite. With WeightMode::InPlace the parts go
+  // beside the model instead: output_dir must then be empty or that folder.
+  std::filesystem::path output_dir;
   bool overwrite = false;
   // Serialized models whose value_info gives types the source lacks (e.g. the
   // output of ONNX shape inference on structure_only()).
   std::vector<std::string> type_hints;
+  WeightOptions weights;
+  ProgressCallback progress;
 };
 
 struct SplitResult {

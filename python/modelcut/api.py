@@ -9,7 +9,7 @@ import os
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import onnx
 
@@ -67,21 +67,33 @@ def inferred_types(path: str) -> list[bytes]:
 def split(
     model: ModelArg,
     at: str | Sequence[str],
-    output_dir: str | os.PathLike,
+    output_dir: str | os.PathLike | None = None,
     *,
     overwrite: bool = False,
     infer_shapes: bool = True,
+    weights: str = "auto",
+    external_threshold: int = 1 << 30,
+    progress: Callable[[int, int, int], None] | None = None,
 ) -> SplitResult:
     """Cuts `model` after each name in `at` and writes the parts into `output_dir`.
 
     A name is a tensor, a node, or a layer as the exporting framework called
     it ("fc2", "layer3.1", "block_6_expand"). K names give K+1 parts that form a
     strict chain: part k+1 takes exactly part k's outputs, by name.
+
+    `weights` says where each part's weights go: "inline" (in the .onnx file),
+    "external" (a .onnx.data file beside each part), "in-place" (not copied:
+    the parts are written beside the model, `output_dir` None, and read the
+    model's own weight files), or "auto" (inline, external once a part's
+    weights exceed `external_threshold`).
+    `progress(part_index, bytes_written, bytes_total)` is called while writing.
     """
     cuts = [at] if isinstance(at, str) else list(at)
     with _as_path(model) as path:
         hints = inferred_types(path) if infer_shapes else []
-        result = _core.split(path, cuts, os.fspath(output_dir), overwrite, hints)
+        result = _core.split(
+            path, cuts, os.fspath(output_dir or ""), overwrite, hints, weights, external_threshold, progress
+        )
     return SplitResult(parts=result["parts"], cuts=result["cuts"])
 
 

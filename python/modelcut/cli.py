@@ -54,8 +54,37 @@ def _format_bytes(count: int | None) -> str:
     return "?"
 
 
+class ProgressBar:
+    """A one-line progress bar on a terminal's stderr; silent when piped."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, part: int, done: int, total: int) -> None:
+        if not self.enabled or total < 64 << 20:  # small parts write in a blink
+            return
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\rwriting part {part + 1}: [{'#' * filled}{'.' * (width - filled)}] "
+                         f"{_format_bytes(done)} / {_format_bytes(total)}  ")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
 def cmd_split(args) -> int:
-    result = api.split(args.model, args.at, args.output, overwrite=args.force)
+    if args.output is None and args.weights != "in-place":
+        raise ValueError("no output directory: give -o DIR (only --weights in-place writes beside the model)")
+    bar = ProgressBar(enabled=not args.quiet and not args.json)
+    try:
+        result = api.split(args.model, args.at, args.output, overwrite=args.force, weights=args.weights,
+                           external_threshold=args.external_threshold, progress=bar)
+    finally:
+        bar.close()
     if args.json:
         _print_json(result.to_dict())
         return 0
@@ -163,11 +192,22 @@ def build_parser() -> argparse.ArgumentParser:
     split = commands.add_parser("split", help="cut a model into parts", description=CUT_HELP, formatter_class=raw)
     split.add_argument("model", metavar="MODEL", help="the .onnx model to cut")
     split.add_argument("--at", action="append", required=True, metavar="NAME", help="where to cut (repeatable)")
-    split.add_argument("-o", "--output", required=True, metavar="DIR",
-                       help="directory to create for the parts (must not exist, see --force)")
+    split.add_argument("-o", "--output", metavar="DIR",
+                       help="directory to create for the parts (must not exist, see --force); "
+                       "not needed with --weights in-place, which writes beside the model")
     split.add_argument("--force", action="store_true", help="replace DIR if it exists (never the input)")
+    split.add_argument(
+        "--weights", choices=["auto", "inline", "external", "in-place"], default="auto",
+        help="where the parts' weights go: inline in each .onnx; external, in a .onnx.data file beside each "
+        "part; in-place, not copied at all: the parts are written beside the model and read the model's own "
+        "weight file(s), so they break if the model's files move or change; auto (default): inline, or "
+        "external for a part whose weights exceed --external-threshold",
+    )
+    split.add_argument("--external-threshold", type=int, default=1 << 30, metavar="BYTES",
+                       help="with --weights auto, parts with more weight bytes than this go external (default 1 GiB)")
     split.add_argument("--json", action="store_true", help="print what was written as JSON")
-    split.add_argument("-q", "--quiet", action="store_true", help="print only the paths of the parts")
+    split.add_argument("-q", "--quiet", action="store_true",
+                       help="print only the paths of the parts (no summary, no progress bar)")
     split.set_defaults(run=cmd_split)
 
     check = commands.add_parser(

@@ -14,9 +14,16 @@
 #include <vector>
 
 #include "modelcut/dataflow.h"
+#include "modelcut/modelcut.h"
 #include "modelcut/partition.h"
 
 namespace modelcut {
+
+struct WriteOptions {
+  WeightOptions weights;
+  // (bytes written, bytes to write) for the part being written.
+  std::function<void(std::uint64_t, std::uint64_t)> progress;
+};
 
 struct ModelFacts {
   std::string format;    // "onnx", "keras"
@@ -34,8 +41,10 @@ class SourceModel {
   virtual ModelFacts facts() const = 0;
   // File name extension of parts, e.g. ".onnx" or ".keras".
   virtual std::string part_extension() const = 0;
-  // Writes part `index` to `target` (a new file). Throws Error.
-  virtual void write_part(const Partition& partition, std::size_t index, const std::filesystem::path& target) const = 0;
+  // Writes part `index` to `target` (a new file; companion files such as
+  // external data go beside it). Throws Error.
+  virtual void write_part(const Partition& partition, std::size_t index, const std::filesystem::path& target,
+                          const WriteOptions& options) const = 0;
   // Weights (initializers, layer weights) part `index` carries.
   virtual std::size_t part_weight_count(const Partition& partition, std::size_t index) const = 0;
 };

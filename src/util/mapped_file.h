@@ -1,9 +1,11 @@
-// Read-only memory mapping of an input file. The model's bytes are read
-// through the mapping, so weights are paged in only when copied to an output
-// and never held in memory as a whole. Not copyable: views into it stay valid
-// for the lifetime of the object.
+// Read-only memory mapping of an input file. Graph structure is parsed
+// through the mapping, touching only the pages it lives on; weight bytes are
+// copied to outputs by the kernel from the open descriptor (see Rope), so
+// they are neither read into this process nor counted in its memory.
+// Not copyable: views into it stay valid for the lifetime of the object.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string_view>
 
@@ -18,10 +20,18 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
 
   std::string_view bytes() const { return {static_cast<const char*>(data_), size_}; }
+  int descriptor() const { return fd_; }
+  const std::filesystem::path& path() const { return path_; }
+  // Offset in the file of a view into bytes().
+  std::uint64_t offset_of(std::string_view view) const {
+    return static_cast<std::uint64_t>(view.data() - static_cast<const char*>(data_));
+  }
 
  private:
+  std::filesystem::path path_;
   void* data_ = nullptr;
   std::size_t size_ = 0;
+  int fd_ = -1;
 };
 
 }  // namespace modelcut

@@ -70,6 +70,13 @@ void write_file_atomically(const fs::path& target, const std::function<bool(std:
   }
 }
 
+void write_file_atomically_to_fd(const fs::path& target, const std::function<bool(int)>& write) {
+  write_file_atomically(target, [&](std::FILE* file) {
+    // Nothing is buffered in `file` yet, so writing to its descriptor is safe.
+    return std::fflush(file) == 0 && write(::fileno(file));
+  });
+}
+
 StagedDirectory::StagedDirectory(fs::path target, bool overwrite)
     : target_(std::move(target)), staging_(temporary_sibling(target_)), overwrite_(overwrite) {
   std::error_code error;
@@ -95,6 +102,23 @@ void StagedDirectory::commit() {
   fs::rename(staging_, target_, error);
   if (error) fail("cannot create ", quoted(target_.string()), ": ", error.message());
   committed_ = true;
+}
+
+NewFiles::~NewFiles() {
+  if (kept_) return;
+  std::error_code error;
+  for (const fs::path& path : paths_) fs::remove(path, error);
+}
+
+void NewFiles::claim(const fs::path& path, const std::vector<fs::path>& inputs, bool overwrite) {
+  for (const fs::path& input : inputs) {
+    if (same_file(path, input)) fail("the output ", quoted(path.string()), " is the input; choose another path");
+  }
+  std::error_code error;
+  if (fs::exists(fs::symlink_status(path, error)) && !overwrite) {
+    fail("the output ", quoted(path.string()), " already exists; remove it or pass --force to replace it");
+  }
+  paths_.push_back(path);
 }
 
 }  // namespace modelcut

@@ -21,6 +21,9 @@ void check_output_path(const std::filesystem::path& target, const std::vector<st
 // failure, leaving nothing at `target`'s temporary name.
 void write_file_atomically(const std::filesystem::path& target, const std::function<bool(std::FILE*)>& write);
 
+// The same, handing `write` a file descriptor (for kernel-side copies).
+void write_file_atomically_to_fd(const std::filesystem::path& target, const std::function<bool(int)>& write);
+
 // A directory filled under a temporary name and renamed into place by
 // commit(); removed by the destructor if never committed.
 class StagedDirectory {
@@ -38,6 +41,25 @@ class StagedDirectory {
   std::filesystem::path staging_;
   bool overwrite_ = false;
   bool committed_ = false;
+};
+
+// Files written one by one into an existing folder (beside an input), all or
+// none: the destructor removes them unless keep() was called.
+class NewFiles {
+ public:
+  NewFiles() = default;
+  ~NewFiles();
+  NewFiles(const NewFiles&) = delete;
+  NewFiles& operator=(const NewFiles&) = delete;
+
+  // Throws Error when `path` exists (unless overwrite) or is one of `inputs`;
+  // then remembers it for removal.
+  void claim(const std::filesystem::path& path, const std::vector<std::filesystem::path>& inputs, bool overwrite);
+  void keep() { kept_ = true; }
+
+ private:
+  std::vector<std::filesystem::path> paths_;
+  bool kept_ = false;
 };
 
 }  // namespace modelcut

@@ -6,6 +6,7 @@
 // the same source and cut always give the same bytes.
 #include "emit_onnx.h"
 
+#include <algorithm>
 #include <set>
 
 #include "infer_types.h"
@@ -64,16 +65,99 @@ wire::Rope model_message(const OnnxModel& model, wire::Rope&& graph, const std::
   return out;
 }
 
+// Places initializers' bytes as the weight mode says, rewriting each
+// TensorProto's data fields (raw_data, external_data, data_location) and
+// copying the rest of it unchanged.
+class WeightWriter {
+ public:
+  WeightWriter(const OnnxModel& model, WeightMode mode, const WeightOptions& options, EmittedPart& part,
+               const std::string& file_name)
+      : model_(model), mode_(mode), options_(options), part_(part), file_name_(file_name) {}
+
+  void add(wire::Rope& graph, std::uint32_t number, const TensorRef& tensor) {
+    const TensorBytes source = model_.tensor_bytes(tensor);
+    const bool small = source.bytes.size() < options_.small_tensor_bytes;
+    const bool typed_fields = !tensor.external && tensor.raw_data.empty();  // float_data, ...: small by nature
+    if (typed_fields || (!tensor.external && (mode_ == WeightMode::Inline || small))) {
+      return graph.add_view_field(number, tensor.payload, model_.mapping());
+    }
+    wire::Rope rewritten = header_of(tensor);
+    if (mode_ == WeightMode::Inline || small) {
+      rewritten.add_view_field(field::kTensorRawData, source.bytes, source.file);
+    } else if (mode_ == WeightMode::External) {
+      if (part_.data_location.empty()) part_.data_location = file_name_ + ".data";
+      // Aligned so that runtimes can map the weights straight from the file.
+      const std::uint64_t offset = (part_.data.size() + kAlignment - 1) / kAlignment * kAlignment;
+      part_.data.append_owned(std::string(offset - part_.data.size(), '\0'));
+      part_.data.append_view(source.bytes, source.file);
+      add_external(rewritten, part_.data_location, offset, source.bytes.size());
+    } else {
+      // In place: the part lies beside the model and refers to the model's
+      // own weight file(s), or to the model file itself for inline weights.
+      const std::string location =
+          tensor.external ? tensor.external_ref.location : model_.path.filename().string();
+      add_external(rewritten, location, source.file->offset_of(source.bytes), source.bytes.size());
+    }
+    graph.add_message_field(number, std::move(rewritten));
+  }
+
+ private:
+  static constexpr std::uint64_t kAlignment = 4096;
+
+  wire::Rope header_of(const TensorRef& tensor) const {
+    wire::Rope header;
+    wire::Reader reader(tensor.payload, model_.label);
+    wire::Field field;
+    while (reader.next(field)) {
+      if (field.number != field::kTensorRawData && field.number != field::kTensorExternalData &&
+          field.number != field::kTensorDataLocation) {
+        header.append_view(field.raw, model_.mapping());
+      }
+    }
+    return header;
+  }
+
+  static void add_external(wire::Rope& tensor, const std::string& location, std::uint64_t offset,
+                           std::uint64_t length) {
+    for (const auto& [key, value] : {std::pair<const char*, std::string>{"location", location},
+                                     {"offset", std::to_string(offset)},
+                                     {"length", std::to_string(length)}}) {
+      wire::Rope entry;
+      entry.add_bytes_field(field::kEntryKey, key);
+      entry.add_bytes_field(field::kEntryValue, value);
+      tensor.add_message_field(field::kTensorExternalData, std::move(entry));
+    }
+    tensor.add_varint_field(field::kTensorDataLocation, 1);
+  }
+
+  const OnnxModel& model_;
+  WeightMode mode_;
+  const WeightOptions& options_;
+  EmittedPart& part_;
+  const std::string& file_name_;
+};
+
+// Auto resolves to Inline or External by the part's weight bytes.
+WeightMode mode_for(const OnnxModel& model, const std::set<std::string>& used, const WeightOptions& options) {
+  if (options.mode != WeightMode::Auto) return options.mode;
+  std::uint64_t total = 0;
+  for (const TensorRef& tensor : model.initializers) {
+    if (used.count(tensor.name)) total += model.tensor_bytes(tensor).bytes.size();
+  }
+  return total > options.external_threshold ? WeightMode::External : WeightMode::Inline;
+}
+
 void fail_if_external(const OnnxModel& model, const TensorRef& tensor) {
   if (tensor.external) {
-    fail(model.label, ": the initializer ", quoted(tensor.name),
-         " is stored in an external data file; cutting models with external data is not supported yet");
+    fail(model.label, ": the sparse initializer ", quoted(tensor.name),
+         " is stored in an external data file, which modelcut does not cut yet");
   }
 }
 
 }  // namespace
 
-wire::Rope emit_part(const OnnxModel& model, const Dataflow& dataflow, const Partition& partition, std::size_t index) {
+EmittedPart emit_part(const OnnxModel& model, const Dataflow& dataflow, const Partition& partition, std::size_t index,
+                      const WeightOptions& weights, const std::string& file_name) {
   const Part& part = partition.parts[index];
   std::set<std::string> used;      // names read by the part, or returned by it
   std::set<std::string> computed;  // names produced by its nodes
@@ -92,13 +176,13 @@ wire::Rope emit_part(const OnnxModel& model, const Dataflow& dataflow, const Par
     boundary.insert(dataflow.value(id).name);
   }
 
+  EmittedPart emitted;
+  WeightWriter weight_writer(model, mode_for(model, used, weights), weights, emitted, file_name);
   wire::Rope graph;
-  for (NodeId id : part.nodes) graph.add_view_field(field::kGraphNode, model.nodes[id].payload);
+  for (NodeId id : part.nodes) graph.add_view_field(field::kGraphNode, model.nodes[id].payload, model.mapping());
   graph.add_bytes_field(field::kGraphName, model.graph_name);
   for (const TensorRef& tensor : model.initializers) {
-    if (!used.count(tensor.name)) continue;
-    fail_if_external(model, tensor);
-    graph.add_view_field(field::kGraphInitializer, tensor.payload);
+    if (used.count(tensor.name)) weight_writer.add(graph, field::kGraphInitializer, tensor);
   }
   for (const wire::Field& annotation : model.graph_annotations) graph.append_view(annotation.raw);
 
@@ -132,11 +216,23 @@ wire::Rope emit_part(const OnnxModel& model, const Dataflow& dataflow, const Par
     fail_if_external(model, tensor);
     graph.add_view_field(field::kGraphSparseInitializer, tensor.payload);
   }
-  return model_message(model, std::move(graph), functions_needed(model.functions, ops));
+  emitted.model = model_message(model, std::move(graph), functions_needed(model.functions, ops));
+  return emitted;
 }
 
-wire::Rope merge_parts(const std::vector<std::unique_ptr<OnnxModel>>& parts) {
+wire::Rope merge_parts(const std::vector<std::unique_ptr<OnnxModel>>& parts, const std::filesystem::path& output) {
   if (parts.empty()) fail("no parts to merge");
+  namespace fs = std::filesystem;
+  std::error_code error;
+  const fs::path output_folder = fs::weakly_canonical(fs::absolute(output).parent_path(), error);
+  for (const auto& part : parts) {
+    const bool has_external = std::any_of(part->initializers.begin(), part->initializers.end(),
+                                          [](const TensorRef& tensor) { return tensor.external; });
+    if (has_external && fs::weakly_canonical(fs::absolute(part->path).parent_path(), error) != output_folder) {
+      fail(part->label, " keeps weights in external data files, which stay where they are: write the merged model ",
+           "into the same folder");
+    }
+  }
   for (std::size_t k = 1; k < parts.size(); ++k) {
     std::set<std::string> provided;
     for (const ValueInfoRef& output : parts[k - 1]->outputs) provided.insert(output.name);
@@ -168,14 +264,14 @@ wire::Rope merge_parts(const std::vector<std::unique_ptr<OnnxModel>>& parts) {
         }
         duplicate = true;
       }
-      if (!duplicate) graph.add_view_field(field::kGraphNode, node.payload);
+      if (!duplicate) graph.add_view_field(field::kGraphNode, node.payload, part->mapping());
     }
   }
   graph.add_bytes_field(field::kGraphName, first.graph_name);
   std::set<std::string> seen;
   for (const auto& part : parts) {
     for (const TensorRef& tensor : part->initializers) {
-      if (seen.insert(tensor.name).second) graph.add_view_field(field::kGraphInitializer, tensor.payload);
+      if (seen.insert(tensor.name).second) graph.add_view_field(field::kGraphInitializer, tensor.payload, part->mapping());
     }
   }
   for (const wire::Field& annotation : first.graph_annotations) graph.append_view(annotation.raw);

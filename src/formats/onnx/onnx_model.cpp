@@ -47,18 +47,36 @@ ValueInfoRef parse_value_info(std::string_view payload, const std::string& what)
   return info;
 }
 
+std::uint64_t parse_number(const std::string& text, const std::string& what) {
+  if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos) {
+    fail(what, ": ", quoted(text), " is not a valid byte offset or length");
+  }
+  return std::stoull(text);
+}
+
 TensorRef parse_tensor(std::string_view payload, const std::string& what) {
   TensorRef tensor;
   tensor.payload = payload;
   wire::Reader reader(payload, what);
   wire::Field field;
+  std::vector<std::pair<std::string, std::string>> external_entries;
   while (reader.next(field)) {
     switch (field.number) {
       case field::kTensorDims: wire::append_int64s(field, tensor.dims, what); break;
       case field::kTensorDataType: tensor.data_type = static_cast<int>(field.varint); break;
       case field::kTensorName: tensor.name = as_string(field); break;
+      case field::kTensorRawData: tensor.raw_data = field.bytes; break;
+      case field::kTensorExternalData: external_entries.push_back(parse_entry(field.bytes, what)); break;
       case field::kTensorDataLocation: tensor.external = tensor.external || field.varint == 1; break;
       default: break;
+    }
+  }
+  if (tensor.external) {
+    const std::string tensor_what = what + ": initializer " + modelcut::quoted(tensor.name);
+    for (const auto& [key, value] : external_entries) {
+      if (key == "location") tensor.external_ref.location = value;
+      if (key == "offset") tensor.external_ref.offset = parse_number(value, tensor_what);
+      if (key == "length") tensor.external_ref.length = parse_number(value, tensor_what);
     }
   }
   return tensor;
@@ -320,13 +338,77 @@ TensorInfo tensor_info_from_type(std::string_view type_proto, const std::string&
   return info;
 }
 
+std::optional<std::uint64_t> TensorRef::expected_bytes() const {
+  const int bits = element_bits_of(data_type);
+  if (bits == 0) return std::nullopt;
+  std::uint64_t count = 1;
+  for (std::int64_t size : dims) {
+    if (size < 0) return std::nullopt;
+    count *= static_cast<std::uint64_t>(size);
+  }
+  return (count * static_cast<std::uint64_t>(bits) + 7) / 8;
+}
+
 std::unique_ptr<OnnxModel> OnnxModel::open(const std::filesystem::path& path) {
   std::unique_ptr<OnnxModel> model(new OnnxModel());
   model->label = path.string();
   model->path = path;
   model->mapping_ = std::make_unique<MappedFile>(path);
   model->parse(model->mapping_->bytes());
+  // Check every external reference now, so a bad one fails before anything
+  // is written (mapping is cheap: no byte is read until copied).
+  for (const auto* list : {&model->initializers, &model->sparse_initializers}) {
+    for (const TensorRef& tensor : *list) {
+      if (tensor.external) model->tensor_bytes(tensor);
+    }
+  }
   return model;
+}
+
+TensorBytes OnnxModel::tensor_bytes(const TensorRef& tensor) const {
+  namespace fs = std::filesystem;
+  if (!tensor.external) return TensorBytes{mapping_.get(), tensor.raw_data};
+  const std::string what = label + ": initializer " + modelcut::quoted(tensor.name) + ": external data";
+  const ExternalRef& ref = tensor.external_ref;
+  if (path.empty()) fail(what, ": a model held in memory cannot refer to external files");
+  if (ref.location.empty()) fail(what, " has no location");
+  const fs::path location(ref.location);
+  if (location.is_absolute() || ref.location[0] == '/' || ref.location[0] == '\\' ||
+      (ref.location.size() > 1 && ref.location[1] == ':')) {
+    fail(what, " location ", modelcut::quoted(ref.location), " is an absolute path; only paths inside the model's folder are read");
+  }
+  for (const auto& component : location) {
+    if (component == "..") {
+      fail(what, " location ", modelcut::quoted(ref.location), " contains '..'; only paths inside the model's folder are read");
+    }
+  }
+  auto it = external_files_.find(ref.location);
+  if (it == external_files_.end()) {
+    std::error_code error;
+    const fs::path folder = fs::canonical(fs::absolute(path).parent_path(), error);
+    const fs::path resolved = fs::weakly_canonical(folder / location, error);
+    const fs::path inside = resolved.lexically_relative(folder);
+    if (error || inside.empty() || *inside.begin() == "..") {
+      fail(what, " location ", modelcut::quoted(ref.location),
+           " leads outside the model's folder (through a symbolic link); refusing to read it");
+    }
+    if (!fs::is_regular_file(resolved, error)) fail(what, " file ", modelcut::quoted(ref.location), " does not exist");
+    it = external_files_.emplace(ref.location, std::make_unique<MappedFile>(resolved)).first;
+  }
+  const MappedFile& file = *it->second;
+  const std::uint64_t size = file.bytes().size();
+  if (ref.offset > size) {
+    fail(what, " offset ", ref.offset, " is past the end of ", modelcut::quoted(ref.location), " (", size, " bytes)");
+  }
+  const std::uint64_t length = ref.length.value_or(size - ref.offset);
+  if (length > size - ref.offset) {
+    fail(what, " (offset ", ref.offset, ", length ", length, ") runs past the end of ", modelcut::quoted(ref.location),
+         " (", size, " bytes)");
+  }
+  if (auto expected = tensor.expected_bytes(); expected && *expected != length) {
+    fail(what, " holds ", length, " bytes but its type and shape need ", *expected);
+  }
+  return TensorBytes{&file, file.bytes().substr(ref.offset, length)};
 }
 
 std::unique_ptr<OnnxModel> OnnxModel::from_bytes(std::string bytes, const std::string& label) {

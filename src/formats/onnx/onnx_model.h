@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -64,12 +65,31 @@ struct NodeRef {
   std::vector<std::pair<std::string, std::string>> metadata;
 };
 
+// Where an external tensor's bytes are, as the model states it (not yet
+// checked: see OnnxModel::external_bytes).
+struct ExternalRef {
+  std::string location;  // relative to the model's folder
+  std::uint64_t offset = 0;
+  std::optional<std::uint64_t> length;
+};
+
 struct TensorRef {
   std::string name;
   std::string_view payload;  // the whole TensorProto (SparseTensorProto for sparse ones)
   int data_type = 0;
   std::vector<std::int64_t> dims;
   bool external = false;     // data lives in another file
+  ExternalRef external_ref;  // when external
+  std::string_view raw_data; // inline raw bytes, a view into the model file
+  // Bytes the shape and type call for; nullopt for strings and unknown types.
+  std::optional<std::uint64_t> expected_bytes() const;
+};
+
+// The bytes of a tensor wherever they are: in the model file or in an
+// external data file, with the file they lie in.
+struct TensorBytes {
+  const MappedFile* file = nullptr;
+  std::string_view bytes;
 };
 
 struct FunctionRef {
@@ -96,6 +116,14 @@ class OnnxModel {
   // whose type this model does not record or records without a shape.
   void add_type_hints(std::string model_bytes);
 
+  // The bytes of an initializer's data: its raw_data, or its external data
+  // after checking that the location stays inside the model's folder
+  // (no absolute path, no "..", no symbolic link leading out) and that offset
+  // and length lie within the file. Empty bytes for tensors stored in typed
+  // fields (float_data, ...). Throws Error naming the tensor.
+  TensorBytes tensor_bytes(const TensorRef& tensor) const;
+  const MappedFile* mapping() const { return mapping_.get(); }
+
   std::string label;            // the file name, for messages
   std::filesystem::path path;   // empty for models made in memory
 
@@ -121,6 +149,7 @@ class OnnxModel {
   void parse(std::string_view bytes);
   std::unique_ptr<MappedFile> mapping_;
   std::deque<std::string> owned_bytes_;
+  mutable std::map<std::string, std::unique_ptr<MappedFile>> external_files_;  // by location
 };
 
 // Builds the format-neutral dataflow of the model's main graph, with scopes

@@ -1,6 +1,8 @@
 // The ONNX format adapter: an OnnxModel seen as a SourceModel.
 #include <set>
 
+#include "modelcut/error.h"
+
 #include "../../util/output_files.h"
 #include "../source_model.h"
 #include "emit_onnx.h"
@@ -28,9 +30,21 @@ class OnnxSource final : public SourceModel {
 
   std::string part_extension() const override { return ".onnx"; }
 
-  void write_part(const Partition& partition, std::size_t index, const std::filesystem::path& target) const override {
-    const wire::Rope message = emit_part(*model_, dataflow_, partition, index);
-    write_file_atomically(target, [&](std::FILE* file) { return message.write_to(file); });
+  void write_part(const Partition& partition, std::size_t index, const std::filesystem::path& target,
+                  const WriteOptions& options) const override {
+    const EmittedPart part =
+        emit_part(*model_, dataflow_, partition, index, options.weights, target.filename().string());
+    const std::uint64_t total = part.model.size() + part.data.size();
+    auto report = [&](std::uint64_t before) {
+      return [&, before](std::uint64_t written) {
+        if (options.progress) options.progress(before + written, total);
+      };
+    };
+    if (!part.data_location.empty()) {
+      write_file_atomically_to_fd(target.parent_path() / part.data_location,
+                                  [&](int fd) { return part.data.write_to(fd, report(0)); });
+    }
+    write_file_atomically_to_fd(target, [&](int fd) { return part.model.write_to(fd, report(part.data.size())); });
   }
 
   std::size_t part_weight_count(const Partition& partition, std::size_t index) const override {
@@ -61,8 +75,8 @@ std::pair<std::size_t, std::size_t> merge_onnx_files(const std::vector<std::file
                                                      const std::filesystem::path& output) {
   std::vector<std::unique_ptr<OnnxModel>> parts;
   for (const auto& path : paths) parts.push_back(OnnxModel::open(path));
-  const wire::Rope message = merge_parts(parts);
-  write_file_atomically(output, [&](std::FILE* file) { return message.write_to(file); });
+  const wire::Rope message = merge_parts(parts, output);
+  write_file_atomically_to_fd(output, [&](int fd) { return message.write_to(fd); });
   const auto merged = OnnxModel::open(output);
   return {merged->nodes.size(), merged->initializers.size() + merged->sparse_initializers.size()};
 }

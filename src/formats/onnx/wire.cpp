@@ -1,6 +1,12 @@
 // Protobuf wire format reading and writing (see wire.h).
 #include "wire.h"
 
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "../../util/mapped_file.h"
 #include "modelcut/error.h"
 
 namespace modelcut::wire {
@@ -83,10 +89,10 @@ std::string& Rope::tail() {
 // than the copy.
 constexpr std::size_t kSmallView = 64;
 
-void Rope::append_view(std::string_view bytes) {
+void Rope::append_view(std::string_view bytes, const MappedFile* source) {
   if (bytes.empty()) return;
   if (bytes.size() < kSmallView) return append_owned(bytes);
-  chunks_.push_back(Chunk{bytes, {}});
+  chunks_.push_back(Chunk{bytes, {}, source});
   size_ += bytes.size();
 }
 
@@ -124,12 +130,12 @@ void Rope::add_bytes_field(std::uint32_t number, std::string_view payload) {
   append_owned(payload);
 }
 
-void Rope::add_view_field(std::uint32_t number, std::string_view payload) {
+void Rope::add_view_field(std::uint32_t number, std::string_view payload, const MappedFile* source) {
   std::string bytes;
   put_varint(bytes, (static_cast<std::uint64_t>(number) << 3) | 2);
   put_varint(bytes, payload.size());
   append_owned(bytes);
-  append_view(payload);
+  append_view(payload, source);
 }
 
 void Rope::add_message_field(std::uint32_t number, Rope&& message) {
@@ -151,6 +157,53 @@ std::string Rope::to_string() const {
     }
   }
   return out;
+}
+
+namespace {
+
+bool write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t written = ::write(fd, bytes.data(), bytes.size());
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(written));
+  }
+  return true;
+}
+
+// Copies `length` bytes at `offset` of `source` to `fd` inside the kernel
+// (sendfile), falling back to writing from the mapping where that fails.
+bool copy_from_file(int fd, const MappedFile& source, std::uint64_t offset, std::string_view view) {
+  auto position = static_cast<off_t>(offset);
+  std::size_t done = 0;
+  while (done < view.size()) {
+    const ssize_t copied = ::sendfile(fd, source.descriptor(), &position, view.size() - done);
+    if (copied < 0 && errno == EINTR) continue;
+    if (copied <= 0) return done == 0 && write_all(fd, view) ? true : write_all(fd, view.substr(done));
+    done += static_cast<std::size_t>(copied);
+  }
+  return true;
+}
+
+}  // namespace
+
+bool Rope::write_to(int fd, const std::function<void(std::uint64_t)>& progress) const {
+  // Large chunks are written in slices so progress moves on big weights.
+  constexpr std::size_t kSlice = 64u << 20;
+  std::uint64_t written = 0;
+  for (const Chunk& chunk : chunks_) {
+    const std::string_view bytes = chunk.owned.empty() ? chunk.view : std::string_view(chunk.owned);
+    for (std::size_t start = 0; start < bytes.size(); start += kSlice) {
+      const std::string_view slice = bytes.substr(start, kSlice);
+      const bool ok = chunk.source != nullptr && chunk.owned.empty()
+                          ? copy_from_file(fd, *chunk.source, chunk.source->offset_of(slice), slice)
+                          : write_all(fd, slice);
+      if (!ok) return false;
+      written += slice.size();
+      if (progress) progress(written);
+    }
+  }
+  return true;
 }
 
 bool Rope::write_to(std::FILE* file) const {

@@ -13,9 +13,14 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace modelcut {
+class MappedFile;
+}
 
 namespace modelcut::wire {
 
@@ -56,25 +61,32 @@ class Rope {
   Rope(Rope&&) = default;
   Rope& operator=(Rope&&) = default;
 
-  // Appends bytes owned elsewhere; they must outlive the rope.
-  void append_view(std::string_view bytes);
+  // Appends bytes owned elsewhere; they must outlive the rope. Bytes that
+  // lie in a mapped file should name it: they are then copied file to file
+  // by the kernel when written, without passing through this process.
+  void append_view(std::string_view bytes, const MappedFile* source = nullptr);
   void append_owned(std::string_view bytes);
   void append(Rope&& other);
 
   void add_varint_field(std::uint32_t number, std::uint64_t value);
   void add_bytes_field(std::uint32_t number, std::string_view bytes);  // copies the bytes
-  void add_view_field(std::uint32_t number, std::string_view bytes);   // refers to the bytes
+  void add_view_field(std::uint32_t number, std::string_view bytes,
+                      const MappedFile* source = nullptr);  // refers to the bytes
   void add_message_field(std::uint32_t number, Rope&& message);
 
   std::uint64_t size() const { return size_; }
   std::string to_string() const;
   // Writes everything to `file`; returns false on a write error.
   bool write_to(std::FILE* file) const;
+  // Writes everything to the descriptor, reporting the bytes written so far
+  // to `progress` (if set) as it goes; returns false on a write error.
+  bool write_to(int fd, const std::function<void(std::uint64_t)>& progress = {}) const;
 
  private:
   struct Chunk {
     std::string_view view;  // used when `owned` is empty
     std::string owned;
+    const MappedFile* source = nullptr;  // the file `view` lies in, if known
   };
   std::string& tail();
   std::vector<Chunk> chunks_;
