@@ -179,7 +179,7 @@ bool copy_from_file(int fd, const MappedFile& source, std::uint64_t offset, std:
   while (done < view.size()) {
     const ssize_t copied = ::sendfile(fd, source.descriptor(), &position, view.size() - done);
     if (copied < 0 && errno == EINTR) continue;
-    if (copied <= 0) return done == 0 && write_all(fd, view) ? true : write_all(fd, view.substr(done));
+    if (copied <= 0) return write_all(fd, view.substr(done));  // e.g. a file system without sendfile
     done += static_cast<std::size_t>(copied);
   }
   return true;
