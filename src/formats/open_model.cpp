@@ -15,6 +15,12 @@ std::pair<std::size_t, std::size_t> merge_onnx_files(const std::vector<std::file
                                                      const std::filesystem::path& output);
 }  // namespace onnx
 
+#ifdef MODELCUT_HAVE_KERAS
+namespace keras {
+std::unique_ptr<SourceModel> open_keras_source(const std::filesystem::path& path);
+}  // namespace keras
+#endif
+
 namespace {
 
 enum class Format { Onnx, KerasZip, KerasHdf5 };
@@ -29,22 +35,39 @@ Format sniff_format(const std::filesystem::path& path) {
   return Format::Onnx;
 }
 
+// A file named like a Keras model that is neither a zip archive nor HDF5 is
+// reported as such rather than as a broken ONNX file.
+bool named_like_keras(const std::filesystem::path& path) {
+  const std::string extension = path.extension().string();
+  return extension == ".keras" || extension == ".h5" || extension == ".hdf5";
+}
+
 }  // namespace
 
 std::unique_ptr<SourceModel> open_source_model(const std::filesystem::path& path,
                                                const std::vector<std::string>& type_hints) {
   switch (sniff_format(path)) {
-    case Format::Onnx: return onnx::open_onnx_source(path, type_hints);
+    case Format::Onnx:
+      if (named_like_keras(path) && std::filesystem::is_regular_file(path)) {
+        fail(quoted(path.string()), ": not a Keras file (neither a .keras zip archive nor an HDF5 .h5 file)");
+      }
+      return onnx::open_onnx_source(path, type_hints);
     case Format::KerasZip:
     case Format::KerasHdf5: break;
   }
-  fail(quoted(path.string()), ": Keras files are not supported yet; export the model to ONNX");
+#ifdef MODELCUT_HAVE_KERAS
+  return keras::open_keras_source(path);
+#else
+  fail(quoted(path.string()), ": this modelcut was built without Keras support (MODELCUT_KERAS=OFF)");
+#endif
 }
 
 std::pair<std::size_t, std::size_t> merge_source_parts(const std::vector<std::filesystem::path>& parts,
                                                        const std::filesystem::path& output) {
   for (const auto& part : parts) {
-    if (sniff_format(part) != Format::Onnx) fail(quoted(part.string()), ": only ONNX parts can be merged");
+    if (sniff_format(part) != Format::Onnx) {
+      fail(quoted(part.string()), ": merging Keras parts is not supported; only ONNX parts can be merged");
+    }
   }
   return onnx::merge_onnx_files(parts, output);
 }

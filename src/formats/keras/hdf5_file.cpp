@@ -1,0 +1,262 @@
+// HDF5 helpers for the Keras adapter (see hdf5_file.h).
+#include "hdf5_file.h"
+
+#include <cstring>
+#include <mutex>
+
+#include "modelcut/error.h"
+
+namespace modelcut::keras::h5 {
+namespace {
+
+// HDF5 prints its error stack to stderr by default; failures are reported
+// as modelcut errors instead.
+void quiet_hdf5() {
+  static std::once_flag once;
+  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+}
+
+std::string where(const File& file, const std::string& object) {
+  return quoted(file.path().string() + (object.empty() ? std::string() : ":" + object));
+}
+
+const char* object_path(const std::string& path) { return path.empty() ? "/" : path.c_str(); }
+
+Handle open_object(const File& file, const std::string& path) {
+  Handle object(H5Oopen(file.id(), object_path(path), H5P_DEFAULT));
+  if (!object.valid()) fail(where(file, path), ": no such object in the HDF5 file");
+  return object;
+}
+
+H5I_type_t object_type(const File& file, const std::string& path) {
+  if (!exists(file, path)) return H5I_BADID;
+  Handle object(H5Oopen(file.id(), object_path(path), H5P_DEFAULT));
+  return object.valid() ? H5Iget_type(object.get()) : H5I_BADID;
+}
+
+// Reads every string of an attribute (scalar or 1-D).
+std::vector<std::string> read_strings(const File& file, const std::string& object, const std::string& name,
+                                      hid_t attribute) {
+  Handle type(H5Aget_type(attribute));
+  Handle space(H5Aget_space(attribute));
+  if (!type.valid() || !space.valid()) fail(where(file, object), ": cannot read attribute ", quoted(name));
+  const hssize_t count = H5Sget_simple_extent_npoints(space.get());
+  if (count < 0) fail(where(file, object), ": cannot read attribute ", quoted(name));
+  if (H5Tget_class(type.get()) != H5T_STRING) {
+    if (count == 0) return {};  // h5py writes an empty list as an empty float array
+    fail(where(file, object), ": attribute ", quoted(name), " is not a string");
+  }
+  std::vector<std::string> strings;
+  strings.reserve(static_cast<std::size_t>(count));
+  const H5T_cset_t charset = H5Tget_cset(type.get());
+  Handle memory_type(H5Tcopy(H5T_C_S1));
+  H5Tset_cset(memory_type.get(), charset);
+  if (H5Tis_variable_str(type.get()) > 0) {
+    H5Tset_size(memory_type.get(), H5T_VARIABLE);
+    std::vector<char*> buffer(static_cast<std::size_t>(count), nullptr);
+    if (count > 0 && H5Aread(attribute, memory_type.get(), buffer.data()) < 0) {
+      fail(where(file, object), ": cannot read attribute ", quoted(name));
+    }
+    for (char* text : buffer) strings.emplace_back(text ? text : "");
+    if (count > 0) H5Dvlen_reclaim(memory_type.get(), space.get(), H5P_DEFAULT, buffer.data());
+  } else {
+    const std::size_t size = H5Tget_size(type.get());
+    H5Tset_size(memory_type.get(), size);
+    H5Tset_strpad(memory_type.get(), H5T_STR_NULLPAD);
+    std::vector<char> buffer(size * static_cast<std::size_t>(count) + 1, '\0');
+    if (count > 0 && H5Aread(attribute, memory_type.get(), buffer.data()) < 0) {
+      fail(where(file, object), ": cannot read attribute ", quoted(name));
+    }
+    for (hssize_t i = 0; i < count; ++i) {
+      const char* begin = buffer.data() + static_cast<std::size_t>(i) * size;
+      strings.emplace_back(begin, strnlen(begin, size));
+    }
+  }
+  return strings;
+}
+
+Handle string_type() {
+  Handle type(H5Tcopy(H5T_C_S1));
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  return type;
+}
+
+void write_strings(File& file, const std::string& object, const std::string& name,
+                   const std::vector<std::string>& values, bool scalar) {
+  Handle target = open_object(file, object);
+  if (H5Aexists(target.get(), name.c_str()) > 0) H5Adelete(target.get(), name.c_str());
+  const hsize_t count = values.size();
+  Handle space(scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &count, nullptr));
+  Handle type = string_type();
+  Handle attribute(H5Acreate2(target.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT));
+  std::vector<const char*> pointers;
+  for (const std::string& value : values) pointers.push_back(value.c_str());
+  if (!attribute.valid() || (!pointers.empty() && H5Awrite(attribute.get(), type.get(), pointers.data()) < 0)) {
+    fail(where(file, object), ": cannot write attribute ", quoted(name));
+  }
+}
+
+}  // namespace
+
+std::mutex& library_lock() {
+  static std::mutex lock;
+  return lock;
+}
+
+void Handle::reset() {
+  if (id_ < 0) return;
+  switch (H5Iget_type(id_)) {
+    case H5I_FILE:
+      H5Fclose(id_);
+      break;
+    case H5I_GROUP:
+      H5Gclose(id_);
+      break;
+    case H5I_DATASET:
+      H5Dclose(id_);
+      break;
+    case H5I_ATTR:
+      H5Aclose(id_);
+      break;
+    case H5I_DATATYPE:
+      H5Tclose(id_);
+      break;
+    case H5I_DATASPACE:
+      H5Sclose(id_);
+      break;
+    case H5I_GENPROP_LST:
+      H5Pclose(id_);
+      break;
+    default:
+      H5Oclose(id_);
+      break;
+  }
+  id_ = H5I_INVALID_HID;
+}
+
+File File::open_read(const std::filesystem::path& path) {
+  quiet_hdf5();
+  File file;
+  file.path_ = path;
+  if (H5Fis_hdf5(path.c_str()) <= 0) fail(quoted(path.string()), ": not an HDF5 file");
+  file.handle_ = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  if (!file.handle_.valid()) fail(quoted(path.string()), ": cannot open the HDF5 file");
+  return file;
+}
+
+File File::create(const std::filesystem::path& path) {
+  quiet_hdf5();
+  File file;
+  file.path_ = path;
+  file.handle_ = Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  if (!file.handle_.valid()) fail("cannot create ", quoted(path.string()));
+  return file;
+}
+
+void File::close() {
+  if (!handle_.valid()) return;
+  const hid_t id = handle_.get();
+  const bool flushed = H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0;
+  handle_ = Handle();  // H5Fclose
+  if (!flushed) fail("cannot write ", quoted(path_.string()));
+}
+
+bool exists(const File& file, const std::string& path) {
+  if (path.empty() || path == "/") return true;
+  std::size_t end = 0;
+  while (end != std::string::npos) {
+    end = path.find('/', end + 1);
+    const std::string prefix = path.substr(0, end);
+    if (H5Lexists(file.id(), prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+  }
+  return true;
+}
+
+bool is_group(const File& file, const std::string& path) { return object_type(file, path) == H5I_GROUP; }
+
+bool is_dataset(const File& file, const std::string& path) { return object_type(file, path) == H5I_DATASET; }
+
+std::vector<std::string> children(const File& file, const std::string& group) {
+  Handle handle(H5Gopen2(file.id(), object_path(group), H5P_DEFAULT));
+  if (!handle.valid()) fail(where(file, group), ": not a group");
+  std::vector<std::string> names;
+  auto collect = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
+    static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+    return 0;
+  };
+  hsize_t index = 0;
+  if (H5Literate(handle.get(), H5_INDEX_NAME, H5_ITER_INC, &index, collect, &names) < 0) {
+    fail(where(file, group), ": cannot list the group");
+  }
+  return names;
+}
+
+std::size_t count_datasets(const File& file, const std::string& group) {
+  std::size_t count = 0;
+  for (const std::string& name : children(file, group)) {
+    const std::string path = group.empty() ? name : group + "/" + name;
+    const H5I_type_t type = object_type(file, path);
+    if (type == H5I_DATASET) ++count;
+    if (type == H5I_GROUP) count += count_datasets(file, path);
+  }
+  return count;
+}
+
+std::optional<std::string> read_string_attribute(const File& file, const std::string& object, const std::string& name) {
+  if (!exists(file, object)) return std::nullopt;
+  Handle target = open_object(file, object);
+  if (H5Aexists(target.get(), name.c_str()) <= 0) return std::nullopt;
+  Handle attribute(H5Aopen(target.get(), name.c_str(), H5P_DEFAULT));
+  const auto strings = read_strings(file, object, name, attribute.get());
+  if (strings.size() != 1) fail(where(file, object), ": attribute ", quoted(name), " is not one string");
+  return strings.front();
+}
+
+std::optional<std::vector<std::string>> read_string_list_attribute(const File& file, const std::string& object,
+                                                                   const std::string& name) {
+  if (!exists(file, object)) return std::nullopt;
+  Handle target = open_object(file, object);
+  auto read_one = [&](const std::string& attribute_name) -> std::optional<std::vector<std::string>> {
+    if (H5Aexists(target.get(), attribute_name.c_str()) <= 0) return std::nullopt;
+    Handle attribute(H5Aopen(target.get(), attribute_name.c_str(), H5P_DEFAULT));
+    return read_strings(file, object, attribute_name, attribute.get());
+  };
+  if (auto whole = read_one(name)) return whole;
+  std::optional<std::vector<std::string>> chunks;
+  for (int chunk = 0;; ++chunk) {
+    auto part = read_one(name + std::to_string(chunk));
+    if (!part) break;
+    if (!chunks) chunks.emplace();
+    chunks->insert(chunks->end(), part->begin(), part->end());
+  }
+  return chunks;
+}
+
+void create_group(File& file, const std::string& path) {
+  if (exists(file, path)) return;
+  Handle properties(H5Pcreate(H5P_LINK_CREATE));
+  H5Pset_create_intermediate_group(properties.get(), 1);
+  Handle group(H5Gcreate2(file.id(), path.c_str(), properties.get(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!group.valid()) fail(where(file, path), ": cannot create the group");
+}
+
+void write_string_attribute(File& file, const std::string& object, const std::string& name, const std::string& value) {
+  write_strings(file, object, name, {value}, true);
+}
+
+void write_string_list_attribute(File& file, const std::string& object, const std::string& name,
+                                 const std::vector<std::string>& values) {
+  write_strings(file, object, name, values, false);
+}
+
+void copy_object(const File& source, const std::string& source_path, File& target, const std::string& target_path) {
+  Handle properties(H5Pcreate(H5P_LINK_CREATE));
+  H5Pset_create_intermediate_group(properties.get(), 1);
+  if (H5Ocopy(source.id(), object_path(source_path), target.id(), target_path.c_str(), H5P_DEFAULT, properties.get()) <
+      0) {
+    fail("cannot copy ", where(source, source_path), " to ", where(target, target_path));
+  }
+}
+
+}  // namespace modelcut::keras::h5

@@ -1,0 +1,95 @@
+// A small RAII layer over the HDF5 C library, with just what the Keras
+// adapter needs: open or create a file, walk groups, read and write string
+// attributes, and copy whole objects (groups with their datasets) from one
+// file to another without reading the data into memory.
+//
+// Every failure throws modelcut::Error naming the file and the object; the
+// HDF5 library's own error printing is switched off.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace modelcut::keras::h5 {
+
+// The HDF5 library (as Debian builds it) is not thread-safe: hold this lock
+// around every use of it, closing files included.
+std::mutex& library_lock();
+
+// Owns one HDF5 identifier (file, group, attribute, ...) and closes it.
+class Handle {
+ public:
+  Handle() = default;
+  explicit Handle(hid_t id) : id_(id) {}
+  ~Handle() { reset(); }
+  Handle(Handle&& other) noexcept : id_(other.id_) { other.id_ = H5I_INVALID_HID; }
+  Handle& operator=(Handle&& other) noexcept {
+    if (this != &other) {
+      reset();
+      id_ = other.id_;
+      other.id_ = H5I_INVALID_HID;
+    }
+    return *this;
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+  void reset();
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+};
+
+class File {
+ public:
+  // Opens an existing file read-only; throws Error when it is not HDF5.
+  static File open_read(const std::filesystem::path& path);
+  // Creates (truncates) a file for writing.
+  static File create(const std::filesystem::path& path);
+
+  hid_t id() const { return handle_.get(); }
+  const std::filesystem::path& path() const { return path_; }
+  // Flushes and closes; throws Error if HDF5 reports a failure.
+  void close();
+
+ private:
+  Handle handle_;
+  std::filesystem::path path_;
+};
+
+// Path queries relative to the file's root ("a/b/c").
+bool exists(const File& file, const std::string& path);
+bool is_group(const File& file, const std::string& path);
+bool is_dataset(const File& file, const std::string& path);
+// Names of the links in a group, in name order.
+std::vector<std::string> children(const File& file, const std::string& group);
+// Number of datasets below a group (recursively).
+std::size_t count_datasets(const File& file, const std::string& group);
+
+// A string attribute (fixed or variable length), or nullopt when absent.
+std::optional<std::string> read_string_attribute(const File& file, const std::string& object, const std::string& name);
+// A 1-D array of strings, also when split over "name0", "name1", ... as
+// Keras does for large lists; an empty numeric array reads as empty; nullopt
+// when absent.
+std::optional<std::vector<std::string>> read_string_list_attribute(const File& file, const std::string& object,
+                                                                   const std::string& name);
+
+void create_group(File& file, const std::string& path);  // with missing parents
+// Variable-length UTF-8 strings, as h5py writes Python str.
+void write_string_attribute(File& file, const std::string& object, const std::string& name, const std::string& value);
+void write_string_list_attribute(File& file, const std::string& object, const std::string& name,
+                                 const std::vector<std::string>& values);
+
+// Copies the object at `source_path` (with everything below it and its
+// attributes) to `target_path` in `target`, creating missing parent groups.
+void copy_object(const File& source, const std::string& source_path, File& target, const std::string& target_path);
+
+}  // namespace modelcut::keras::h5

@@ -1,0 +1,107 @@
+// Zip archives with libzip (see zip_archive.h).
+#include "zip_archive.h"
+
+#include <zip.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "modelcut/error.h"
+
+namespace modelcut::keras {
+namespace {
+
+struct ZipFileCloser {
+  void operator()(zip_file_t* file) const { zip_fclose(file); }
+};
+using ZipFile = std::unique_ptr<zip_file_t, ZipFileCloser>;
+
+struct FileCloser {
+  void operator()(std::FILE* file) const { std::fclose(file); }
+};
+
+}  // namespace
+
+ZipReader::ZipReader(const std::filesystem::path& path) : path_(path) {
+  int error_code = 0;
+  archive_ = zip_open(path.c_str(), ZIP_RDONLY, &error_code);
+  if (archive_ == nullptr) {
+    zip_error_t error;
+    zip_error_init_with_code(&error, error_code);
+    const std::string message = zip_error_strerror(&error);
+    zip_error_fini(&error);
+    fail(quoted(path.string()), ": not a readable zip archive (", message, ")");
+  }
+}
+
+ZipReader::~ZipReader() {
+  if (archive_ != nullptr) zip_discard(archive_);
+}
+
+bool ZipReader::has(const std::string& name) const { return zip_name_locate(archive_, name.c_str(), 0) >= 0; }
+
+std::string ZipReader::read(const std::string& name, std::uint64_t max_bytes) const {
+  zip_stat_t stat;
+  zip_stat_init(&stat);
+  if (zip_stat(archive_, name.c_str(), 0, &stat) != 0 || !(stat.valid & ZIP_STAT_SIZE)) {
+    fail(quoted(path_.string()), ": the archive has no ", name);
+  }
+  if (stat.size > max_bytes) {
+    fail(quoted(path_.string()), ": ", name, " is ", stat.size, " bytes, more than the ", max_bytes, " accepted");
+  }
+  ZipFile file(zip_fopen(archive_, name.c_str(), 0));
+  if (!file) fail(quoted(path_.string()), ": cannot read ", name, " (", zip_strerror(archive_), ")");
+  std::string data(static_cast<std::size_t>(stat.size), '\0');
+  std::uint64_t done = 0;
+  while (done < stat.size) {
+    const zip_int64_t got = zip_fread(file.get(), data.data() + done, stat.size - done);
+    if (got <= 0) fail(quoted(path_.string()), ": cannot read ", name, " (damaged archive?)");
+    done += static_cast<std::uint64_t>(got);
+  }
+  return data;
+}
+
+void ZipReader::extract(const std::string& name, const std::filesystem::path& target) const {
+  ZipFile file(zip_fopen(archive_, name.c_str(), 0));
+  if (!file) fail(quoted(path_.string()), ": cannot read ", name, " (", zip_strerror(archive_), ")");
+  std::unique_ptr<std::FILE, FileCloser> out(std::fopen(target.c_str(), "wb"));
+  if (!out) fail("cannot create the temporary file ", quoted(target.string()));
+  std::vector<char> buffer(1 << 20);
+  for (;;) {
+    const zip_int64_t got = zip_fread(file.get(), buffer.data(), buffer.size());
+    if (got < 0) fail(quoted(path_.string()), ": cannot read ", name, " (damaged archive?)");
+    if (got == 0) break;
+    if (std::fwrite(buffer.data(), 1, static_cast<std::size_t>(got), out.get()) != static_cast<std::size_t>(got)) {
+      fail("cannot write the temporary file ", quoted(target.string()));
+    }
+  }
+  if (std::fclose(out.release()) != 0) fail("cannot write the temporary file ", quoted(target.string()));
+}
+
+void write_zip(const std::filesystem::path& target, const std::vector<ZipEntry>& entries) {
+  int error_code = 0;
+  zip_t* archive = zip_open(target.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error_code);
+  if (archive == nullptr) fail("cannot create ", quoted(target.string()));
+  auto give_up = [&](const std::string& what) {
+    const std::string message = zip_strerror(archive);
+    zip_discard(archive);
+    std::remove(target.c_str());
+    fail("cannot write ", quoted(target.string()), ": ", what, " (", message, ")");
+  };
+  for (const ZipEntry& entry : entries) {
+    zip_source_t* source = entry.file.empty() ? zip_source_buffer(archive, entry.data.data(), entry.data.size(), 0)
+                                              : zip_source_file(archive, entry.file.c_str(), 0, -1);
+    if (source == nullptr) give_up(entry.name);
+    const zip_int64_t index = zip_file_add(archive, entry.name.c_str(), source, ZIP_FL_ENC_UTF_8);
+    if (index < 0) {
+      zip_source_free(source);
+      give_up(entry.name);
+    }
+    if (zip_set_file_compression(archive, static_cast<zip_uint64_t>(index), ZIP_CM_STORE, 0) != 0) {
+      give_up(entry.name);
+    }
+  }
+  if (zip_close(archive) != 0) give_up("closing the archive");
+}
+
+}  // namespace modelcut::keras
