@@ -48,12 +48,27 @@ def _as_path(model: ModelArg) -> Iterator[str]:
         yield path
 
 
+def is_keras_file(path) -> bool:
+    """A Keras model: a .keras zip archive or an HDF5 (legacy .h5) file."""
+    if not isinstance(path, (str, os.PathLike)):
+        return False
+    try:
+        with open(path, "rb") as file:
+            head = file.read(8)
+    except OSError:
+        return False
+    return head.startswith(b"PK\x03\x04") or head == b"\x89HDF\r\n\x1a\n"
+
+
 def inferred_types(path: str) -> list[bytes]:
     """Types from ONNX shape inference, as a serialized model, or [] if it fails.
 
     Shape inference runs on the structure only; a model it cannot handle
     (custom operators, say) is still cut, with the types it records itself.
+    Keras models need none: their config records the types.
     """
+    if is_keras_file(path) or path.endswith((".keras", ".h5", ".hdf5")):
+        return []
     try:
         structure = onnx.load_from_string(_core.structure_only(path))
         inferred = onnx.shape_inference.infer_shapes(structure, data_prop=True)

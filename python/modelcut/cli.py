@@ -107,7 +107,10 @@ def _feeds(args, model) -> dict[str, np.ndarray]:
 
 
 def cmd_verify(args) -> int:
-    feeds = load_feeds(args.inputs, args.model) if args.inputs else None
+    if api.is_keras_file(args.model):  # Keras reads the feeds file itself
+        feeds = args.inputs
+    else:
+        feeds = load_feeds(args.inputs, args.model) if args.inputs else None
     report = verify(
         args.model, args.parts, feeds=feeds, seed=args.seed, batch=args.batch,
         atol=args.atol, rtol=args.rtol, optimize=args.optimize,
@@ -120,6 +123,9 @@ def cmd_verify(args) -> int:
 
 
 def cmd_run(args) -> int:
+    if api.is_keras_file(args.parts[0]):
+        raise ValueError("modelcut run runs ONNX parts; load Keras parts with keras.models.load_model "
+                         "(modelcut verify checks them)")
     feeds = _feeds(args, args.parts[0])
     intervention = gaussian_noise(args.noise, seed=args.seed) if args.noise else None
     outputs = run_chain(args.parts, feeds, intervention=intervention, optimize=args.optimize)
@@ -161,9 +167,13 @@ def cmd_inspect(args) -> int:
     if args.json:
         _print_json(report)
         return 0
-    opsets = ", ".join(f"{domain} {version}" for domain, version in report["opsets"].items())
-    print(f"{report['path']}: {report['nodes']} nodes, {report['initializers']} initializers, "
-          f"ir_version {report['ir_version']}, opsets {opsets}, producer {report['producer'] or '?'}")
+    if report["format"] == "keras":
+        print(f"{report['path']}: {report['nodes']} layer calls, {report['initializers']} weight arrays, "
+              f"saved by {report['producer'] or '?'}")
+    else:
+        opsets = ", ".join(f"{domain} {version}" for domain, version in report["opsets"].items())
+        print(f"{report['path']}: {report['nodes']} nodes, {report['initializers']} initializers, "
+              f"ir_version {report['ir_version']}, opsets {opsets}, producer {report['producer'] or '?'}")
     for kind in ("inputs", "outputs"):
         for value in report[kind]:
             print(f"  {kind[:-1]:6} {value['name']}  {value['type']}")

@@ -103,7 +103,15 @@ def verify(
     """Run `original` and the chain of `parts` on the same feeds and compare.
 
     feeds: a dict, a .npy/.npz path, or None for seeded random inputs
-    (seed, batch, dim_values as in random_inputs)."""
+    (seed, batch, dim_values as in random_inputs). Keras models (.keras,
+    .h5) are checked with Keras instead (see verify_keras)."""
+    from .api import is_keras_file
+
+    if is_keras_file(original):
+        from .verify_keras import verify_keras
+
+        return verify_keras(original, parts, feeds=feeds, seed=seed, batch=batch, atol=atol, rtol=rtol,
+                            dim_values=dim_values)
     specs = input_specs(original)
     feeds = _resolve_feeds(feeds, specs, seed, batch, dim_values)
     reference = ensure_session(original, optimize)
