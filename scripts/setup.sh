@@ -27,11 +27,12 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 stamp=.venv/.modelcut-requirements
-wanted=$(cat requirements/build.txt requirements/test.txt | sha256sum)
+wanted=$(cat requirements/build.txt requirements/test.txt requirements/no-deps.txt | sha256sum)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "setup: installing Python packages (first run takes a few minutes)" >&2
   .venv/bin/pip install -q --disable-pip-version-check --upgrade pip
   .venv/bin/pip install -q --disable-pip-version-check -r requirements/build.txt -r requirements/test.txt
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements/no-deps.txt
   echo "$wanted" > "$stamp"
 fi
 echo "setup: building and installing modelcut" >&2

@@ -24,8 +24,6 @@ def keras_model(tmp_path_factory):
 
     def get(name: str) -> Path:
         if name not in cache:
-            if name.endswith(".h5") and name.startswith("legacy"):
-                pytest.importorskip("tf_keras")
             cache[name] = Path(keras_builders.BUILDERS[name](str(root / name)))
         return cache[name]
 
