@@ -20,7 +20,7 @@ EXIT_FAILED_CHECK = 1
 EXIT_BAD_INPUT = 2
 
 DESCRIPTION = """\
-Cut a trained ONNX model into parts that compose exactly:
+Cut a trained model (ONNX, or Keras .keras/.h5) into parts that compose exactly:
 part2(part1(x)) == model(x).
 
   modelcut inspect model.onnx                  # layers and good places to cut
@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     raw = argparse.RawDescriptionHelpFormatter
 
     split = commands.add_parser("split", help="cut a model into parts", description=CUT_HELP, formatter_class=raw)
-    split.add_argument("model", metavar="MODEL", help="the .onnx model to cut")
+    split.add_argument("model", metavar="MODEL", help="the model to cut: .onnx, or Keras .keras or .h5")
     split.add_argument("--at", action="append", required=True, metavar="NAME", help="where to cut (repeatable)")
     split.add_argument("-o", "--output", metavar="DIR",
                        help="directory to create for the parts (must not exist, see --force); "
