@@ -21,6 +21,9 @@ PathLike = str | os.PathLike
 
 def _keras_module(path: str):
     """keras, or tf_keras for an .h5 file written by tf-keras 2."""
+    # TensorFlow's C++ start-up logging would bury the report; a caller who
+    # set the level keeps it.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with open(path, "rb") as file:
         is_hdf5 = file.read(8) == b"\x89HDF\r\n\x1a\n"
     if is_hdf5:
