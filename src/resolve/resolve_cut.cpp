@@ -79,9 +79,33 @@ const char* to_string(CutPoint::Kind kind) {
 
 LayerIndex::LayerIndex(const Dataflow& dataflow) {
   std::map<std::vector<std::string>, std::size_t> layer_by_path;
+  // Names of layers with nodes of their own, joined both ways, so a weight
+  // path that only spells one of them (or an ancestor of one) differently is
+  // not taken for a fused layer: "encoder.layers.0" from a weight name is the
+  // node scope "encoder/layers.0", not a layer of its own.
+  std::set<std::string> primary_names;
+  auto is_primary_or_ancestor = [&](const std::vector<std::string>& path) {
+    for (char separator : {'.', '/'}) {
+      const std::string name = join(path, 0, path.size(), separator);
+      auto it = primary_names.lower_bound(name);
+      if (it != primary_names.end() && (*it == name || it->compare(0, name.size() + 1, name + separator) == 0)) {
+        return true;
+      }
+      // lower_bound finds the name itself first; a descendant may sort later.
+      for (; it != primary_names.end() && it->compare(0, name.size(), name) == 0; ++it) {
+        if (it->size() > name.size() && (*it)[name.size()] == separator) return true;
+      }
+    }
+    return false;
+  };
   auto add_to_layers = [&](NodeId id, const std::vector<std::string>& scope, bool fused) {
     for (std::size_t depth = 1; depth <= scope.size(); ++depth) {
       std::vector<std::string> path(scope.begin(), scope.begin() + static_cast<long>(depth));
+      if (fused && is_primary_or_ancestor(path)) continue;
+      if (!fused) {
+        primary_names.insert(join(path, 0, path.size(), '.'));
+        primary_names.insert(join(path, 0, path.size(), '/'));
+      }
       auto [it, inserted] = layer_by_path.emplace(path, layers_.size());
       if (inserted) {
         Layer layer;

@@ -1,7 +1,7 @@
 // Read-only memory mapping of an input file. Graph structure is parsed
 // through the mapping, touching only the pages it lives on; weight bytes are
-// copied to outputs by the kernel from the open descriptor (see Rope), so
-// they are neither read into this process nor counted in its memory.
+// copied to outputs from the open descriptor through a small buffer (see
+// Rope), so they are never mapped into this process's memory as a whole.
 // Not copyable: views into it stay valid for the lifetime of the object.
 #pragma once
 

@@ -34,6 +34,12 @@ class OnnxSource final : public SourceModel {
                   const WriteOptions& options) const override {
     const EmittedPart part =
         emit_part(*model_, dataflow_, partition, index, options.weights, target.filename().string());
+    // Protobuf readers (onnx, ONNX Runtime) refuse messages of 2 GiB or more.
+    constexpr std::uint64_t kProtobufLimit = (std::uint64_t{1} << 31) - 1;
+    if (part.model.size() > kProtobufLimit) {
+      fail("part ", index + 1, " would be a ", part.model.size() >> 20,
+           " MiB .onnx file, over protobuf's 2 GiB limit that ONNX readers enforce; use --weights external or auto");
+    }
     const std::uint64_t total = part.model.size() + part.data.size();
     auto report = [&](std::uint64_t before) {
       return [&, before](std::uint64_t written) {

@@ -62,8 +62,8 @@ class Rope {
   Rope& operator=(Rope&&) = default;
 
   // Appends bytes owned elsewhere; they must outlive the rope. Bytes that
-  // lie in a mapped file should name it: they are then copied file to file
-  // by the kernel when written, without passing through this process.
+  // lie in a mapped file should name it: they are then read from the file
+  // through a small buffer when written, never paged into this process.
   void append_view(std::string_view bytes, const MappedFile* source = nullptr);
   void append_owned(std::string_view bytes);
   void append(Rope&& other);
