@@ -58,7 +58,7 @@ BIG_ELEMENTS = 190_000_000  # float32: 760 MB per tensor, three of them: 2.28 GB
 def over_two_gigabytes(folder) -> tuple[str, dict[str, np.ndarray]]:
     """A model whose three weights total 2.28 GB, in one sparse external file.
 
-    y = Gather(w1, i) + Gather(w2, i) + Gather(w3, i): the gathered elements are
+    j = Identity(i); y = Gather(w1, j) + Gather(w2, j) + Gather(w3, j): the gathered elements are
     the only non-zero bytes, so the file costs almost no disk and no time.
     Returns the model path and feeds.
     """
@@ -77,10 +77,11 @@ def over_two_gigabytes(folder) -> tuple[str, dict[str, np.ndarray]]:
         set_external(tensor, "big.bin", offset=k * tensor_bytes, length=tensor_bytes)
         initializers.append(tensor)
     nodes = [
-        helper.make_node("Gather", ["w1", "i"], ["g1"], name="a/Gather"),
-        helper.make_node("Gather", ["w2", "i"], ["g2"], name="b/Gather"),
+        helper.make_node("Identity", ["i"], ["j"], name="pre/Identity"),
+        helper.make_node("Gather", ["w1", "j"], ["g1"], name="a/Gather"),
+        helper.make_node("Gather", ["w2", "j"], ["g2"], name="b/Gather"),
         helper.make_node("Add", ["g1", "g2"], ["s"], name="sum/Add"),
-        helper.make_node("Gather", ["w3", "i"], ["g3"], name="c/Gather"),
+        helper.make_node("Gather", ["w3", "j"], ["g3"], name="c/Gather"),
         helper.make_node("Add", ["s", "g3"], ["y"], name="out/Add"),
     ]
     graph = helper.make_graph(

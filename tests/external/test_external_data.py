@@ -120,6 +120,15 @@ def test_model_over_two_gigabytes(tmp_path):
             assert external_locations(parts[1]) == set()
 
 
+def test_inline_part_over_two_gigabytes_is_refused(tmp_path):
+    path, _ = over_two_gigabytes(str(tmp_path))
+    # After "pre", the second part holds all 2.28 GB of weights: no ONNX
+    # reader accepts a single protobuf that large.
+    with pytest.raises(modelcut.Error, match="2 GiB"):
+        modelcut.split(path, ["pre"], tmp_path / "parts", weights="inline")
+    assert not (tmp_path / "parts").exists()
+
+
 # Malicious or broken references: one line, exit 2, nothing written.
 BAD_REFERENCES = {
     "parent": ("../secret.bin", 0, None, "contains '..'"),
