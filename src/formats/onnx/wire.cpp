@@ -215,12 +215,4 @@ bool Rope::write_to(int fd, const std::function<void(std::uint64_t)>& progress) 
   return true;
 }
 
-bool Rope::write_to(std::FILE* file) const {
-  for (const Chunk& chunk : chunks_) {
-    const std::string_view bytes = chunk.owned.empty() ? chunk.view : std::string_view(chunk.owned);
-    if (std::fwrite(bytes.data(), 1, bytes.size(), file) != bytes.size()) return false;
-  }
-  return true;
-}
-
 }  // namespace modelcut::wire

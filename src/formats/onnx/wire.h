@@ -12,7 +12,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -76,8 +75,6 @@ class Rope {
 
   std::uint64_t size() const { return size_; }
   std::string to_string() const;
-  // Writes everything to `file`; returns false on a write error.
-  bool write_to(std::FILE* file) const;
   // Writes everything to the descriptor, reporting the bytes written so far
   // to `progress` (if set) as it goes; returns false on a write error.
   bool write_to(int fd, const std::function<void(std::uint64_t)>& progress = {}) const;
