@@ -133,53 +133,16 @@ InspectReport inspect_model(const fs::path& model_path, const std::vector<std::s
     report.layers.push_back(std::move(summary));
   }
 
-  // Candidate cut points: positions in the computation where exactly one
-  // computed value is alive (plus graph inputs still needed later). Found
-  // with one sweep over the topological order, then confirmed with the real
-  // partition (which can move side branches after the cut).
-  const auto& order = dataflow.topological_order();
-  std::vector<std::uint32_t> last_read(dataflow.values().size(), 0);
-  for (ValueId id = 0; id < dataflow.values().size(); ++id) {
-    const Value& value = dataflow.value(id);
-    if (value.is_graph_output) last_read[id] = static_cast<std::uint32_t>(order.size());
-    for (NodeId consumer : value.consumers) {
-      last_read[id] = std::max(last_read[id], dataflow.position_of(consumer));
-    }
-  }
-  std::set<ValueId> alive;  // computed values produced so far and read later
-  for (std::uint32_t position = 0; position + 1 < order.size(); ++position) {
-    const Node& node = dataflow.node(order[position]);
-    if (node.is_constant) continue;
-    for (ValueId output : node.outputs) alive.insert(output);
-    for (auto it = alive.begin(); it != alive.end();) {
-      it = last_read[*it] <= position ? alive.erase(it) : std::next(it);
-    }
-    if (alive.size() != 1 || node.outputs.size() != 1 || *alive.begin() != node.outputs.front()) continue;
-    const ValueId candidate = *alive.begin();
-    CutPoint cut{dataflow.value(candidate).name, CutPoint::Kind::Tensor, dataflow.value(candidate).name, {candidate}};
-    Partition partition;
-    try {
-      partition = partition_dataflow(dataflow, {cut});
-    } catch (const Error&) {
-      continue;  // e.g. nothing after it reads it
-    }
-    const auto& crossing = partition.boundary(0);
-    std::vector<std::string> passed_through;
-    bool only_candidate = true;
-    for (ValueId id : crossing) {
-      if (id == candidate) continue;
-      if (dataflow.value(id).kind == ValueKind::GraphInput) {
-        passed_through.push_back(dataflow.value(id).name);
-      } else {
-        only_candidate = false;
-      }
-    }
-    if (!only_candidate) continue;
+  // Candidate cut points: where one computed value alone crosses (plus graph
+  // inputs still needed later), as the real partition would place the cut.
+  for (const SingleValueCut& cut : find_single_value_cuts(dataflow)) {
     CutCandidate point;
-    point.value = summarize(dataflow, candidate);
-    point.layer = innermost_layer(dataflow, node);
-    point.passed_through = std::move(passed_through);
-    point.crossing_bytes = bytes_of(dataflow, crossing, &point.bytes_known);
+    point.value = summarize(dataflow, cut.value);
+    point.layer = innermost_layer(dataflow, dataflow.node(dataflow.value(cut.value).producer));
+    for (std::size_t index = 1; index < cut.crossing.size(); ++index) {
+      point.passed_through.push_back(dataflow.value(cut.crossing[index]).name);
+    }
+    point.crossing_bytes = bytes_of(dataflow, cut.crossing, &point.bytes_known);
     report.cut_points.push_back(std::move(point));
   }
   return report;

@@ -36,6 +36,21 @@ struct Partition {
 // reads its values (it cuts nothing).
 Partition partition_dataflow(const Dataflow& dataflow, const std::vector<CutPoint>& cuts);
 
+// A place where the model can be cut with a single computed value crossing.
+struct SingleValueCut {
+  ValueId value;  // the computed value crossing
+  // What partition_dataflow puts at the boundary of a cut at `value`: the
+  // value first, then the graph inputs read after the cut, in declared order.
+  std::vector<ValueId> crossing;
+};
+
+// Every value v such that partition_dataflow(dataflow, {cut at v}) succeeds
+// and sends no computed value but v across the cut, where v is the only
+// output of its node and the only computed value alive at that node's
+// position in the topological order. In that order. One pass, without
+// partitioning: O((nodes + edges) log(graph inputs) + size of the result).
+std::vector<SingleValueCut> find_single_value_cuts(const Dataflow& dataflow);
+
 // Total size of values, in bytes per batch item; `all_known` is false when some
 // value's shape or type is unknown (its size is then not counted).
 std::uint64_t bytes_of(const Dataflow& dataflow, const std::vector<ValueId>& values, bool* all_known = nullptr);
