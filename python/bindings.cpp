@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "modelcut/file_type.h"
 #include "modelcut/modelcut.h"
 
 namespace py = pybind11;
@@ -164,4 +165,9 @@ PYBIND11_MODULE(_core, m) {
         return py::bytes(bytes);
       },
       py::arg("model"), "MODEL without its large weights, for shape inference.");
+  m.def(
+      "file_type", [](const std::string& path) { return modelcut::to_string(modelcut::sniff_file_type(path)); },
+      py::arg("path"),
+      "What PATH holds by its first bytes: 'onnx', 'keras-zip', 'hdf5', or 'not-keras' (named like Keras, "
+      "but neither).");
 }

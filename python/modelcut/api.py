@@ -52,12 +52,7 @@ def is_keras_file(path) -> bool:
     """A Keras model: a .keras zip archive or an HDF5 (legacy .h5) file."""
     if not isinstance(path, (str, os.PathLike)):
         return False
-    try:
-        with open(path, "rb") as file:
-            head = file.read(8)
-    except OSError:
-        return False
-    return head.startswith(b"PK\x03\x04") or head == b"\x89HDF\r\n\x1a\n"
+    return _core.file_type(os.fspath(path)) in ("keras-zip", "hdf5")
 
 
 def inferred_types(path: str) -> list[bytes]:
@@ -67,7 +62,7 @@ def inferred_types(path: str) -> list[bytes]:
     (custom operators, say) is still cut, with the types it records itself.
     Keras models need none: their config records the types.
     """
-    if is_keras_file(path) or path.endswith((".keras", ".h5", ".hdf5")):
+    if _core.file_type(path) != "onnx":
         return []
     try:
         structure = onnx.load_from_string(_core.structure_only(path))

@@ -11,6 +11,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from . import _core
 from ._ort import InputSpec, check_feeds, random_feeds, read_feeds
 from .api import is_keras_file  # noqa: F401 - re-exported for callers
 from .intervene import ChainError
@@ -24,9 +25,7 @@ def _keras_module(path: str):
     # TensorFlow's C++ start-up logging would bury the report; a caller who
     # set the level keeps it.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    with open(path, "rb") as file:
-        is_hdf5 = file.read(8) == b"\x89HDF\r\n\x1a\n"
-    if is_hdf5:
+    if _core.file_type(path) == "hdf5":
         import h5py
 
         with h5py.File(path, "r") as h5:

@@ -1,9 +1,8 @@
-// Choosing the format adapter for a file, by its first bytes: a zip archive
-// is a Keras 3 ".keras" file, an HDF5 file a legacy Keras ".h5" file, and
-// anything else is read as ONNX (a protobuf has no magic number).
-#include <fstream>
-
+// Choosing the format adapter for a file, by its first bytes (see
+// modelcut/file_type.h): a zip archive is a Keras 3 ".keras" file, an HDF5
+// file a legacy Keras ".h5" file, and anything else is read as ONNX.
 #include "modelcut/error.h"
+#include "modelcut/file_type.h"
 #include "source_model.h"
 
 namespace modelcut {
@@ -21,39 +20,18 @@ std::unique_ptr<SourceModel> open_keras_source(const std::filesystem::path& path
 }  // namespace keras
 #endif
 
-namespace {
-
-enum class Format { Onnx, KerasZip, KerasHdf5 };
-
-Format sniff_format(const std::filesystem::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  char magic[8] = {};
-  file.read(magic, sizeof magic);
-  const std::string head(magic, static_cast<std::size_t>(file.gcount()));
-  if (head.rfind("PK\x03\x04", 0) == 0) return Format::KerasZip;
-  if (head == std::string("\x89HDF\r\n\x1a\n", 8)) return Format::KerasHdf5;
-  return Format::Onnx;
-}
-
-// A file named like a Keras model that is neither a zip archive nor HDF5 is
-// reported as such rather than as a broken ONNX file.
-bool named_like_keras(const std::filesystem::path& path) {
-  const std::string extension = path.extension().string();
-  return extension == ".keras" || extension == ".h5" || extension == ".hdf5";
-}
-
-}  // namespace
-
 std::unique_ptr<SourceModel> open_source_model(const std::filesystem::path& path,
                                                const std::vector<std::string>& type_hints) {
-  switch (sniff_format(path)) {
-    case Format::Onnx:
-      if (named_like_keras(path) && std::filesystem::is_regular_file(path)) {
-        fail(quoted(path.string()), ": not a Keras file (neither a .keras zip archive nor an HDF5 .h5 file)");
-      }
+  switch (sniff_file_type(path)) {
+    case FileType::Onnx:
       return onnx::open_onnx_source(path, type_hints);
-    case Format::KerasZip:
-    case Format::KerasHdf5: break;
+    // A file named like a Keras model is reported as such rather than as a
+    // broken ONNX file.
+    case FileType::NotKeras:
+      fail(quoted(path.string()), ": not a Keras file (neither a .keras zip archive nor an HDF5 .h5 file)");
+    case FileType::KerasZip:
+    case FileType::Hdf5:
+      break;
   }
 #ifdef MODELCUT_HAVE_KERAS
   return keras::open_keras_source(path);
@@ -65,7 +43,8 @@ std::unique_ptr<SourceModel> open_source_model(const std::filesystem::path& path
 std::pair<std::size_t, std::size_t> merge_source_parts(const std::vector<std::filesystem::path>& parts,
                                                        const std::filesystem::path& output) {
   for (const auto& part : parts) {
-    if (sniff_format(part) != Format::Onnx) {
+    const FileType type = sniff_file_type(part);
+    if (type == FileType::KerasZip || type == FileType::Hdf5) {
       fail(quoted(part.string()), ": merging Keras parts is not supported; only ONNX parts can be merged");
     }
   }
