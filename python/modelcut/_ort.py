@@ -19,33 +19,26 @@ Dim = Union[int, str, None]
 # keeps them valid for embedding lookups and Gather-like ops.
 INT_INPUT_HIGH = 4
 
-_ONNX_TO_NUMPY = {
-    onnx.TensorProto.FLOAT: np.float32,
-    onnx.TensorProto.DOUBLE: np.float64,
-    onnx.TensorProto.FLOAT16: np.float16,
-    onnx.TensorProto.INT8: np.int8,
-    onnx.TensorProto.INT16: np.int16,
-    onnx.TensorProto.INT32: np.int32,
-    onnx.TensorProto.INT64: np.int64,
-    onnx.TensorProto.UINT8: np.uint8,
-    onnx.TensorProto.UINT16: np.uint16,
-    onnx.TensorProto.UINT32: np.uint32,
-    onnx.TensorProto.UINT64: np.uint64,
-    onnx.TensorProto.BOOL: np.bool_,
-}
+# The element types that random feeds and feed checks support, as ONNX codes;
+# the numpy dtypes and ONNX Runtime's type names ("tensor(float)") follow from
+# them through onnx's own tables.
+_INPUT_TYPES = (
+    onnx.TensorProto.FLOAT,
+    onnx.TensorProto.DOUBLE,
+    onnx.TensorProto.FLOAT16,
+    onnx.TensorProto.INT8,
+    onnx.TensorProto.INT16,
+    onnx.TensorProto.INT32,
+    onnx.TensorProto.INT64,
+    onnx.TensorProto.UINT8,
+    onnx.TensorProto.UINT16,
+    onnx.TensorProto.UINT32,
+    onnx.TensorProto.UINT64,
+    onnx.TensorProto.BOOL,
+)
+_ONNX_TO_NUMPY = {code: onnx.helper.tensor_dtype_to_np_dtype(code) for code in _INPUT_TYPES}
 _ORT_TO_NUMPY = {
-    "tensor(float)": np.float32,
-    "tensor(double)": np.float64,
-    "tensor(float16)": np.float16,
-    "tensor(int8)": np.int8,
-    "tensor(int16)": np.int16,
-    "tensor(int32)": np.int32,
-    "tensor(int64)": np.int64,
-    "tensor(uint8)": np.uint8,
-    "tensor(uint16)": np.uint16,
-    "tensor(uint32)": np.uint32,
-    "tensor(uint64)": np.uint64,
-    "tensor(bool)": np.bool_,
+    f"tensor({onnx.TensorProto.DataType.Name(code).lower()})": dtype for code, dtype in _ONNX_TO_NUMPY.items()
 }
 
 

@@ -274,30 +274,6 @@ std::vector<std::string> scope_of(const NodeRef& node) {
 
 }  // namespace
 
-std::string dtype_name(int onnx_data_type) {
-  static const char* const kNames[] = {"undefined", "float32", "uint8", "int8", "uint16", "int16", "int32",
-                                       "int64", "string", "bool", "float16", "float64", "uint32", "uint64",
-                                       "complex64", "complex128", "bfloat16", "float8e4m3fn", "float8e4m3fnuz",
-                                       "float8e5m2", "float8e5m2fnuz", "uint4", "int4", "float4e2m1",
-                                       "float8e8m0", "uint2", "int2", "float6e2m3", "float6e3m2"};
-  if (onnx_data_type >= 0 && onnx_data_type < static_cast<int>(std::size(kNames))) return kNames[onnx_data_type];
-  return "type" + std::to_string(onnx_data_type);
-}
-
-int element_bits_of(int onnx_data_type) {
-  static const int kBits[] = {0, 32, 8, 8, 16, 16, 32, 64, 0, 8, 16, 64, 32, 64, 64, 128,
-                              16, 8, 8, 8, 8, 4, 4, 4, 8, 2, 2, 6, 6};
-  if (onnx_data_type >= 0 && onnx_data_type < static_cast<int>(std::size(kBits))) return kBits[onnx_data_type];
-  return 0;
-}
-
-int data_type_code(const std::string& dtype) {
-  for (int code = 1; code < 29; ++code) {
-    if (dtype_name(code) == dtype) return code;
-  }
-  return 0;
-}
-
 TensorInfo tensor_info_from_type(std::string_view type_proto, const std::string& what) {
   TensorInfo info;
   wire::Reader reader(type_proto, what);

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "formats/dtypes.h"
 #include "modelcut/dataflow.h"
 #include "../../util/mapped_file.h"
 #include "wire.h"
@@ -158,9 +159,6 @@ Dataflow index_onnx(const OnnxModel& model);
 
 // Fills a TensorInfo from a TypeProto.
 TensorInfo tensor_info_from_type(std::string_view type_proto, const std::string& what);
-std::string dtype_name(int onnx_data_type);
-int element_bits_of(int onnx_data_type);
-int data_type_code(const std::string& dtype);  // 0 when unknown
 
 // The model's structure with large weights left out (marked external), small
 // enough to hand to ONNX shape inference whatever the model's size.
