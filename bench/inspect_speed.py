@@ -26,7 +26,9 @@ from modelcut import _core
 
 def chain(nodes: int) -> onnx.ModelProto:
     names = ["x"] + [f"h{i}" for i in range(1, nodes)] + ["y"]
-    graph_nodes = [helper.make_node("Relu", [names[i]], [names[i + 1]], name=f"relu{i}") for i in range(nodes)]
+    graph_nodes = [
+        helper.make_node("Relu", [names[i]], [names[i + 1]], name=f"relu{i}") for i in range(nodes)
+    ]
     return _model(graph_nodes, "chain")
 
 
@@ -56,7 +58,9 @@ def _model(graph_nodes: list, name: str) -> onnx.ModelProto:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--nodes", type=int, default=16384)
     parser.add_argument("--repeat", type=int, default=3, help="runs per model; the best time is printed")
     args = parser.parse_args()
