@@ -3,6 +3,9 @@
 // names reach the same sizes as the ONNX names of the same types.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+
 #include "formats/dtypes.h"
 
 namespace modelcut::test {
@@ -52,6 +55,19 @@ TEST(Dtypes, KerasNames) {
   for (int code = 1; code <= 28; ++code) {
     const int bits = keras_dtype_bits(dtype_name(code));
     if (bits != 0) EXPECT_EQ(bits, element_bits_of(code)) << dtype_name(code);
+  }
+}
+
+TEST(Dtypes, KerasSizesAreThoseOfTheKerasAdaptersOwnMap) {
+  // The Keras adapter's dtype_bits map before the table replaced it.
+  const std::map<std::string, int> before = {
+      {"float16", 16}, {"bfloat16", 16},  {"float32", 32},     {"float64", 64},      {"int8", 8},       {"int16", 16},
+      {"int32", 32},   {"int64", 64},     {"uint8", 8},        {"uint16", 16},       {"uint32", 32},    {"uint64", 64},
+      {"bool", 8},     {"complex64", 64}, {"complex128", 128}, {"float8_e4m3fn", 8}, {"float8_e5m2", 8}};
+  for (const auto& [name, bits] : before) EXPECT_EQ(keras_dtype_bits(name), bits) << name;
+  for (int code = 0; code <= 30; ++code) {
+    const std::string name = dtype_name(code);
+    EXPECT_EQ(keras_dtype_bits(name), before.count(name) ? before.at(name) : 0) << name;
   }
 }
 
