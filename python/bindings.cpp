@@ -1,8 +1,14 @@
 // Python bindings of modelcut's C++ API (the module modelcut._core). Results
 // are returned as plain dicts and lists so the Python layer can print them,
 // dump them as JSON and document them without wrapper classes.
+#include <cxxabi.h>
+#include <pybind11/gil_safe_call_once.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+
+#include <cstdlib>
+#include <memory>
+#include <typeinfo>
 
 #include "modelcut/modelcut.h"
 
@@ -140,11 +146,42 @@ py::dict inspect(const std::string& model, const std::vector<py::bytes>& type_hi
   return out;
 }
 
+// The C++ type of an exception, demangled ("std::out_of_range").
+std::string type_name(const std::type_info& type) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
+  return status == 0 && name ? name.get() : type.name();
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "modelcut's C++ core: split, merge and inspect ONNX models.";
   py::register_exception<modelcut::Error>(m, "Error", PyExc_ValueError);
+  // Any other C++ exception is a bug of ours, not bad input: it becomes an
+  // InternalError naming its C++ type, rather than whatever Python type
+  // pybind11 maps it to by default (std::length_error to ValueError, say,
+  // which the command line would take for bad input). Registered after
+  // Error, so it is tried first; what it does not handle goes on.
+  PYBIND11_CONSTINIT static py::gil_safe_call_once_and_store<py::object> internal_error;
+  internal_error.call_once_and_store_result(
+      [&]() { return py::exception<std::exception>(m, "InternalError", PyExc_RuntimeError); });
+  py::register_exception_translator([](std::exception_ptr pointer) {
+    try {
+      if (pointer) std::rethrow_exception(pointer);
+    } catch (const modelcut::Error&) {
+      throw;
+    } catch (const py::error_already_set&) {
+      throw;  // a Python exception raised in a callback: passed on as it is
+    } catch (const py::builtin_exception&) {
+      throw;
+    } catch (const std::bad_alloc&) {
+      throw;  // MemoryError
+    } catch (const std::exception& error) {
+      const std::string message = type_name(typeid(error)) + ": " + modelcut::printable(error.what());
+      py::set_error(internal_error.get_stored(), message.c_str());
+    }
+  });
   m.def("split", &split, py::arg("model"), py::arg("cuts"), py::arg("output_dir"), py::arg("overwrite") = false,
         py::arg("type_hints") = std::vector<py::bytes>{}, py::arg("weights") = "auto",
         py::arg("external_threshold") = std::uint64_t{1} << 30, py::arg("progress") = py::none(),
@@ -153,6 +190,26 @@ PYBIND11_MODULE(_core, m) {
         "Compose a chain of parts back into one model.");
   m.def("inspect", &inspect, py::arg("model"), py::arg("type_hints") = std::vector<py::bytes>{},
         "Layers and candidate cut points of MODEL.");
+  m.def(
+      "check_input_file",
+      [](const std::string& path) {
+        py::gil_scoped_release release;
+        modelcut::check_input_file(path);
+      },
+      py::arg("path"), "Raise Error unless PATH is a regular file (checked before any open).");
+  m.def(
+      "input_files",
+      [](const std::string& model) {
+        std::vector<std::filesystem::path> files;
+        {
+          py::gil_scoped_release release;
+          files = modelcut::input_files(model);
+        }
+        std::vector<std::string> out;
+        for (const auto& file : files) out.push_back(file.string());
+        return out;
+      },
+      py::arg("model"), "Every file reading MODEL involves: the model and its external data files.");
   m.def(
       "structure_only",
       [](const std::string& model) {

@@ -46,6 +46,7 @@ bool named_like_keras(const std::filesystem::path& path) {
 
 std::unique_ptr<SourceModel> open_source_model(const std::filesystem::path& path,
                                                const std::vector<std::string>& type_hints) {
+  check_input_file(path);  // before any open: a FIFO would block it
   switch (sniff_format(path)) {
     case Format::Onnx:
       if (named_like_keras(path) && std::filesystem::is_regular_file(path)) {
