@@ -16,10 +16,26 @@ namespace py = pybind11;
 
 namespace {
 
+// Names and paths from a model file as Python text. NB: bytes that are not
+// UTF-8 (a malformed file, or a file name in another encoding) are kept as
+// surrogate escapes, as Python does for file names, rather than failing the
+// whole call; the command line prints them as \xNN.
+py::str text(const std::string& bytes) {
+  PyObject* decoded = PyUnicode_DecodeUTF8(bytes.data(), static_cast<Py_ssize_t>(bytes.size()), "surrogateescape");
+  if (decoded == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(decoded);
+}
+
+py::list texts(const std::vector<std::string>& strings) {
+  py::list out;
+  for (const auto& string : strings) out.append(text(string));
+  return out;
+}
+
 py::dict to_dict(const modelcut::ValueSummary& value) {
   py::dict out;
-  out["name"] = value.name;
-  out["type"] = value.type;
+  out["name"] = text(value.name);
+  out["type"] = text(value.type);
   out["bytes"] = value.bytes ? py::cast(*value.bytes) : py::none();
   return out;
 }
@@ -68,16 +84,16 @@ py::dict split(const std::string& model, const std::vector<std::string>& cuts, c
   py::list cut_list;
   for (const auto& cut : result.cuts) {
     py::dict entry;
-    entry["spec"] = cut.spec;
+    entry["spec"] = text(cut.spec);
     entry["kind"] = cut.kind;
-    entry["resolved_name"] = cut.resolved_name;
-    entry["values"] = cut.values;
+    entry["resolved_name"] = text(cut.resolved_name);
+    entry["values"] = texts(cut.values);
     cut_list.append(entry);
   }
   py::list part_list;
   for (const auto& part : result.parts) {
     py::dict entry;
-    entry["path"] = part.path.string();
+    entry["path"] = text(part.path.string());
     entry["nodes"] = part.node_count;
     entry["initializers"] = part.initializer_count;
     entry["inputs"] = to_list(part.inputs);
@@ -98,7 +114,7 @@ py::dict merge(const std::vector<std::string>& parts, const std::string& output,
     result = modelcut::merge_parts(paths, output, overwrite);
   }
   py::dict out;
-  out["path"] = result.path.string();
+  out["path"] = text(result.path.string());
   out["nodes"] = result.node_count;
   out["initializers"] = result.initializer_count;
   return out;
@@ -112,12 +128,12 @@ py::dict inspect(const std::string& model, const std::vector<py::bytes>& type_hi
     report = modelcut::inspect_model(model, hints);
   }
   py::dict out;
-  out["path"] = report.path;
+  out["path"] = text(report.path);
   out["format"] = report.format;
-  out["producer"] = report.producer;
+  out["producer"] = text(report.producer);
   out["ir_version"] = report.ir_version;
   py::dict opsets;
-  for (const auto& [domain, version] : report.opsets) opsets[py::str(domain.empty() ? "ai.onnx" : domain)] = version;
+  for (const auto& [domain, version] : report.opsets) opsets[text(domain.empty() ? "ai.onnx" : domain)] = version;
   out["opsets"] = opsets;
   out["nodes"] = report.node_count;
   out["initializers"] = report.initializer_count;
@@ -126,7 +142,7 @@ py::dict inspect(const std::string& model, const std::vector<py::bytes>& type_hi
   py::list layers;
   for (const auto& layer : report.layers) {
     py::dict entry;
-    entry["name"] = layer.name;
+    entry["name"] = text(layer.name);
     entry["depth"] = layer.depth;
     entry["nodes"] = layer.node_count;
     entry["outputs"] = to_list(layer.outputs);
@@ -137,8 +153,8 @@ py::dict inspect(const std::string& model, const std::vector<py::bytes>& type_hi
   for (const auto& point : report.cut_points) {
     py::dict entry;
     entry["value"] = to_dict(point.value);
-    entry["layer"] = point.layer;
-    entry["passed_through"] = point.passed_through;
+    entry["layer"] = text(point.layer);
+    entry["passed_through"] = texts(point.passed_through);
     entry["crossing_bytes"] = point.bytes_known ? py::cast(point.crossing_bytes) : py::none();
     points.append(entry);
   }
@@ -205,8 +221,8 @@ PYBIND11_MODULE(_core, m) {
           py::gil_scoped_release release;
           files = modelcut::input_files(model);
         }
-        std::vector<std::string> out;
-        for (const auto& file : files) out.push_back(file.string());
+        py::list out;
+        for (const auto& file : files) out.append(text(file.string()));
         return out;
       },
       py::arg("model"), "Every file reading MODEL involves: the model and its external data files.");

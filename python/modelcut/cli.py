@@ -24,7 +24,7 @@ from google.protobuf.message import DecodeError
 
 from . import _core, api
 from ._ort import load_feeds, random_inputs
-from .intervene import ChainError, gaussian_noise, run_chain
+from .intervene import gaussian_noise, run_chain
 from .verify import verify
 
 EXIT_FAILED_CHECK = 1
@@ -344,7 +344,7 @@ def _check_inputs_file(path: str) -> None:
             with np.load(path, allow_pickle=False) as archive:
                 for name in archive.files:
                     archive[name]
-    except Exception as error:  # noqa: BLE001 - numpy raises many kinds for a malformed file
+    except Exception as error:  # numpy raises many kinds for a malformed file
         raise _core.Error(f"--inputs '{path}': not a readable {path[-4:]} file "
                           f"({type(error).__name__}: {error})") from error
 

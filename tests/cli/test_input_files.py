@@ -8,8 +8,8 @@ import os
 import numpy as np
 import onnx
 import pytest
-from onnx import numpy_helper
 from cli_support import run_cli
+from onnx import numpy_helper
 
 # A hang would fail the test by TimeoutExpired instead of blocking the suite.
 TIMEOUT = 120
