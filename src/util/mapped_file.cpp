@@ -56,6 +56,8 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
     fail("cannot read ", quoted(path.string()), ": it is ", describe_file_type(mode),
          ", and modelcut reads only regular files");
   }
+  // A regular file: back to blocking reads, which the weight copies expect.
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   size_ = static_cast<std::size_t>(status.st_size);
   if (size_ > 0) {
     data_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
