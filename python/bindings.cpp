@@ -1,8 +1,14 @@
 // Python bindings of modelcut's C++ API (the module modelcut._core). Results
 // are returned as plain dicts and lists so the Python layer can print them,
 // dump them as JSON and document them without wrapper classes.
+#include <cxxabi.h>
+#include <pybind11/gil_safe_call_once.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+
+#include <cstdlib>
+#include <memory>
+#include <typeinfo>
 
 #include "modelcut/file_type.h"
 #include "modelcut/modelcut.h"
@@ -11,10 +17,26 @@ namespace py = pybind11;
 
 namespace {
 
+// Names and paths from a model file as Python text. NB: bytes that are not
+// UTF-8 (a malformed file, or a file name in another encoding) are kept as
+// surrogate escapes, as Python does for file names, rather than failing the
+// whole call; the command line prints them as \xNN.
+py::str text(const std::string& bytes) {
+  PyObject* decoded = PyUnicode_DecodeUTF8(bytes.data(), static_cast<Py_ssize_t>(bytes.size()), "surrogateescape");
+  if (decoded == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(decoded);
+}
+
+py::list texts(const std::vector<std::string>& strings) {
+  py::list out;
+  for (const auto& string : strings) out.append(text(string));
+  return out;
+}
+
 py::dict to_dict(const modelcut::ValueSummary& value) {
   py::dict out;
-  out["name"] = value.name;
-  out["type"] = value.type;
+  out["name"] = text(value.name);
+  out["type"] = text(value.type);
   out["bytes"] = value.bytes ? py::cast(*value.bytes) : py::none();
   return out;
 }
@@ -63,16 +85,16 @@ py::dict split(const std::string& model, const std::vector<std::string>& cuts, c
   py::list cut_list;
   for (const auto& cut : result.cuts) {
     py::dict entry;
-    entry["spec"] = cut.spec;
+    entry["spec"] = text(cut.spec);
     entry["kind"] = cut.kind;
-    entry["resolved_name"] = cut.resolved_name;
-    entry["values"] = cut.values;
+    entry["resolved_name"] = text(cut.resolved_name);
+    entry["values"] = texts(cut.values);
     cut_list.append(entry);
   }
   py::list part_list;
   for (const auto& part : result.parts) {
     py::dict entry;
-    entry["path"] = part.path.string();
+    entry["path"] = text(part.path.string());
     entry["nodes"] = part.node_count;
     entry["initializers"] = part.initializer_count;
     entry["inputs"] = to_list(part.inputs);
@@ -93,7 +115,7 @@ py::dict merge(const std::vector<std::string>& parts, const std::string& output,
     result = modelcut::merge_parts(paths, output, overwrite);
   }
   py::dict out;
-  out["path"] = result.path.string();
+  out["path"] = text(result.path.string());
   out["nodes"] = result.node_count;
   out["initializers"] = result.initializer_count;
   return out;
@@ -107,12 +129,12 @@ py::dict inspect(const std::string& model, const std::vector<py::bytes>& type_hi
     report = modelcut::inspect_model(model, hints);
   }
   py::dict out;
-  out["path"] = report.path;
+  out["path"] = text(report.path);
   out["format"] = report.format;
-  out["producer"] = report.producer;
+  out["producer"] = text(report.producer);
   out["ir_version"] = report.ir_version;
   py::dict opsets;
-  for (const auto& [domain, version] : report.opsets) opsets[py::str(domain.empty() ? "ai.onnx" : domain)] = version;
+  for (const auto& [domain, version] : report.opsets) opsets[text(domain.empty() ? "ai.onnx" : domain)] = version;
   out["opsets"] = opsets;
   out["nodes"] = report.node_count;
   out["initializers"] = report.initializer_count;
@@ -121,7 +143,7 @@ py::dict inspect(const std::string& model, const std::vector<py::bytes>& type_hi
   py::list layers;
   for (const auto& layer : report.layers) {
     py::dict entry;
-    entry["name"] = layer.name;
+    entry["name"] = text(layer.name);
     entry["depth"] = layer.depth;
     entry["nodes"] = layer.node_count;
     entry["outputs"] = to_list(layer.outputs);
@@ -132,8 +154,8 @@ py::dict inspect(const std::string& model, const std::vector<py::bytes>& type_hi
   for (const auto& point : report.cut_points) {
     py::dict entry;
     entry["value"] = to_dict(point.value);
-    entry["layer"] = point.layer;
-    entry["passed_through"] = point.passed_through;
+    entry["layer"] = text(point.layer);
+    entry["passed_through"] = texts(point.passed_through);
     entry["crossing_bytes"] = point.bytes_known ? py::cast(point.crossing_bytes) : py::none();
     points.append(entry);
   }
@@ -141,11 +163,42 @@ py::dict inspect(const std::string& model, const std::vector<py::bytes>& type_hi
   return out;
 }
 
+// The C++ type of an exception, demangled ("std::out_of_range").
+std::string type_name(const std::type_info& type) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
+  return status == 0 && name ? name.get() : type.name();
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "modelcut's C++ core: split, merge and inspect ONNX models.";
   py::register_exception<modelcut::Error>(m, "Error", PyExc_ValueError);
+  // Any other C++ exception is a bug of ours, not bad input: it becomes an
+  // InternalError naming its C++ type, rather than whatever Python type
+  // pybind11 maps it to by default (std::length_error to ValueError, say,
+  // which the command line would take for bad input). Registered after
+  // Error, so it is tried first; what it does not handle goes on.
+  PYBIND11_CONSTINIT static py::gil_safe_call_once_and_store<py::object> internal_error;
+  internal_error.call_once_and_store_result(
+      [&]() { return py::exception<std::exception>(m, "InternalError", PyExc_RuntimeError); });
+  py::register_exception_translator([](std::exception_ptr pointer) {
+    try {
+      if (pointer) std::rethrow_exception(pointer);
+    } catch (const modelcut::Error&) {
+      throw;
+    } catch (const py::error_already_set&) {
+      throw;  // a Python exception raised in a callback: passed on as it is
+    } catch (const py::builtin_exception&) {
+      throw;
+    } catch (const std::bad_alloc&) {
+      throw;  // MemoryError
+    } catch (const std::exception& error) {
+      const std::string message = type_name(typeid(error)) + ": " + modelcut::printable(error.what());
+      py::set_error(internal_error.get_stored(), message.c_str());
+    }
+  });
   m.def("split", &split, py::arg("model"), py::arg("cuts"), py::arg("output_dir"), py::arg("overwrite") = false,
         py::arg("type_hints") = std::vector<py::bytes>{}, py::arg("weights") = "auto",
         py::arg("external_threshold") = std::uint64_t{1} << 30, py::arg("progress") = py::none(),
@@ -154,6 +207,26 @@ PYBIND11_MODULE(_core, m) {
         "Compose a chain of parts back into one model.");
   m.def("inspect", &inspect, py::arg("model"), py::arg("type_hints") = std::vector<py::bytes>{},
         "Layers and candidate cut points of MODEL.");
+  m.def(
+      "check_input_file",
+      [](const std::string& path) {
+        py::gil_scoped_release release;
+        modelcut::check_input_file(path);
+      },
+      py::arg("path"), "Raise Error unless PATH is a regular file (checked before any open).");
+  m.def(
+      "input_files",
+      [](const std::string& model) {
+        std::vector<std::filesystem::path> files;
+        {
+          py::gil_scoped_release release;
+          files = modelcut::input_files(model);
+        }
+        py::list out;
+        for (const auto& file : files) out.append(text(file.string()));
+        return out;
+      },
+      py::arg("model"), "Every file reading MODEL involves: the model and its external data files.");
   m.def(
       "structure_only",
       [](const std::string& model) {

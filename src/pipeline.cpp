@@ -60,9 +60,13 @@ SplitResult split_model(const fs::path& model_path, const SplitOptions& options)
   const fs::path folder = in_place ? in_place_folder(model_path, options.output_dir) : options.output_dir;
   if (!in_place) {
     if (options.output_dir.empty()) fail("no output directory given");
+    // Early, before the model is read, for the common mistake; the files the
+    // model reads are known only once it is open, and checked below.
     check_output_path(options.output_dir, {model_path}, options.overwrite);
   }
   const auto model = open_source_model(model_path, options.type_hints);
+  const std::vector<fs::path> inputs = model->input_files();
+  if (!in_place) check_output_path(options.output_dir, inputs, options.overwrite);
   const Dataflow& dataflow = model->dataflow();
   const LayerIndex layers(dataflow);
 
@@ -88,7 +92,7 @@ SplitResult split_model(const fs::path& model_path, const SplitOptions& options)
         options.progress(index, done, total);
       };
     }
-    if (in_place) beside_model.claim(folder / file_name, {model_path}, options.overwrite);
+    if (in_place) beside_model.claim(folder / file_name, inputs, options.overwrite);
     model->write_part(partition, index, (in_place ? folder : staged->staging()) / file_name, write_options);
     const Part& part = partition.parts[index];
     PartSummary summary;
@@ -107,6 +111,13 @@ SplitResult split_model(const fs::path& model_path, const SplitOptions& options)
 MergeResult merge_parts(const std::vector<fs::path>& part_paths, const fs::path& output, bool overwrite) {
   if (part_paths.size() < 2) fail("merge needs at least two parts");
   check_output_path(output, part_paths, overwrite);
+  // The parts and every file they read: in-place parts read the model's own
+  // weight files, which the merged model must not replace.
+  std::vector<fs::path> inputs;
+  for (const fs::path& part : part_paths) {
+    for (fs::path& file : open_source_model(part, {})->input_files()) inputs.push_back(std::move(file));
+  }
+  check_output_path(output, inputs, overwrite);
   const auto [nodes, weights] = merge_source_parts(part_paths, output);
   return MergeResult{output, nodes, weights};
 }
@@ -146,6 +157,10 @@ InspectReport inspect_model(const fs::path& model_path, const std::vector<std::s
     report.cut_points.push_back(std::move(point));
   }
   return report;
+}
+
+std::vector<fs::path> input_files(const fs::path& model_path) {
+  return open_source_model(model_path, {})->input_files();
 }
 
 std::string structure_only(const fs::path& model_path) {

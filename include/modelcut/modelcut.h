@@ -6,7 +6,9 @@
 //
 // Every function throws modelcut::Error, with a one-line message, for bad
 // input; outputs are written under temporary names and renamed into place, so
-// a failure leaves nothing behind.
+// a failure leaves nothing behind. No file a call reads (a model, a part, the
+// external data files they refer to) is ever replaced or deleted, whatever
+// `overwrite` says. Only regular files are read (see check_input_file).
 #pragma once
 
 #include <cstdint>
@@ -120,6 +122,16 @@ struct InspectReport {
 };
 
 InspectReport inspect_model(const std::filesystem::path& model, const std::vector<std::string>& type_hints = {});
+
+// Throws Error unless `path` is a regular file. Checked with stat, before the
+// file is opened: opening a FIFO for reading blocks until a writer comes, and
+// a device may never end.
+void check_input_file(const std::filesystem::path& path);
+
+// Every file that reading `model` involves: the model file itself and, for
+// ONNX, the external data files its weights lie in. Throws Error when one of
+// them cannot be read or is not a regular file.
+std::vector<std::filesystem::path> input_files(const std::filesystem::path& model);
 
 // The model without its large weights, for shape inference in bounded memory.
 std::string structure_only(const std::filesystem::path& model);

@@ -43,8 +43,7 @@ def _as_path(model: ModelArg) -> Iterator[str]:
             yield path
     else:
         path = os.fspath(model)
-        if not os.path.exists(path):
-            raise _core.Error(f"cannot open '{path}': No such file or directory")
+        _core.check_input_file(path)  # before anything opens it: a FIFO would block the open
         yield path
 
 

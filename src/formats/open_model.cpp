@@ -22,6 +22,7 @@ std::unique_ptr<SourceModel> open_keras_source(const std::filesystem::path& path
 
 std::unique_ptr<SourceModel> open_source_model(const std::filesystem::path& path,
                                                const std::vector<std::string>& type_hints) {
+  check_input_file(path);  // before any open: a FIFO would block it
   switch (sniff_file_type(path)) {
     case FileType::Onnx:
       return onnx::open_onnx_source(path, type_hints);

@@ -45,6 +45,10 @@ class SourceModel {
   // external data go beside it). Throws Error.
   virtual void write_part(const Partition& partition, std::size_t index, const std::filesystem::path& target,
                           const WriteOptions& options) const = 0;
+  // Every file of the user's that this model reads: the model file and the
+  // files its weights lie in, each once. The pipeline never writes over or
+  // deletes any of them (see check_output_path).
+  virtual std::vector<std::filesystem::path> input_files() const = 0;
   // Weights (initializers, layer weights) part `index` carries.
   virtual std::size_t part_weight_count(const Partition& partition, std::size_t index) const = 0;
 };

@@ -3,6 +3,7 @@
 // copied to outputs from the open descriptor through a small buffer (see
 // Rope), so they are never mapped into this process's memory as a whole.
 // Not copyable: views into it stay valid for the lifetime of the object.
+// Only regular files are read: see check_input_file().
 #pragma once
 
 #include <cstdint>
@@ -11,9 +12,15 @@
 
 namespace modelcut {
 
+// What `mode` (a stat st_mode) is, for messages: "a directory", "a named
+// pipe (FIFO)", ...
+const char* describe_file_type(unsigned mode);
+
 class MappedFile {
  public:
-  // Throws Error naming the path when the file cannot be opened or mapped.
+  // Throws Error naming the path when the file cannot be opened or mapped,
+  // or is not a regular file (checked on the open descriptor, and opened
+  // non-blocking so that a FIFO put there meanwhile cannot hang the open).
   explicit MappedFile(const std::filesystem::path& path);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;

@@ -23,20 +23,34 @@ bool same_file(const fs::path& a, const fs::path& b) {
   return fs::equivalent(a, b, error) && !error;
 }
 
+// Absolute, with symbolic links resolved as far as the path exists.
+fs::path resolved(const fs::path& path) {
+  std::error_code error;
+  const fs::path absolute = fs::absolute(path, error);
+  if (error) return path.lexically_normal();
+  const fs::path canonical = fs::weakly_canonical(absolute, error);
+  return error ? absolute.lexically_normal() : canonical;
+}
+
+bool lies_inside(const fs::path& file, const fs::path& folder) {
+  const fs::path relative = resolved(file).lexically_relative(resolved(folder));
+  return !relative.empty() && *relative.begin() != "..";
+}
+
 }  // namespace
 
 void check_output_path(const fs::path& target, const std::vector<fs::path>& inputs, bool overwrite) {
   std::error_code error;
+  // A directory is replaced as a whole: it must hold none of the inputs.
+  const bool directory = fs::is_directory(target, error);
   for (const fs::path& input : inputs) {
-    if (same_file(target, input)) fail("the output ", quoted(target.string()), " is the input; choose another path");
-    if (fs::is_directory(target, error)) {
-      const fs::path canonical_input = fs::weakly_canonical(input, error);
-      const fs::path canonical_target = fs::weakly_canonical(target, error);
-      const auto relative = canonical_input.lexically_relative(canonical_target);
-      if (!relative.empty() && *relative.begin() != "..") {
-        fail("the output directory ", quoted(target.string()), " holds the input ", quoted(input.string()),
-             "; choose another directory");
-      }
+    if (same_file(target, input)) {
+      fail("the output ", quoted(target.string()), " is the input ", quoted(input.string()),
+           "; modelcut never replaces a file it reads, even with --force; choose another path");
+    }
+    if (directory && lies_inside(input, target)) {
+      fail("the output directory ", quoted(target.string()), " holds the input ", quoted(input.string()),
+           "; modelcut never deletes a file it reads, even with --force; choose another directory");
     }
   }
   if (fs::exists(fs::symlink_status(target, error)) && !overwrite) {
@@ -111,13 +125,7 @@ NewFiles::~NewFiles() {
 }
 
 void NewFiles::claim(const fs::path& path, const std::vector<fs::path>& inputs, bool overwrite) {
-  for (const fs::path& input : inputs) {
-    if (same_file(path, input)) fail("the output ", quoted(path.string()), " is the input; choose another path");
-  }
-  std::error_code error;
-  if (fs::exists(fs::symlink_status(path, error)) && !overwrite) {
-    fail("the output ", quoted(path.string()), " already exists; remove it or pass --force to replace it");
-  }
+  check_output_path(path, inputs, overwrite);
   paths_.push_back(path);
 }
 

@@ -11,8 +11,10 @@
 
 namespace modelcut {
 
-// Throws Error when `target` is one of `inputs` (or holds one, for a
-// directory), or exists and `overwrite` is false.
+// Throws Error when `target` is one of `inputs`, or is a directory that holds
+// one, whatever `overwrite` says; or when it exists and `overwrite` is false.
+// `inputs` must list every file the operation reads (a model's external data
+// and weight files too, see SourceModel::input_files), not only the model.
 void check_output_path(const std::filesystem::path& target, const std::vector<std::filesystem::path>& inputs,
                        bool overwrite);
 

@@ -31,9 +31,9 @@ def write_model(path, text: str, node_names=()) -> str:
     return str(path)
 
 
-def run_cli(*args, cwd=None):
+def run_cli(*args, cwd=None, timeout=300):
     """Runs `modelcut ARGS` in a fresh interpreter, as a user would."""
     return subprocess.run(
         [sys.executable, "-m", "modelcut.cli", *map(str, args)],
-        capture_output=True, text=True, cwd=cwd, stdin=subprocess.DEVNULL, timeout=300,
+        capture_output=True, text=True, cwd=cwd, stdin=subprocess.DEVNULL, timeout=timeout,
     )

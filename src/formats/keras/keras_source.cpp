@@ -59,6 +59,12 @@ class KerasSource final : public SourceModel {
     }
   }
 
+  std::vector<std::filesystem::path> input_files() const override {
+    // A .h5 holds its weights; a .keras archive's weights are read from a
+    // copy in a temporary folder of our own, not from a file of the user's.
+    return {model_->path};
+  }
+
   std::size_t part_weight_count(const Partition& partition, std::size_t index) const override {
     return keras::part_weight_count(*model_, partition, index);
   }

@@ -368,7 +368,8 @@ TensorBytes OnnxModel::tensor_bytes(const TensorRef& tensor) const {
       fail(what, " location ", modelcut::quoted(ref.location),
            " leads outside the model's folder (through a symbolic link); refusing to read it");
     }
-    if (!fs::is_regular_file(resolved, error)) fail(what, " file ", modelcut::quoted(ref.location), " does not exist");
+    // Anything but a missing file (a FIFO, a device) MappedFile refuses by name.
+    if (!fs::exists(resolved, error)) fail(what, " file ", modelcut::quoted(ref.location), " does not exist");
     it = external_files_.emplace(ref.location, std::make_unique<MappedFile>(resolved)).first;
   }
   const MappedFile& file = *it->second;

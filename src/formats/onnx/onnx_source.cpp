@@ -53,6 +53,21 @@ class OnnxSource final : public SourceModel {
     write_file_atomically_to_fd(target, [&](int fd) { return part.model.write_to(fd, report(part.data.size())); });
   }
 
+  std::vector<std::filesystem::path> input_files() const override {
+    // The external data files as tensor_bytes() resolved and opened them
+    // (OnnxModel::open has already checked and mapped every one).
+    std::vector<std::filesystem::path> files{model_->path};
+    std::set<std::filesystem::path> seen;
+    for (const auto* list : {&model_->initializers, &model_->sparse_initializers}) {
+      for (const TensorRef& tensor : *list) {
+        if (!tensor.external) continue;
+        const std::filesystem::path& file = model_->tensor_bytes(tensor).file->path();
+        if (seen.insert(file).second) files.push_back(file);
+      }
+    }
+    return files;
+  }
+
   std::size_t part_weight_count(const Partition& partition, std::size_t index) const override {
     std::set<ValueId> weights;
     for (NodeId id : partition.parts[index].nodes) {
