@@ -51,9 +51,12 @@ inline std::optional<std::uint64_t> element_count(const std::vector<std::int64_t
 // Bytes taken by `count` elements of `bits` bits each, packed (4-bit types
 // share bytes); nullopt on overflow.
 inline std::optional<std::uint64_t> packed_bytes(std::uint64_t count, std::uint64_t bits) {
-  auto total_bits = checked_mul(count, bits);
-  if (!total_bits) return std::nullopt;
-  return *total_bits / 8 + (*total_bits % 8 != 0 ? 1 : 0);
+  // Whole groups of 8 elements take `bits` bytes each; counting in bits
+  // would overflow 8 times sooner.
+  auto whole = checked_mul(count / 8, bits);
+  auto rest = checked_mul(count % 8, bits);
+  if (!whole || !rest) return std::nullopt;
+  return checked_add(*whole, *rest / 8 + (*rest % 8 != 0 ? 1 : 0));
 }
 
 }  // namespace modelcut
