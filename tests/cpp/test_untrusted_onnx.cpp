@@ -79,6 +79,12 @@ TEST(UntrustedShapes, HugeRanksAndSizesAllocateNothing) {
   )");
   EXPECT_EQ(info_of(g, "a").describe(), "float32[4294967296,4294967296,16]");
   EXPECT_FALSE(info_of(g, "a").bytes_per_item().has_value());
+  // A recorded type of rank 2000 is read as unknown, not allocated.
+  std::string dims = "1";
+  for (int i = 1; i < 2000; ++i) dims += ", 1";
+  const Graph deep = graph_from_text("<ir_version: 8, opset_import: [\"\" : 17]>\ng (float[" + dims +
+                                     "] x) => (float y) {\n y = Identity(x)\n}");
+  EXPECT_EQ(info_of(deep, "x").describe(), "float32[?]");
   // Negative sizes are no shape at all.
   EXPECT_EQ(type_of_a("s = Constant <value = int64[2] {-4, 2}> ()\n a = ConstantOfShape (s)"), "float32[?]");
 }

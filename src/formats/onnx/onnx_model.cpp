@@ -339,6 +339,9 @@ int data_type_code(const std::string& dtype) {
   return 0;
 }
 
+// Shapes of higher rank in a TypeProto are read as unknown.
+constexpr std::size_t kMaxTypeRank = 1024;
+
 TensorInfo tensor_info_from_type(std::string_view type_proto, const std::string& what) {
   TensorInfo info;
   wire::Reader reader(type_proto, what);
@@ -365,6 +368,14 @@ TensorInfo tensor_info_from_type(std::string_view type_proto, const std::string&
       wire::Field dim_field;
       while (shape.next(dim_field)) {
         if (dim_field.number != 1) continue;
+        // NB: a Dim takes 20 times the bytes of the smallest dim in a file;
+        // ranks no real tensor has are taken as an unknown shape rather
+        // than allocated.
+        if (info.dims.size() >= kMaxTypeRank) {
+          info.has_shape = false;
+          info.dims.clear();
+          break;
+        }
         Dim dim;
         wire::Reader dimension(dim_field.bytes, what);
         wire::Field part;

@@ -5,7 +5,8 @@
 // Usage: type_propagation_driver MODEL.onnx...  One JSON line per model:
 //   {"model": PATH, "values": {NAME: {"elem_type": 1, "dims": [2, "N", null]}, ...}}
 // (elem_type is ONNX's TensorProto.DataType code, 0 for non-tensors; "dims" is
-// null when the shape is unknown; a dim is an integer, a symbol or null), or {"model": PATH, "error": MESSAGE} when the core refuses the model.
+// null when the shape is unknown; a dim is an integer, a symbol or null), or {"model": PATH, "error": MESSAGE} when the
+// core refuses the model.
 #include <cstdio>
 #include <exception>
 #include <string>
