@@ -420,6 +420,9 @@ class TypeInference {
  public:
   TypeInference(const OnnxModel& model, Dataflow& dataflow) : model_(model), dataflow_(dataflow) {
     for (const TensorRef& tensor : model.initializers) initializer_payload_[tensor.name] = tensor.payload;
+    for (const Opset& opset : model.opsets) {
+      if (opset.domain.empty() || opset.domain == "ai.onnx") opset_ = opset.version;
+    }
   }
 
   void run() {
@@ -493,7 +496,8 @@ class TypeInference {
     static const std::set<std::string> to_int64 = {"Shape", "Size", "NonZero", "ArgMax", "ArgMin", "NonMaxSuppression"};
     if (op == "Split") return element_of(input(node, 0));
     if ((op == "TopK" || op == "MaxPool") && slot == 1) return tensor_of(7);
-    if (op == "Dropout" && slot == 1) return tensor_of(9);
+    // Dropout's mask has been bool since opset 10, the input's type before.
+    if (op == "Dropout" && slot == 1) return opset_ >= 10 ? tensor_of(9) : TensorInfo{};
     if (slot > 0) return TensorInfo{};
     if (to_bool.count(op)) return tensor_of(9);
     if (to_int64.count(op)) return tensor_of(7);
@@ -1025,6 +1029,7 @@ class TypeInference {
   const OnnxModel& model_;
   Dataflow& dataflow_;
   std::map<std::string, std::string_view> initializer_payload_;
+  std::int64_t opset_ = 0;  // of the default domain
 };
 
 }  // namespace
