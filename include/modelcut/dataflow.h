@@ -41,7 +41,7 @@ struct TensorInfo {
 
   // Size in bytes with every symbolic or unknown dimension taken as 1 (so
   // "per batch item" for a batch dimension); nullopt when the shape or
-  // element size is unknown.
+  // element size is unknown, or the size does not fit in 64 bits.
   std::optional<std::uint64_t> bytes_per_item() const;
   // "float32[batch,64,56,56]" or "float32[?]" or "?".
   std::string describe() const;

@@ -7,6 +7,7 @@
 #include <queue>
 
 #include "modelcut/error.h"
+#include "util/checked_math.h"
 
 namespace modelcut {
 
@@ -14,9 +15,13 @@ std::optional<std::uint64_t> TensorInfo::bytes_per_item() const {
   if (!known || !has_shape || element_bits == 0) return std::nullopt;
   std::uint64_t count = 1;
   for (const Dim& dim : dims) {
-    if (dim.is_fixed()) count *= static_cast<std::uint64_t>(dim.size);
+    if (!dim.is_fixed()) continue;
+    // Dims come from the file: a product past 2^64 is no size at all.
+    auto next = checked_mul(count, static_cast<std::uint64_t>(dim.size));
+    if (!next) return std::nullopt;
+    count = *next;
   }
-  return (count * static_cast<std::uint64_t>(element_bits) + 7) / 8;
+  return packed_bytes(count, static_cast<std::uint64_t>(element_bits));
 }
 
 std::string TensorInfo::describe() const {

@@ -4,22 +4,40 @@
 // exporter), yet every value crossing a cut needs a type to become a graph
 // input. The Python layer runs ONNX's own shape inference first; this is the
 // fallback that lets the C++ library cut such models on its own. It knows
-// the element type rules of the standard operators and the shapes of the
-// common ones; where it cannot tell a shape it gives the element type alone,
-// which is still a valid ONNX graph input. Symbolic dimensions ("batch") are
-// carried through where an operator passes a dimension on unchanged.
+// the element type rules of a list of standard operators and the shapes of
+// the common ones. Symbolic dimensions ("batch") are carried through where
+// an operator passes a dimension on unchanged.
+//
+// NB: a shape recorded here becomes a part's declared input, so the rule is
+// "no answer rather than a wrong one": every attribute and constant read from
+// the file is checked before use (axes in range, strides positive, ranks and
+// sizes within limits, arithmetic without overflow), and wherever an operator
+// is unknown, its inputs are inconsistent or the result depends on values
+// not known here, the shape (or the whole type) is left unknown.
+// tests/e2e/test_type_propagation.py checks this against ONNX's own shape
+// inference.
 #include "infer_types.h"
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 
 #include "modelcut/error.h"
+#include "util/checked_math.h"
 
 namespace modelcut::onnx {
 namespace {
 
+// Ranks above this are refused (no shape): a rank read from a file sizes a
+// vector, and no real tensor comes near it.
+constexpr std::int64_t kMaxRank = 1024;
+
+// AttributeProto fields.
+constexpr std::uint32_t kAttributeInt = 3, kAttributeString = 4, kAttributeTensor = 5, kAttributeInts = 8;
+
 struct Attribute {
   bool present = false;
+  bool has_i = false, has_ints = false, has_s = false, has_tensor = false;
   std::int64_t i = 0;
   std::vector<std::int64_t> ints;
   std::string s;
@@ -27,142 +45,374 @@ struct Attribute {
 };
 
 Attribute find_attribute(const NodeRef& node, const std::string& name) {
-  Attribute attribute;
-  wire::Reader reader(node.payload, "node " + node.name);
+  wire::Reader reader(node.payload, "node " + quoted(node.name));
   wire::Field field;
   while (reader.next(field)) {
-    if (field.number != field::kNodeAttribute) continue;
-    wire::Reader inner(field.bytes, "attribute");
+    if (field.number != field::kNodeAttribute || field.type != wire::WireType::Bytes) continue;
+    wire::Reader inner(field.bytes, "node " + quoted(node.name) + ": attribute");
     wire::Field part;
     Attribute candidate;
     std::string attribute_name;
     while (inner.next(part)) {
-      if (part.number == field::kAttributeName) attribute_name = std::string(part.bytes);
-      if (part.number == 3) candidate.i = static_cast<std::int64_t>(part.varint);
-      if (part.number == 8) wire::append_int64s(part, candidate.ints, "attribute");
-      if (part.number == 4) candidate.s = std::string(part.bytes);
-      if (part.number == 5) candidate.tensor = part.bytes;
+      switch (part.number) {
+        case field::kAttributeName:
+          attribute_name = std::string(part.bytes);
+          break;
+        case kAttributeInt:
+          candidate.has_i = part.type == wire::WireType::Varint;
+          candidate.i = static_cast<std::int64_t>(part.varint);
+          break;
+        case kAttributeInts:
+          candidate.has_ints = true;
+          wire::append_int64s(part, candidate.ints, "node " + quoted(node.name) + ": attribute");
+          break;
+        case kAttributeString:
+          candidate.has_s = true;
+          candidate.s = std::string(part.bytes);
+          break;
+        case kAttributeTensor:
+          candidate.has_tensor = true;
+          candidate.tensor = part.bytes;
+          break;
+        default:
+          break;
+      }
     }
     if (attribute_name == name) {
       candidate.present = true;
       return candidate;
     }
   }
-  return attribute;
+  return Attribute{};
 }
 
-// Values of a small int64/int32 tensor (shapes, axes), or nullopt.
-std::optional<std::vector<std::int64_t>> tensor_ints(std::string_view payload) {
-  TensorRef tensor;
-  std::vector<std::int64_t> values;
-  std::string_view raw;
+// An integer attribute: its value, `fallback` when absent, nullopt when it is
+// present but holds no integer.
+std::optional<std::int64_t> int_attribute(const NodeRef& node, const std::string& name, std::int64_t fallback) {
+  const Attribute attribute = find_attribute(node, name);
+  if (!attribute.present) return fallback;
+  if (!attribute.has_i) return std::nullopt;
+  return attribute.i;
+}
+
+// A list-of-integers attribute: empty when absent.
+std::optional<std::vector<std::int64_t>> ints_attribute(const NodeRef& node, const std::string& name) {
+  const Attribute attribute = find_attribute(node, name);
+  if (attribute.present && !attribute.has_ints) return std::nullopt;
+  return attribute.ints;
+}
+
+struct TensorHeader {
+  int data_type = 0;
+  std::vector<std::int64_t> dims;
+  bool external = false;
+};
+
+TensorHeader tensor_header(std::string_view payload) {
+  TensorHeader tensor;
   wire::Reader reader(payload, "tensor");
   wire::Field field;
   while (reader.next(field)) {
+    if (field.number == field::kTensorDims) wire::append_int64s(field, tensor.dims, "tensor");
     if (field.number == field::kTensorDataType) tensor.data_type = static_cast<int>(field.varint);
-    if (field.number == field::kTensorDataLocation && field.varint == 1) return std::nullopt;
-    if (field.number == field::kTensorRawData) raw = field.bytes;
-    if (field.number == 7 || field.number == 5) wire::append_int64s(field, values, "tensor");  // int64_data, int32_data
+    if (field.number == field::kTensorDataLocation && field.varint == 1) tensor.external = true;
   }
-  const int width = tensor.data_type == 7 ? 8 : tensor.data_type == 6 ? 4 : 0;
-  if (width == 0) return std::nullopt;
-  if (!raw.empty()) {
+  return tensor;
+}
+
+// Values of a small int64/int32 tensor (shapes, axes), or nullopt when it is
+// of another type, stored elsewhere, or its data does not match its dims.
+std::optional<std::vector<std::int64_t>> tensor_ints(std::string_view payload) {
+  constexpr std::uint32_t kInt32Data = 5, kInt64Data = 7;
+  const TensorHeader header = tensor_header(payload);
+  const int width = header.data_type == 7 ? 8 : header.data_type == 6 ? 4 : 0;
+  if (width == 0 || header.external) return std::nullopt;
+  const auto count = element_count(header.dims);
+  if (!count) return std::nullopt;
+  std::vector<std::int64_t> values;
+  std::optional<std::string_view> raw;
+  wire::Reader reader(payload, "tensor");
+  wire::Field field;
+  while (reader.next(field)) {
+    if (field.number == field::kTensorRawData) raw = field.bytes;
+    if (field.number == (width == 8 ? kInt64Data : kInt32Data)) wire::append_int64s(field, values, "tensor");
+  }
+  if (raw) {
+    if (raw->size() / width != *count || raw->size() % width != 0) return std::nullopt;
     values.clear();
-    for (std::size_t offset = 0; offset + width <= raw.size(); offset += width) {
+    for (std::size_t offset = 0; offset < raw->size(); offset += width) {
       if (width == 8) {
         std::int64_t value;
-        std::memcpy(&value, raw.data() + offset, 8);
+        std::memcpy(&value, raw->data() + offset, 8);
         values.push_back(value);
       } else {
         std::int32_t value;
-        std::memcpy(&value, raw.data() + offset, 4);
+        std::memcpy(&value, raw->data() + offset, 4);
         values.push_back(value);
       }
     }
+  } else if (width == 4) {
+    // int32_data holds varints of the sign-extended value: bring them back to 32 bits.
+    for (std::int64_t& value : values) value = static_cast<std::int32_t>(static_cast<std::uint32_t>(value));
   }
+  if (values.size() != *count) return std::nullopt;
   return values;
 }
 
-TensorInfo tensor_of(const std::string& dtype, int bits) {
+TensorInfo tensor_of(int data_type) {
   TensorInfo info;
+  const int bits = element_bits_of(data_type);
+  if (bits == 0 && data_type != 8) return info;  // not a tensor type we know (8 is string)
   info.known = true;
-  info.dtype = dtype;
+  info.dtype = dtype_name(data_type);
   info.element_bits = bits;
   return info;
 }
 
-TensorInfo with_shape(TensorInfo info, std::vector<Dim> dims) {
-  info.has_shape = true;
-  info.dims = std::move(dims);
-  return info;
+// The element type of a plain tensor, without its shape; unknown for
+// sequences, maps and other non-tensor types.
+TensorInfo element_of(const TensorInfo& info) {
+  if (!info.known || (info.element_bits == 0 && info.dtype != "string")) return TensorInfo{};
+  TensorInfo out = info;
+  out.has_shape = false;
+  out.dims.clear();
+  return out;
 }
 
-TensorInfo without_shape(TensorInfo info) {
-  info.has_shape = false;
-  info.dims.clear();
+TensorInfo with_shape(TensorInfo info, std::optional<std::vector<Dim>> dims) {
+  if (!dims || static_cast<std::int64_t>(dims->size()) > kMaxRank) return info;
+  info.has_shape = true;
+  info.dims = std::move(*dims);
   return info;
 }
 
 Dim fixed(std::int64_t size) { return Dim{size, {}}; }
 
-std::int64_t normalize_axis(std::int64_t axis, std::size_t rank) {
-  return axis < 0 ? axis + static_cast<std::int64_t>(rank) : axis;
+bool same_dim(const Dim& a, const Dim& b) {
+  if (a.is_fixed() || b.is_fixed()) return a.is_fixed() && b.is_fixed() && a.size == b.size;
+  return !a.symbol.empty() && a.symbol == b.symbol;
 }
 
-// Numpy-style broadcasting of known shapes; nullopt when it cannot be told.
-std::optional<std::vector<Dim>> broadcast(const std::vector<const TensorInfo*>& operands) {
-  std::size_t rank = 0;
-  for (const TensorInfo* info : operands) {
-    if (!info->has_shape) return std::nullopt;
-    rank = std::max(rank, info->dims.size());
+// Two dims that must be equal: the better known of them, or nullopt when
+// both are fixed and differ.
+std::optional<Dim> unify(const Dim& a, const Dim& b) {
+  if (a.is_fixed() && b.is_fixed()) return a.size == b.size ? std::optional<Dim>(a) : std::nullopt;
+  if (a.is_fixed()) return a;
+  if (b.is_fixed()) return b;
+  return same_dim(a, b) ? a : Dim{};
+}
+
+// An axis attribute in [-rank, rank) made non-negative; nullopt when out of range.
+std::optional<std::size_t> checked_axis(std::int64_t axis, std::size_t rank) {
+  const auto r = static_cast<std::int64_t>(rank);
+  if (axis < -r || axis >= r) return std::nullopt;
+  return static_cast<std::size_t>(axis < 0 ? axis + r : axis);
+}
+
+// A list of distinct axes in [-rank, rank), made non-negative.
+std::optional<std::set<std::size_t>> checked_axes(const std::vector<std::int64_t>& axes, std::size_t rank) {
+  std::set<std::size_t> out;
+  for (std::int64_t axis : axes) {
+    auto checked = checked_axis(axis, rank);
+    if (!checked || !out.insert(*checked).second) return std::nullopt;
   }
-  std::vector<Dim> dims(rank, fixed(1));
+  return out;
+}
+
+// The product of dims, or an unknown dim when one is not fixed or the
+// product overflows.
+Dim product_of(const std::vector<Dim>& dims, std::size_t begin, std::size_t end) {
+  if (end - begin == 1) return dims[begin];
+  std::int64_t size = 1;
+  for (std::size_t i = begin; i < end; ++i) {
+    if (!dims[i].is_fixed()) return Dim{};
+    auto next = checked_mul(size, dims[i].size);
+    if (!next) return Dim{};
+    size = *next;
+  }
+  return fixed(size);
+}
+
+// Numpy-style broadcasting; nullopt when a shape is unknown or two fixed
+// sizes cannot broadcast.
+std::optional<std::vector<Dim>> broadcast(const std::vector<std::vector<Dim>>& shapes) {
+  std::size_t rank = 0;
+  for (const auto& dims : shapes) rank = std::max(rank, dims.size());
+  std::vector<Dim> out(rank, fixed(1));
   for (std::size_t axis = 0; axis < rank; ++axis) {
     std::optional<Dim> result;
-    for (const TensorInfo* info : operands) {
-      const std::size_t offset = rank - info->dims.size();
+    bool any_unknown = false;
+    for (const auto& dims : shapes) {
+      const std::size_t offset = rank - dims.size();
       if (axis < offset) continue;
-      const Dim& dim = info->dims[axis - offset];
+      const Dim& dim = dims[axis - offset];
       if (dim.is_fixed() && dim.size == 1) continue;
       if (!result) {
         result = dim;
-      } else if (!(result->is_fixed() && dim.is_fixed() && result->size == dim.size) &&
-                 !(!result->is_fixed() && !dim.is_fixed() && result->symbol == dim.symbol && !dim.symbol.empty())) {
-        if (!result->is_fixed() || !dim.is_fixed()) {
-          result = Dim{};  // unknown
-        } else {
-          return std::nullopt;
-        }
+      } else if (result->is_fixed() && dim.is_fixed()) {
+        if (result->size != dim.size) return std::nullopt;
+      } else if (!same_dim(*result, dim)) {
+        any_unknown = true;
       }
     }
-    dims[axis] = result.value_or(fixed(1));
+    // NB: a symbolic size may be 1 at run time, so it broadcasts against a
+    // different symbol or a fixed size to something not known here.
+    out[axis] = any_unknown ? Dim{} : result.value_or(fixed(1));
   }
-  return dims;
+  return out;
 }
 
+// Operators whose output 0 has the shape of input 0 (and, unless listed in
+// element_type(), its element type).
 const std::set<std::string>& same_shape_ops() {
-  static const std::set<std::string> ops = {
-      "Relu", "LeakyRelu", "PRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Erf", "Gelu", "Elu", "Selu",
-      "Celu", "Softplus", "Softsign", "Mish", "Exp", "Log", "Sqrt", "Reciprocal", "Neg", "Abs", "Sign", "Floor",
-      "Ceil", "Round", "Sin", "Cos", "Identity", "Dropout", "Clip", "Softmax", "LogSoftmax", "Hardmax",
-      "BatchNormalization", "InstanceNormalization", "LayerNormalization", "GroupNormalization",
-      "LpNormalization", "Not", "Cast", "CastLike", "IsNaN", "IsInf", "Shrink", "ThresholdedRelu", "CumSum",
-      "QuantizeLinear", "DequantizeLinear", "Trilu", "SimplifiedLayerNormalization", "SkipLayerNormalization"};
+  static const std::set<std::string> ops = {"Relu",
+                                            "LeakyRelu",
+                                            "PRelu",
+                                            "Sigmoid",
+                                            "HardSigmoid",
+                                            "HardSwish",
+                                            "Tanh",
+                                            "Erf",
+                                            "Gelu",
+                                            "Elu",
+                                            "Selu",
+                                            "Celu",
+                                            "Softplus",
+                                            "Softsign",
+                                            "Mish",
+                                            "Exp",
+                                            "Log",
+                                            "Sqrt",
+                                            "Reciprocal",
+                                            "Neg",
+                                            "Abs",
+                                            "Sign",
+                                            "Floor",
+                                            "Ceil",
+                                            "Round",
+                                            "Sin",
+                                            "Cos",
+                                            "Tan",
+                                            "Asin",
+                                            "Acos",
+                                            "Atan",
+                                            "Sinh",
+                                            "Cosh",
+                                            "Asinh",
+                                            "Acosh",
+                                            "Atanh",
+                                            "Identity",
+                                            "Dropout",
+                                            "Softmax",
+                                            "LogSoftmax",
+                                            "Hardmax",
+                                            "BatchNormalization",
+                                            "InstanceNormalization",
+                                            "LayerNormalization",
+                                            "GroupNormalization",
+                                            "LpNormalization",
+                                            "MeanVarianceNormalization",
+                                            "LRN",
+                                            "Not",
+                                            "BitwiseNot",
+                                            "Cast",
+                                            "CastLike",
+                                            "IsNaN",
+                                            "IsInf",
+                                            "Shrink",
+                                            "ThresholdedRelu",
+                                            "CumSum",
+                                            "QuantizeLinear",
+                                            "DequantizeLinear",
+                                            "Trilu",
+                                            "ReverseSequence",
+                                            "ScatterND",
+                                            "ScatterElements",
+                                            "Scatter",
+                                            "Swish",
+                                            "Clip"};
   return ops;
 }
 
+// Operators whose output has the broadcast shape of all their inputs.
 const std::set<std::string>& broadcast_ops() {
-  static const std::set<std::string> ops = {"Add", "Sub", "Mul", "Div", "Pow", "Mod", "Max", "Min", "Sum",
-                                            "Mean", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
-                                            "And", "Or", "Xor", "Where", "BitShift", "BitwiseAnd", "BitwiseOr"};
+  static const std::set<std::string> ops = {"Add",        "Sub",       "Mul",       "Div",         "Pow",
+                                            "Mod",        "Max",       "Min",       "Sum",         "Mean",
+                                            "Equal",      "Less",      "Greater",   "LessOrEqual", "GreaterOrEqual",
+                                            "And",        "Or",        "Xor",       "Where",       "BitShift",
+                                            "BitwiseAnd", "BitwiseOr", "BitwiseXor"};
   return ops;
 }
 
-// Operators whose output has the input's rank; sizes are not worked out.
-const std::set<std::string>& same_rank_ops() {
-  static const std::set<std::string> ops = {"Slice", "Resize", "Upsample", "Tile", "DepthToSpace", "SpaceToDepth",
-                                            "TopK", "ScatterND", "ScatterElements", "GatherElements",
-                                            "ReverseSequence", "Split", "Expand"};
+// Operators whose output 0 has the element type of input 0.
+const std::set<std::string>& same_dtype_ops() {
+  static const std::set<std::string> ops = {"Reshape",
+                                            "Flatten",
+                                            "Transpose",
+                                            "Squeeze",
+                                            "Unsqueeze",
+                                            "Concat",
+                                            "Gather",
+                                            "GatherElements",
+                                            "GatherND",
+                                            "Slice",
+                                            "Split",
+                                            "Tile",
+                                            "Expand",
+                                            "Pad",
+                                            "Resize",
+                                            "Upsample",
+                                            "DepthToSpace",
+                                            "SpaceToDepth",
+                                            "Compress",
+                                            "TopK",
+                                            "Conv",
+                                            "ConvTranspose",
+                                            "MaxPool",
+                                            "AveragePool",
+                                            "LpPool",
+                                            "GlobalAveragePool",
+                                            "GlobalMaxPool",
+                                            "GlobalLpPool",
+                                            "MatMul",
+                                            "Gemm",
+                                            "ReduceSum",
+                                            "ReduceMean",
+                                            "ReduceMax",
+                                            "ReduceMin",
+                                            "ReduceProd",
+                                            "ReduceL1",
+                                            "ReduceL2",
+                                            "ReduceLogSum",
+                                            "ReduceLogSumExp",
+                                            "ReduceSumSquare",
+                                            "Einsum",
+                                            "Unique",
+                                            "MaxRoiPool",
+                                            "RoiAlign",
+                                            "GridSample",
+                                            "CenterCropPad",
+                                            "Col2Im",
+                                            "Det",
+                                            "Clip",
+                                            "Sum",
+                                            "Mean",
+                                            "Max",
+                                            "Min",
+                                            "Add",
+                                            "Sub",
+                                            "Mul",
+                                            "Div",
+                                            "Pow",
+                                            "Mod",
+                                            "BitShift",
+                                            "BitwiseAnd",
+                                            "BitwiseOr",
+                                            "BitwiseXor",
+                                            "Softmax",
+                                            "Trilu",
+                                            "DepthToSpace",
+                                            "Celu"};
   return ops;
 }
 
@@ -170,6 +420,9 @@ class TypeInference {
  public:
   TypeInference(const OnnxModel& model, Dataflow& dataflow) : model_(model), dataflow_(dataflow) {
     for (const TensorRef& tensor : model.initializers) initializer_payload_[tensor.name] = tensor.payload;
+    for (const Opset& opset : model.opsets) {
+      if (opset.domain.empty() || opset.domain == "ai.onnx") opset_ = opset.version;
+    }
   }
 
   void run() {
@@ -181,7 +434,10 @@ class TypeInference {
         Value& value = dataflow_.mutable_value(*dataflow_.find_value(node.outputs[slot]));
         if (value.info.known && value.info.has_shape) continue;
         TensorInfo inferred = infer(node, slot);
-        if (inferred.known && (!value.info.known || inferred.has_shape)) value.info = inferred;
+        if (!inferred.known) continue;
+        // Never override what the model records: a shape is only added
+        // where the recorded element type agrees.
+        if (!value.info.known || (inferred.has_shape && inferred.dtype == value.info.dtype)) value.info = inferred;
       }
     }
   }
@@ -194,314 +450,586 @@ class TypeInference {
     return id ? dataflow_.value(*id).info : kUnknown;
   }
 
+  bool has_input(const NodeRef& node, std::size_t index) const {
+    return index < node.inputs.size() && !node.inputs[index].empty();
+  }
+
+  // The shape of input `index` when known (and the input a plain tensor).
+  const std::vector<Dim>* shape_of(const NodeRef& node, std::size_t index) const {
+    const TensorInfo& info = input(node, index);
+    if (!info.known || !info.has_shape || (info.element_bits == 0 && info.dtype != "string")) return nullptr;
+    return &info.dims;
+  }
+
   // The integer contents of input `index` when it is a constant.
   std::optional<std::vector<std::int64_t>> constant_ints(const NodeRef& node, std::size_t index) const {
-    if (index >= node.inputs.size()) return std::nullopt;
+    if (!has_input(node, index)) return std::nullopt;
     const std::string& name = node.inputs[index];
-    if (auto it = initializer_payload_.find(name); it != initializer_payload_.end()) return tensor_ints(it->second);
+    if (auto it = initializer_payload_.find(name); it != initializer_payload_.end()) {
+      // An initializer that is also a graph input can be overridden by the caller.
+      for (const ValueInfoRef& graph_input : model_.inputs) {
+        if (graph_input.name == name) return std::nullopt;
+      }
+      return tensor_ints(it->second);
+    }
     const auto id = dataflow_.find_value(name);
     if (!id) return std::nullopt;
     const NodeId producer = dataflow_.value(*id).producer;
-    if (producer == kNoNode || model_.nodes[producer].op_type != "Constant") return std::nullopt;
-    const Attribute value = find_attribute(model_.nodes[producer], "value");
-    return value.present ? tensor_ints(value.tensor) : std::nullopt;
+    if (producer == kNoNode) return std::nullopt;
+    const NodeRef& constant = model_.nodes[producer];
+    if (constant.op_type != "Constant" || !constant.domain.empty()) return std::nullopt;
+    const Attribute value = find_attribute(constant, "value");
+    return value.has_tensor ? tensor_ints(value.tensor) : std::nullopt;
+  }
+
+  // Axes given as input `index` (newer opsets) or as the attribute "axes"
+  // (older ones). Outer nullopt: given but not known here.
+  std::optional<std::vector<std::int64_t>> axes_of(const NodeRef& node, std::size_t index) const {
+    if (has_input(node, index)) return constant_ints(node, index);
+    return ints_attribute(node, "axes");
   }
 
   TensorInfo element_type(const NodeRef& node, std::size_t slot) const {
     const std::string& op = node.op_type;
-    static const std::set<std::string> to_bool = {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
-                                                  "Not", "And", "Or", "Xor", "IsNaN", "IsInf"};
-    static const std::set<std::string> to_int64 = {"Shape", "Size", "NonZero", "ArgMax", "ArgMin"};
-    if (to_bool.count(op)) return tensor_of("bool", 8);
-    if (to_int64.count(op) || (op == "TopK" && slot == 1) || (op == "MaxPool" && slot == 1)) {
-      return tensor_of("int64", 64);
+    static const std::set<std::string> to_bool = {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not",
+                                                  "And",   "Or",   "Xor",     "IsNaN",       "IsInf"};
+    static const std::set<std::string> to_int64 = {"Shape", "Size", "NonZero", "ArgMax", "ArgMin", "NonMaxSuppression"};
+    if (op == "Split") return element_of(input(node, 0));
+    if ((op == "TopK" || op == "MaxPool") && slot == 1) return tensor_of(7);
+    // Dropout's mask has been bool since opset 10, the input's type before.
+    if (op == "Dropout" && slot == 1) return opset_ >= 10 ? tensor_of(9) : TensorInfo{};
+    if (slot > 0) return TensorInfo{};
+    if (to_bool.count(op)) return tensor_of(9);
+    if (to_int64.count(op)) return tensor_of(7);
+    if (op == "Cast") {
+      const Attribute to = find_attribute(node, "to");
+      return to.has_i ? tensor_of(static_cast<int>(to.i)) : TensorInfo{};
     }
-    if (op == "Cast" || op == "RandomNormal" || op == "RandomUniform" || op == "EyeLike") {
-      const Attribute to = find_attribute(node, op == "Cast" ? "to" : "dtype");
-      const int code = to.present ? static_cast<int>(to.i) : 1;
-      return tensor_of(dtype_name(code), element_bits_of(code));
+    if (op == "EyeLike" || op == "RandomNormalLike" || op == "RandomUniformLike" || op == "Bernoulli") {
+      const Attribute dtype = find_attribute(node, "dtype");
+      if (dtype.present) return dtype.has_i ? tensor_of(static_cast<int>(dtype.i)) : TensorInfo{};
+      return element_of(input(node, 0));
+    }
+    if (op == "RandomNormal" || op == "RandomUniform") {
+      const Attribute dtype = find_attribute(node, "dtype");
+      if (!dtype.present) return tensor_of(1);
+      return dtype.has_i ? tensor_of(static_cast<int>(dtype.i)) : TensorInfo{};
     }
     if (op == "Constant" || op == "ConstantOfShape") {
       const Attribute value = find_attribute(node, "value");
-      if (!value.present) return op == "ConstantOfShape" ? tensor_of("float32", 32) : TensorInfo{};
-      const TensorRef tensor = tensor_dims(value.tensor);
-      return tensor_of(dtype_name(tensor.data_type), element_bits_of(tensor.data_type));
+      if (!value.present) return op == "ConstantOfShape" ? tensor_of(1) : TensorInfo{};
+      if (!value.has_tensor) return TensorInfo{};
+      return tensor_of(tensor_header(value.tensor).data_type);
     }
-    if (op == "CastLike") return without_shape(input(node, 1));
-    if (op == "Where") return without_shape(input(node, 1));
-    if (op == "OneHot") return without_shape(input(node, 2));
-    if (op == "DequantizeLinear") return tensor_of("float32", 32);
-    if (op == "QuantizeLinear") return node.inputs.size() > 2 ? without_shape(input(node, 2)) : tensor_of("uint8", 8);
-    if (op == "MatMulInteger" || op == "ConvInteger") return tensor_of("int32", 32);
-    if (op == "If" || op == "Loop" || op == "Scan" || op == "SequenceConstruct" || op == "Split" ||
-        op == "SplitToSequence") {
-      return op == "Split" ? without_shape(input(node, 0)) : TensorInfo{};
+    if (op == "CastLike" || op == "Where") return element_of(input(node, 1));
+    if (op == "OneHot") return element_of(input(node, 2));
+    if (op == "DequantizeLinear") {
+      const Attribute output_dtype = find_attribute(node, "output_dtype");
+      if (output_dtype.has_i && output_dtype.i != 0) return tensor_of(static_cast<int>(output_dtype.i));
+      return element_of(input(node, 1));  // the scale's type (float32 before opset 19)
     }
-    return without_shape(input(node, 0));
+    if (op == "QuantizeLinear") {
+      const Attribute output_dtype = find_attribute(node, "output_dtype");
+      if (output_dtype.has_i && output_dtype.i != 0) return tensor_of(static_cast<int>(output_dtype.i));
+      return has_input(node, 2) ? element_of(input(node, 2)) : tensor_of(2);
+    }
+    if (op == "MatMulInteger" || op == "ConvInteger") return tensor_of(6);
+    if (same_shape_ops().count(op) || same_dtype_ops().count(op)) return element_of(input(node, 0));
+    return TensorInfo{};  // an operator whose typing rule is not known here
   }
 
   TensorInfo infer(const NodeRef& node, std::size_t slot) const {
     TensorInfo type = element_type(node, slot);
-    if (!type.known || slot > 0) return type;
-    const std::string& op = node.op_type;
-    const TensorInfo& x = input(node, 0);
-    if (same_shape_ops().count(op)) return x.has_shape ? with_shape(type, x.dims) : type;
-    if (broadcast_ops().count(op)) {
-      std::vector<const TensorInfo*> operands;
-      for (std::size_t i = 0; i < node.inputs.size(); ++i) operands.push_back(&input(node, i));
-      auto dims = broadcast(operands);
-      return dims ? with_shape(type, *dims) : type;
-    }
-    if (op == "Constant") {
-      const TensorRef tensor = tensor_dims(find_attribute(node, "value").tensor);
-      std::vector<Dim> dims;
-      for (std::int64_t size : tensor.dims) dims.push_back(fixed(size));
-      return with_shape(type, dims);
-    }
-    if (op == "Shape" && x.has_shape) return with_shape(type, {fixed(static_cast<std::int64_t>(x.dims.size()))});
-    if (op == "ConstantOfShape" && x.has_shape && x.dims.size() == 1 && x.dims[0].is_fixed()) {
-      auto sizes = constant_ints(node, 0);
-      std::vector<Dim> dims(static_cast<std::size_t>(x.dims[0].size));
-      if (sizes && sizes->size() == dims.size()) {
-        for (std::size_t i = 0; i < dims.size(); ++i) dims[i] = fixed((*sizes)[i]);
-      }
-      return with_shape(type, dims);
-    }
-    if (op == "Range") return with_shape(type, {Dim{}});
-    if (op == "Reshape") {
-      auto target = constant_ints(node, 1);
-      const TensorInfo& target_info = input(node, 1);
-      if (!target || !x.has_shape) {
-        // Computed target shape (or unknown input): only the rank is known.
-        if (!target_info.has_shape || target_info.dims.size() != 1 || !target_info.dims[0].is_fixed()) return type;
-        return with_shape(type, std::vector<Dim>(static_cast<std::size_t>(target_info.dims[0].size)));
-      }
-      std::vector<Dim> dims;
-      std::int64_t known_product = 1;
-      std::size_t infer_axis = SIZE_MAX;
-      for (std::size_t i = 0; i < target->size(); ++i) {
-        const std::int64_t size = (*target)[i];
-        if (size == 0 && i < x.dims.size()) {
-          dims.push_back(x.dims[i]);
-        } else if (size == -1) {
-          infer_axis = i;
-          dims.push_back(Dim{});
-        } else {
-          dims.push_back(fixed(size));
-        }
-        if (dims.back().is_fixed()) known_product *= dims.back().size;
-      }
-      if (infer_axis != SIZE_MAX) {
-        // Only when every other dimension is fixed, and the input's too.
-        std::int64_t total = 1;
-        bool all_fixed = true;
-        for (const Dim& dim : x.dims) {
-          all_fixed = all_fixed && dim.is_fixed();
-          total *= dim.is_fixed() ? dim.size : 1;
-        }
-        bool others_fixed = true;
-        for (std::size_t i = 0; i < dims.size(); ++i) others_fixed = others_fixed && (i == infer_axis || dims[i].is_fixed());
-        if (all_fixed && others_fixed && known_product > 0) dims[infer_axis] = fixed(total / known_product);
-      }
-      return with_shape(type, dims);
-    }
-    if (!x.has_shape) return type;
-    const std::size_t rank = x.dims.size();
-
-    if (op == "MatMul") {
-      const TensorInfo& w = input(node, 1);
-      if (!w.has_shape || rank < 1 || w.dims.size() < 2) return type;
-      std::vector<Dim> dims(x.dims.begin(), x.dims.end() - 1);
-      dims.push_back(w.dims.back());
-      return with_shape(type, dims);
-    }
-    if (op == "Gemm") {
-      const TensorInfo& w = input(node, 1);
-      if (!w.has_shape || rank != 2 || w.dims.size() != 2) return type;
-      const bool trans_a = find_attribute(node, "transA").i != 0;
-      const bool trans_b = find_attribute(node, "transB").i != 0;
-      return with_shape(type, {x.dims[trans_a ? 1 : 0], w.dims[trans_b ? 0 : 1]});
-    }
-    if (op == "Flatten") {
-      std::int64_t axis = find_attribute(node, "axis").present ? find_attribute(node, "axis").i : 1;
-      axis = normalize_axis(axis, rank);
-      auto product = [&](std::size_t begin, std::size_t end) -> Dim {
-        if (end - begin == 1) return x.dims[begin];
-        std::int64_t size = 1;
-        for (std::size_t i = begin; i < end; ++i) {
-          if (!x.dims[i].is_fixed()) return Dim{};
-          size *= x.dims[i].size;
-        }
-        return fixed(size);
-      };
-      return with_shape(type, {product(0, static_cast<std::size_t>(axis)), product(static_cast<std::size_t>(axis), rank)});
-    }
-    if (op == "Transpose") {
-      Attribute perm = find_attribute(node, "perm");
-      std::vector<Dim> dims;
-      for (std::size_t i = 0; i < rank; ++i) {
-        const std::size_t from = perm.ints.size() == rank ? static_cast<std::size_t>(perm.ints[i]) : rank - 1 - i;
-        if (from >= rank) return type;
-        dims.push_back(x.dims[from]);
-      }
-      return with_shape(type, dims);
-    }
-    if (op == "GlobalAveragePool" || op == "GlobalMaxPool") {
-      std::vector<Dim> dims(x.dims.begin(), x.dims.begin() + std::min<std::size_t>(2, rank));
-      while (dims.size() < rank) dims.push_back(fixed(1));
-      return with_shape(type, dims);
-    }
-    if (op == "Conv" || op == "MaxPool" || op == "AveragePool") return with_shape(type, pooled_dims(node, x));
-    if (op == "Concat") {
-      const std::int64_t axis = normalize_axis(find_attribute(node, "axis").i, rank);
-      std::vector<Dim> dims = x.dims;
-      std::int64_t total = 0;
-      bool total_known = true;
-      for (std::size_t i = 0; i < node.inputs.size(); ++i) {
-        const TensorInfo& part = input(node, i);
-        if (!part.has_shape || part.dims.size() != rank || !part.dims[axis].is_fixed()) {
-          total_known = false;
-        } else {
-          total += part.dims[axis].size;
-        }
-      }
-      dims[axis] = total_known ? fixed(total) : Dim{};
-      return with_shape(type, dims);
-    }
-    if (op == "Pad") {
-      auto pads = constant_ints(node, 1);
-      if (node.inputs.size() < 2) pads = find_attribute(node, "pads").ints;
-      std::vector<Dim> dims = x.dims;
-      const bool all_axes = node.inputs.size() < 4 || node.inputs[3].empty();
-      for (std::size_t i = 0; i < rank; ++i) {
-        if (!pads || pads->size() != 2 * rank || !all_axes) {
-          dims[i] = Dim{};
-        } else if ((*pads)[i] != 0 || (*pads)[i + rank] != 0) {
-          dims[i] = dims[i].is_fixed() ? fixed(dims[i].size + (*pads)[i] + (*pads)[i + rank]) : Dim{};
-        }
-      }
-      return with_shape(type, dims);
-    }
-    if (same_rank_ops().count(op)) return with_shape(type, std::vector<Dim>(rank));
-    if (op == "Unsqueeze" || op == "Squeeze") {
-      auto axes = node.inputs.size() > 1 ? constant_ints(node, 1) : std::optional(find_attribute(node, "axes").ints);
-      if (!axes) return type;
-      std::vector<Dim> dims;
-      if (op == "Unsqueeze") {
-        const std::size_t out_rank = rank + axes->size();
-        std::set<std::int64_t> inserted;
-        for (std::int64_t axis : *axes) inserted.insert(normalize_axis(axis, out_rank));
-        std::size_t next = 0;
-        for (std::size_t i = 0; i < out_rank; ++i) {
-          if (inserted.count(static_cast<std::int64_t>(i))) {
-            dims.push_back(fixed(1));
-          } else if (next < rank) {
-            dims.push_back(x.dims[next++]);
-          }
-        }
-      } else {
-        std::set<std::int64_t> removed;
-        for (std::int64_t axis : *axes) removed.insert(normalize_axis(axis, rank));
-        for (std::size_t i = 0; i < rank; ++i) {
-          const bool drop = removed.empty() ? (x.dims[i].is_fixed() && x.dims[i].size == 1)
-                                            : removed.count(static_cast<std::int64_t>(i)) > 0;
-          if (!drop) dims.push_back(x.dims[i]);
-        }
-      }
-      return with_shape(type, dims);
-    }
-    if (op.rfind("Reduce", 0) == 0) {
-      const Attribute keep = find_attribute(node, "keepdims");
-      const bool keepdims = !keep.present || keep.i != 0;
-      auto axes = node.inputs.size() > 1 ? constant_ints(node, 1) : std::optional(find_attribute(node, "axes").ints);
-      if (!axes) return type;
-      std::set<std::int64_t> reduced;
-      for (std::int64_t axis : *axes) reduced.insert(normalize_axis(axis, rank));
-      std::vector<Dim> dims;
-      for (std::size_t i = 0; i < rank; ++i) {
-        const bool is_reduced = reduced.empty() || reduced.count(static_cast<std::int64_t>(i));
-        if (!is_reduced) {
-          dims.push_back(x.dims[i]);
-        } else if (keepdims) {
-          dims.push_back(fixed(1));
-        }
-      }
-      return with_shape(type, dims);
-    }
-    if (op == "Gather") {
-      const TensorInfo& indices = input(node, 1);
-      if (!indices.has_shape) return type;
-      const std::int64_t axis = normalize_axis(find_attribute(node, "axis").i, rank);
-      std::vector<Dim> dims(x.dims.begin(), x.dims.begin() + axis);
-      dims.insert(dims.end(), indices.dims.begin(), indices.dims.end());
-      dims.insert(dims.end(), x.dims.begin() + axis + 1, x.dims.end());
-      return with_shape(type, dims);
+    if (!type.known) return type;
+    if (slot == 0) return with_shape(type, shape(node));
+    if ((node.op_type == "Dropout" || node.op_type == "MaxPool" || node.op_type == "TopK") &&
+        !node.outputs[0].empty()) {
+      // The mask and the indices have the shape of output 0.
+      const auto id = dataflow_.find_value(node.outputs[0]);
+      const TensorInfo& first = dataflow_.value(*id).info;
+      if (first.has_shape) return with_shape(type, first.dims);
     }
     return type;
   }
 
-  // Output shape of Conv and pooling: batch passes through, channels from
-  // the weight (Conv) or the input (pooling), spatial sizes from the
-  // attributes when the input's are fixed.
-  std::vector<Dim> pooled_dims(const NodeRef& node, const TensorInfo& x) const {
-    const std::size_t rank = x.dims.size();
-    if (rank < 3) return {};
-    std::vector<Dim> dims = {x.dims[0], x.dims[1]};
-    std::vector<std::int64_t> kernel = find_attribute(node, "kernel_shape").ints;
-    if (node.op_type == "Conv") {
-      const TensorInfo& w = input(node, 1);
-      if (!w.has_shape || w.dims.size() != rank) return {};
-      dims[1] = w.dims[0];
-      if (kernel.empty()) {
-        for (std::size_t i = 2; i < rank; ++i) kernel.push_back(w.dims[i].is_fixed() ? w.dims[i].size : -1);
+  // Output 0's shape; nullopt when it is not known for sure.
+  std::optional<std::vector<Dim>> shape(const NodeRef& node) const {
+    const std::string& op = node.op_type;
+    if (op == "Constant") {
+      const Attribute value = find_attribute(node, "value");
+      if (!value.has_tensor) return std::nullopt;
+      const TensorHeader tensor = tensor_header(value.tensor);
+      if (!element_count(tensor.dims)) return std::nullopt;
+      std::vector<Dim> dims;
+      for (std::int64_t size : tensor.dims) dims.push_back(fixed(size));
+      return dims;
+    }
+    if (op == "ConstantOfShape") return constant_of_shape(node);
+    if (op == "Range") return std::vector<Dim>{Dim{}};
+    if (op == "Reshape") return reshape(node);
+    if (op == "Expand") return expand(node);
+    if (broadcast_ops().count(op)) {
+      std::vector<std::vector<Dim>> shapes;
+      for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+        const auto* dims = shape_of(node, i);
+        if (!dims) return std::nullopt;
+        shapes.push_back(*dims);
+      }
+      if (shapes.empty()) return std::nullopt;
+      return broadcast(shapes);
+    }
+
+    const std::vector<Dim>* x_shape = shape_of(node, 0);
+    if (!x_shape) return std::nullopt;
+    const std::vector<Dim>& x = *x_shape;
+    const std::size_t rank = x.size();
+
+    if (same_shape_ops().count(op)) {
+      if ((op == "Softmax" || op == "LogSoftmax" || op == "Hardmax" || op == "CumSum" || op == "LpNormalization") &&
+          rank == 0) {
+        return std::nullopt;
+      }
+      return x;
+    }
+    if (op == "Shape") return shape_of_shape(node, rank);
+    if (op == "Size") return std::vector<Dim>{};
+    if (op == "MatMul" || op == "MatMulInteger") return matmul(node, x);
+    if (op == "Gemm") return gemm(node, x);
+    if (op == "Flatten") {
+      auto axis_value = int_attribute(node, "axis", 1);
+      // Flatten's axis may equal the rank: everything goes to the first dim.
+      if (!axis_value || *axis_value < -static_cast<std::int64_t>(rank) ||
+          *axis_value > static_cast<std::int64_t>(rank)) {
+        return std::nullopt;
+      }
+      const auto axis =
+          static_cast<std::size_t>(*axis_value < 0 ? *axis_value + static_cast<std::int64_t>(rank) : *axis_value);
+      return std::vector<Dim>{axis == 0 ? fixed(1) : product_of(x, 0, axis),
+                              axis == rank ? fixed(1) : product_of(x, axis, rank)};
+    }
+    if (op == "Transpose") {
+      auto perm = ints_attribute(node, "perm");
+      if (!perm) return std::nullopt;
+      if (perm->empty()) {
+        for (std::size_t i = 0; i < rank; ++i) perm->push_back(static_cast<std::int64_t>(rank - 1 - i));
+      }
+      if (perm->size() != rank) return std::nullopt;
+      std::vector<bool> used(rank, false);
+      std::vector<Dim> dims;
+      for (std::int64_t from : *perm) {
+        if (from < 0 || from >= static_cast<std::int64_t>(rank) || used[from]) return std::nullopt;
+        used[from] = true;
+        dims.push_back(x[from]);
+      }
+      return dims;
+    }
+    if (op == "GlobalAveragePool" || op == "GlobalMaxPool" || op == "GlobalLpPool") {
+      if (rank < 3) return std::nullopt;
+      std::vector<Dim> dims = {x[0], x[1]};
+      dims.resize(rank, fixed(1));
+      return dims;
+    }
+    if (op == "Conv" || op == "MaxPool" || op == "AveragePool" || op == "LpPool") return pooled(node, x);
+    if (op == "Concat") return concat(node, x);
+    if (op == "Pad") return pad(node, x);
+    if (op == "Unsqueeze") return unsqueeze(node, x);
+    if (op == "Squeeze") return squeeze(node, x);
+    if (op.rfind("Reduce", 0) == 0 || op == "ArgMax" || op == "ArgMin") return reduce(node, x);
+    if (op == "Gather") {
+      const auto* indices = shape_of(node, 1);
+      auto axis_value = int_attribute(node, "axis", 0);
+      if (!indices || !axis_value) return std::nullopt;
+      auto axis = checked_axis(*axis_value, rank);
+      if (!axis) return std::nullopt;
+      std::vector<Dim> dims(x.begin(), x.begin() + *axis);
+      dims.insert(dims.end(), indices->begin(), indices->end());
+      dims.insert(dims.end(), x.begin() + *axis + 1, x.end());
+      return dims;
+    }
+    if (op == "GatherElements") {
+      const auto* indices = shape_of(node, 1);
+      auto axis_value = int_attribute(node, "axis", 0);
+      if (!indices || indices->size() != rank || !axis_value || !checked_axis(*axis_value, rank)) return std::nullopt;
+      return *indices;
+    }
+    if (op == "Slice" || op == "Resize" || op == "Upsample" || op == "Tile" || op == "TopK" || op == "DepthToSpace" ||
+        op == "SpaceToDepth") {
+      // Same rank; the sizes depend on values not worked out here.
+      if (rank == 0 || ((op == "DepthToSpace" || op == "SpaceToDepth") && rank != 4)) return std::nullopt;
+      return std::vector<Dim>(rank);
+    }
+    if (op == "Split") {
+      auto axis_value = int_attribute(node, "axis", 0);
+      if (!axis_value || !checked_axis(*axis_value, rank)) return std::nullopt;
+      return std::vector<Dim>(rank);
+    }
+    return std::nullopt;
+  }
+
+  std::optional<std::vector<Dim>> shape_of_shape(const NodeRef& node, std::size_t rank) const {
+    auto start = int_attribute(node, "start", 0);
+    auto end = int_attribute(node, "end", static_cast<std::int64_t>(rank));
+    if (!start || !end) return std::nullopt;
+    const auto r = static_cast<std::int64_t>(rank);
+    auto clamp = [r](std::int64_t index) {
+      if (index < 0) index = index < -r ? 0 : index + r;  // NB: no r + index overflow for huge negatives
+      return std::min(index, r);
+    };
+    return std::vector<Dim>{fixed(std::max<std::int64_t>(0, clamp(*end) - clamp(*start)))};
+  }
+
+  // A 1-D shape input's length, when fixed and within limits.
+  std::optional<std::size_t> shape_length(const NodeRef& node, std::size_t index) const {
+    const auto* dims = shape_of(node, index);
+    if (!dims || dims->size() != 1 || !(*dims)[0].is_fixed() || (*dims)[0].size > kMaxRank) return std::nullopt;
+    return static_cast<std::size_t>((*dims)[0].size);
+  }
+
+  std::optional<std::vector<Dim>> constant_of_shape(const NodeRef& node) const {
+    if (auto sizes = constant_ints(node, 0)) {
+      if (static_cast<std::int64_t>(sizes->size()) > kMaxRank) return std::nullopt;
+      std::vector<Dim> dims;
+      for (std::int64_t size : *sizes) {
+        if (size < 0) return std::nullopt;
+        dims.push_back(fixed(size));
+      }
+      return dims;
+    }
+    auto length = shape_length(node, 0);
+    if (!length) return std::nullopt;
+    return std::vector<Dim>(*length);
+  }
+
+  std::optional<std::vector<Dim>> reshape(const NodeRef& node) const {
+    const auto* x = shape_of(node, 0);
+    auto target = constant_ints(node, 1);
+    auto allow_zero = int_attribute(node, "allowzero", 0);
+    if (!allow_zero) return std::nullopt;
+    if (!target) {
+      // A computed target: only the rank is known.
+      auto length = shape_length(node, 1);
+      if (!length) return std::nullopt;
+      return std::vector<Dim>(*length);
+    }
+    if (static_cast<std::int64_t>(target->size()) > kMaxRank) return std::nullopt;
+    std::vector<Dim> dims;
+    std::optional<std::size_t> infer_axis;
+    for (std::size_t i = 0; i < target->size(); ++i) {
+      const std::int64_t size = (*target)[i];
+      if (size == 0 && *allow_zero == 0) {
+        if (x && i >= x->size()) return std::nullopt;
+        dims.push_back(x ? (*x)[i] : Dim{});
+      } else if (size == -1) {
+        if (infer_axis) return std::nullopt;  // at most one -1
+        infer_axis = i;
+        dims.push_back(Dim{});
+      } else if (size < 0) {
+        return std::nullopt;
+      } else {
+        dims.push_back(fixed(size));
       }
     }
-    const std::size_t spatial = rank - 2;
-    if (kernel.size() != spatial) return {};
-    auto list = [&](const char* name, std::int64_t fallback, std::size_t count) {
-      std::vector<std::int64_t> values = find_attribute(node, name).ints;
-      if (values.size() != count) values.assign(count, fallback);
-      return values;
-    };
-    const auto strides = list("strides", 1, spatial);
-    const auto dilations = list("dilations", 1, spatial);
-    const auto pads = list("pads", 0, 2 * spatial);
-    const std::string auto_pad = find_attribute(node, "auto_pad").s;
-    const bool ceil_mode = find_attribute(node, "ceil_mode").i != 0;
-    for (std::size_t i = 0; i < spatial; ++i) {
-      const Dim& in = x.dims[i + 2];
-      if (!in.is_fixed() || kernel[i] < 0) {
-        dims.push_back(Dim{});
+    if (!x) {
+      // Without the input's shape, a -1 or a copied dim stays unknown.
+      return dims;
+    }
+    // Element counts must agree; where all is fixed, check it (a wrong
+    // target is an invalid model: no shape).
+    const Dim total = product_of(*x, 0, x->size());
+    std::int64_t known = 1;
+    bool others_fixed = true;
+    for (std::size_t i = 0; i < dims.size(); ++i) {
+      if (infer_axis && i == *infer_axis) continue;
+      if (!dims[i].is_fixed()) {
+        others_fixed = false;
         continue;
       }
-      if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-        dims.push_back(fixed((in.size + strides[i] - 1) / strides[i]));
-        continue;
-      }
-      const std::int64_t padded = in.size + (auto_pad == "VALID" ? 0 : pads[i] + pads[i + spatial]);
-      const std::int64_t span = dilations[i] * (kernel[i] - 1) + 1;
-      const std::int64_t numerator = padded - span;
-      std::int64_t size = (ceil_mode ? (numerator + strides[i] - 1) / strides[i] : numerator / strides[i]) + 1;
-      dims.push_back(fixed(size));
+      auto next = checked_mul(known, dims[i].size);
+      if (!next) return std::nullopt;
+      known = *next;
+    }
+    if (!total.is_fixed() || !others_fixed) return dims;
+    if (infer_axis) {
+      if (known == 0 || total.size % known != 0) return std::nullopt;
+      dims[*infer_axis] = fixed(total.size / known);
+    } else if (known != total.size) {
+      return std::nullopt;
     }
     return dims;
   }
 
-  static TensorRef tensor_dims(std::string_view payload) {
-    TensorRef tensor;
-    if (payload.empty()) return tensor;
-    wire::Reader reader(payload, "tensor");
-    wire::Field field;
-    while (reader.next(field)) {
-      if (field.number == field::kTensorDims) wire::append_int64s(field, tensor.dims, "tensor");
-      if (field.number == field::kTensorDataType) tensor.data_type = static_cast<int>(field.varint);
+  std::optional<std::vector<Dim>> expand(const NodeRef& node) const {
+    const auto* x = shape_of(node, 0);
+    if (!x) return std::nullopt;
+    if (auto sizes = constant_ints(node, 1)) {
+      if (static_cast<std::int64_t>(sizes->size()) > kMaxRank) return std::nullopt;
+      std::vector<Dim> target;
+      for (std::int64_t size : *sizes) {
+        if (size < 0) return std::nullopt;
+        target.push_back(fixed(size));
+      }
+      return broadcast({*x, target});
     }
-    return tensor;
+    auto length = shape_length(node, 1);
+    if (!length) return std::nullopt;
+    return std::vector<Dim>(std::max(*length, x->size()));
+  }
+
+  std::optional<std::vector<Dim>> matmul(const NodeRef& node, std::vector<Dim> a) const {
+    const auto* b_shape = shape_of(node, 1);
+    if (!b_shape || a.empty() || b_shape->empty()) return std::nullopt;
+    std::vector<Dim> b = *b_shape;
+    // Numpy's rules: a 1-D operand is a row (a) or a column (b) vector whose
+    // extra dimension is dropped from the result.
+    const bool a_vector = a.size() == 1, b_vector = b.size() == 1;
+    if (a_vector) a.insert(a.begin(), fixed(1));
+    if (b_vector) b.push_back(fixed(1));
+    const Dim& k_a = a.back();
+    const Dim& k_b = b[b.size() - 2];
+    if (k_a.is_fixed() && k_b.is_fixed() && k_a.size != k_b.size) return std::nullopt;
+    auto batch = broadcast({std::vector<Dim>(a.begin(), a.end() - 2), std::vector<Dim>(b.begin(), b.end() - 2)});
+    if (!batch) return std::nullopt;
+    std::vector<Dim> dims = std::move(*batch);
+    if (!a_vector) dims.push_back(a[a.size() - 2]);
+    if (!b_vector) dims.push_back(b.back());
+    return dims;
+  }
+
+  std::optional<std::vector<Dim>> gemm(const NodeRef& node, const std::vector<Dim>& a) const {
+    const auto* b = shape_of(node, 1);
+    auto trans_a = int_attribute(node, "transA", 0);
+    auto trans_b = int_attribute(node, "transB", 0);
+    if (!b || a.size() != 2 || b->size() != 2 || !trans_a || !trans_b) return std::nullopt;
+    const Dim& m = a[*trans_a ? 1 : 0];
+    const Dim& k_a = a[*trans_a ? 0 : 1];
+    const Dim& k_b = (*b)[*trans_b ? 1 : 0];
+    const Dim& n = (*b)[*trans_b ? 0 : 1];
+    if (k_a.is_fixed() && k_b.is_fixed() && k_a.size != k_b.size) return std::nullopt;
+    return std::vector<Dim>{m, n};
+  }
+
+  // Output shape of Conv and pooling: batch passes through, channels from
+  // the weight (Conv) or the input (pooling), spatial sizes from the
+  // attributes when the input's are fixed. Invalid attributes give no shape.
+  std::optional<std::vector<Dim>> pooled(const NodeRef& node, const std::vector<Dim>& x) const {
+    const std::size_t rank = x.size();
+    if (rank < 3) return std::nullopt;
+    const std::size_t spatial = rank - 2;
+    std::vector<Dim> dims = {x[0], x[1]};
+    auto kernel = ints_attribute(node, "kernel_shape");
+    if (!kernel) return std::nullopt;
+    if (node.op_type == "Conv") {
+      const auto* w = shape_of(node, 1);
+      auto group = int_attribute(node, "group", 1);
+      if (!w || w->size() != rank || !group || *group <= 0) return std::nullopt;
+      dims[1] = (*w)[0];
+      // Input channels must be the weight's times the group count.
+      if (x[1].is_fixed() && (*w)[1].is_fixed()) {
+        auto channels = checked_mul((*w)[1].size, *group);
+        if (!channels || *channels != x[1].size) return std::nullopt;
+      }
+      if (kernel->empty()) {
+        for (std::size_t i = 2; i < rank; ++i) kernel->push_back((*w)[i].is_fixed() ? (*w)[i].size : -1);
+      } else if (kernel->size() == spatial) {
+        for (std::size_t i = 0; i < spatial; ++i) {
+          if ((*w)[i + 2].is_fixed() && (*w)[i + 2].size != (*kernel)[i]) return std::nullopt;
+        }
+      }
+    } else {
+      for (std::int64_t size : *kernel) {
+        if (size <= 0) return std::nullopt;
+      }
+    }
+    if (kernel->size() != spatial) return std::nullopt;
+    auto list = [&](const char* name, std::int64_t fallback, std::size_t count,
+                    std::int64_t minimum) -> std::optional<std::vector<std::int64_t>> {
+      auto values = ints_attribute(node, name);
+      if (!values) return std::nullopt;
+      if (values->empty()) values->assign(count, fallback);
+      if (values->size() != count) return std::nullopt;
+      for (std::int64_t value : *values) {
+        if (value < minimum) return std::nullopt;
+      }
+      return values;
+    };
+    const auto strides = list("strides", 1, spatial, 1);
+    const auto dilations = list("dilations", 1, spatial, 1);
+    const auto pads = list("pads", 0, 2 * spatial, 0);
+    const Attribute auto_pad_attribute = find_attribute(node, "auto_pad");
+    const std::string auto_pad = auto_pad_attribute.present ? auto_pad_attribute.s : "NOTSET";
+    auto ceil_mode = int_attribute(node, "ceil_mode", 0);
+    if (!strides || !dilations || !pads || !ceil_mode) return std::nullopt;
+    if (auto_pad != "NOTSET" && auto_pad != "VALID" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER") {
+      return std::nullopt;
+    }
+    // NB: sizes are bounded so that nothing below overflows: a size past
+    // 2^40 is left unknown.
+    constexpr std::int64_t kLarge = std::int64_t{1} << 40;
+    for (std::size_t i = 0; i < spatial; ++i) {
+      const Dim& in = x[i + 2];
+      const std::int64_t k = (*kernel)[i], s = (*strides)[i], d = (*dilations)[i];
+      if (!in.is_fixed() || k <= 0 || in.size > kLarge || k > kLarge || s > kLarge || d > kLarge ||
+          (*pads)[i] > kLarge || (*pads)[i + spatial] > kLarge) {
+        dims.push_back(Dim{});
+        continue;
+      }
+      if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+        dims.push_back(fixed((in.size + s - 1) / s));
+        continue;
+      }
+      const std::int64_t pad_sum = auto_pad == "NOTSET" ? (*pads)[i] + (*pads)[i + spatial] : 0;
+      const auto stretched = checked_mul(d, k - 1);
+      if (!stretched || *stretched > kLarge) {
+        dims.push_back(Dim{});
+        continue;
+      }
+      const std::int64_t span = *stretched + 1;
+      const std::int64_t numerator = in.size + pad_sum - span;
+      if (numerator < 0) return std::nullopt;  // the window does not fit
+      if (*ceil_mode != 0 && numerator % s != 0) {
+        // Runtimes differ on whether a last window starting in the padding counts.
+        dims.push_back(Dim{});
+        continue;
+      }
+      dims.push_back(fixed(numerator / s + 1));
+    }
+    return dims;
+  }
+
+  std::optional<std::vector<Dim>> concat(const NodeRef& node, const std::vector<Dim>& x) const {
+    const std::size_t rank = x.size();
+    const Attribute axis_attribute = find_attribute(node, "axis");
+    if (!axis_attribute.has_i) return std::nullopt;
+    auto axis = checked_axis(axis_attribute.i, rank);
+    if (!axis) return std::nullopt;
+    std::vector<Dim> dims = x;
+    std::int64_t total = 0;
+    bool total_known = true;
+    for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+      const auto* part = shape_of(node, i);
+      if (!part) {
+        // Its rank is unknown, so no other dim can be checked against it.
+        total_known = false;
+        continue;
+      }
+      if (part->size() != rank) return std::nullopt;
+      for (std::size_t d = 0; d < rank; ++d) {
+        if (d == *axis) continue;
+        auto merged = unify(dims[d], (*part)[d]);
+        if (!merged) return std::nullopt;
+        dims[d] = *merged;
+      }
+      const Dim& size = (*part)[*axis];
+      auto next = size.is_fixed() ? checked_add(total, size.size) : std::nullopt;
+      if (!next) total_known = false;
+      total = next.value_or(0);
+    }
+    dims[*axis] = total_known ? fixed(total) : Dim{};
+    return dims;
+  }
+
+  std::optional<std::vector<Dim>> pad(const NodeRef& node, const std::vector<Dim>& x) const {
+    const std::size_t rank = x.size();
+    std::optional<std::vector<std::int64_t>> pads =
+        has_input(node, 1) ? constant_ints(node, 1) : ints_attribute(node, "pads");
+    std::vector<Dim> dims(rank);
+    if (!pads || has_input(node, 3)) return dims;  // pads not known, or only on some axes
+    if (pads->size() != 2 * rank) return std::nullopt;
+    for (std::size_t i = 0; i < rank; ++i) {
+      const std::int64_t begin = (*pads)[i], end = (*pads)[i + rank];
+      if (begin == 0 && end == 0) {
+        dims[i] = x[i];
+        continue;
+      }
+      if (!x[i].is_fixed()) continue;
+      auto grown = checked_add(x[i].size, begin);
+      if (grown) grown = checked_add(*grown, end);
+      if (!grown) continue;
+      if (*grown < 0) return std::nullopt;
+      dims[i] = fixed(*grown);
+    }
+    return dims;
+  }
+
+  std::optional<std::vector<Dim>> unsqueeze(const NodeRef& node, const std::vector<Dim>& x) const {
+    auto axes = axes_of(node, 1);
+    if (!axes || axes->empty() || static_cast<std::int64_t>(axes->size()) > kMaxRank) return std::nullopt;
+    const std::size_t out_rank = x.size() + axes->size();
+    auto inserted = checked_axes(*axes, out_rank);
+    if (!inserted) return std::nullopt;
+    std::vector<Dim> dims;
+    std::size_t next = 0;
+    for (std::size_t i = 0; i < out_rank; ++i) dims.push_back(inserted->count(i) ? fixed(1) : x[next++]);
+    return dims;
+  }
+
+  std::optional<std::vector<Dim>> squeeze(const NodeRef& node, const std::vector<Dim>& x) const {
+    auto axes = axes_of(node, 1);
+    if (!axes) return std::nullopt;
+    std::vector<Dim> dims;
+    if (axes->empty()) {
+      // Every dim of size 1 goes: only known when every dim is fixed.
+      for (const Dim& dim : x) {
+        if (!dim.is_fixed()) return std::nullopt;
+        if (dim.size != 1) dims.push_back(dim);
+      }
+      return dims;
+    }
+    auto removed = checked_axes(*axes, x.size());
+    if (!removed) return std::nullopt;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      if (!removed->count(i)) {
+        dims.push_back(x[i]);
+      } else if (x[i].is_fixed() && x[i].size != 1) {
+        return std::nullopt;  // squeezing a dim that is not 1
+      }
+    }
+    return dims;
+  }
+
+  std::optional<std::vector<Dim>> reduce(const NodeRef& node, const std::vector<Dim>& x) const {
+    const std::size_t rank = x.size();
+    auto keepdims = int_attribute(node, "keepdims", 1);
+    if (!keepdims) return std::nullopt;
+    std::set<std::size_t> reduced;
+    if (node.op_type == "ArgMax" || node.op_type == "ArgMin") {
+      auto axis_value = int_attribute(node, "axis", 0);
+      auto axis = axis_value ? checked_axis(*axis_value, rank) : std::nullopt;
+      if (!axis) return std::nullopt;
+      reduced.insert(*axis);
+    } else {
+      auto noop = int_attribute(node, "noop_with_empty_axes", 0);
+      auto axes = axes_of(node, 1);
+      if (!noop) return std::nullopt;
+      if (!axes) {
+        // Axes computed at run time: with keepdims the rank is still known.
+        if (*keepdims == 0) return std::nullopt;
+        return std::vector<Dim>(rank);
+      }
+      if (axes->empty()) {
+        if (*noop != 0) return x;
+        for (std::size_t i = 0; i < rank; ++i) reduced.insert(i);
+      } else {
+        auto checked = checked_axes(*axes, rank);
+        if (!checked) return std::nullopt;
+        reduced = std::move(*checked);
+      }
+    }
+    std::vector<Dim> dims;
+    for (std::size_t i = 0; i < rank; ++i) {
+      if (!reduced.count(i)) {
+        dims.push_back(x[i]);
+      } else if (*keepdims != 0) {
+        dims.push_back(fixed(1));
+      }
+    }
+    return dims;
   }
 
   const OnnxModel& model_;
   Dataflow& dataflow_;
   std::map<std::string, std::string_view> initializer_payload_;
+  std::int64_t opset_ = 0;  // of the default domain
 };
 
 }  // namespace

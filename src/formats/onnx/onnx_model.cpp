@@ -12,6 +12,7 @@
 
 #include "infer_types.h"
 #include "modelcut/error.h"
+#include "util/checked_math.h"
 
 namespace modelcut::onnx {
 namespace {
@@ -54,18 +55,54 @@ std::uint64_t parse_number(const std::string& text, const std::string& what) {
   return std::stoull(text);
 }
 
+// Subgraphs (If, Loop, Scan bodies) nested deeper than this are refused
+// while parsing: the scan of nested graphs recurses once per level.
+constexpr int kMaxSubgraphDepth = 64;
+
+std::string describe_dims(const std::vector<std::int64_t>& dims) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < dims.size() && i < 8; ++i) text += (i ? "," : "") + std::to_string(dims[i]);
+  return text + (dims.size() > 8 ? ",...]" : "]");
+}
+
+// Checks, for every tensor read, what the rest of modelcut relies on: dims
+// are sizes (>= 0) whose product, with 0 counted as 1, fits in int64 (so no
+// partial product of them overflows either), and inline raw_data holds
+// exactly the bytes its dims and type call for.
+void check_tensor(const TensorRef& tensor, bool has_raw_data, const std::string& what) {
+  std::int64_t product = 1;
+  for (std::int64_t size : tensor.dims) {
+    auto next = size < 0 ? std::nullopt : checked_mul(product, std::max<std::int64_t>(size, 1));
+    if (!next) {
+      fail(what, ": tensor ", quoted(tensor.name), " has dims ", describe_dims(tensor.dims),
+           size < 0 ? ", with a negative size" : ", too many elements to count in 64 bits");
+    }
+    product = *next;
+  }
+  if (!has_raw_data || tensor.external) return;
+  if (auto expected = tensor.expected_bytes(); expected && *expected != tensor.raw_data.size()) {
+    fail(what, ": tensor ", quoted(tensor.name), " holds ", tensor.raw_data.size(), " bytes of raw_data but its type (",
+         dtype_name(tensor.data_type), ") and dims ", describe_dims(tensor.dims), " need ", *expected);
+  }
+}
+
 TensorRef parse_tensor(std::string_view payload, const std::string& what) {
   TensorRef tensor;
   tensor.payload = payload;
   wire::Reader reader(payload, what);
   wire::Field field;
   std::vector<std::pair<std::string, std::string>> external_entries;
+  bool has_raw_data = false;
   while (reader.next(field)) {
     switch (field.number) {
       case field::kTensorDims: wire::append_int64s(field, tensor.dims, what); break;
       case field::kTensorDataType: tensor.data_type = static_cast<int>(field.varint); break;
       case field::kTensorName: tensor.name = as_string(field); break;
-      case field::kTensorRawData: tensor.raw_data = field.bytes; break;
+      case field::kTensorRawData:
+        expect_bytes(field, what);
+        tensor.raw_data = field.bytes;
+        has_raw_data = true;
+        break;
       case field::kTensorExternalData: external_entries.push_back(parse_entry(field.bytes, what)); break;
       case field::kTensorDataLocation: tensor.external = tensor.external || field.varint == 1; break;
       default: break;
@@ -79,6 +116,7 @@ TensorRef parse_tensor(std::string_view payload, const std::string& what) {
       if (key == "length") tensor.external_ref.length = parse_number(value, tensor_what);
     }
   }
+  check_tensor(tensor, has_raw_data, what);
   return tensor;
 }
 
@@ -95,6 +133,7 @@ TensorRef parse_sparse_tensor(std::string_view payload, const std::string& what)
     }
     if (field.number == 3) wire::append_int64s(field, sparse.dims, what);  // SparseTensorProto.dims
   }
+  check_tensor(sparse, false, what);
   sparse.payload = payload;
   return sparse;
 }
@@ -136,8 +175,10 @@ NodeFields parse_node_fields(std::string_view payload, const std::string& what) 
 }
 
 // Names a (sub)graph reads without defining them, and operators it calls.
+// `depth` counts the subgraphs around this one, 1 for a main graph node's.
 void scan_subgraph(std::string_view graph, const std::string& what, std::vector<std::string>& free_names,
-                   std::set<std::string>& seen, std::vector<OpRef>& called_ops) {
+                   std::set<std::string>& seen, std::vector<OpRef>& called_ops, int depth) {
+  if (depth > kMaxSubgraphDepth) fail(what, ": subgraphs nested more than ", kMaxSubgraphDepth, " deep");
   std::set<std::string> defined;
   std::vector<std::string> reads;
   wire::Reader reader(graph, what);
@@ -154,7 +195,7 @@ void scan_subgraph(std::string_view graph, const std::string& what, std::vector<
     for (auto& output : node.outputs) defined.insert(std::move(output));
     std::set<std::string> nested_seen;
     for (std::string_view nested : node.subgraphs) {
-      scan_subgraph(nested, what, reads, nested_seen, called_ops);
+      scan_subgraph(nested, what, reads, nested_seen, called_ops, depth + 1);
     }
   }
   for (auto& name : reads) {
@@ -176,7 +217,7 @@ NodeRef parse_node(std::string_view payload, const std::string& what) {
   std::set<std::string> seen;
   for (std::string_view subgraph : fields.subgraphs) {
     scan_subgraph(subgraph, what + " (subgraph of node " + modelcut::quoted(node.name) + ")", node.outer_reads, seen,
-                  node.called_ops);
+                  node.called_ops, 1);
   }
   return node;
 }
@@ -274,6 +315,9 @@ std::vector<std::string> scope_of(const NodeRef& node) {
 
 }  // namespace
 
+// Shapes of higher rank in a TypeProto are read as unknown.
+constexpr std::size_t kMaxTypeRank = 1024;
+
 TensorInfo tensor_info_from_type(std::string_view type_proto, const std::string& what) {
   TensorInfo info;
   wire::Reader reader(type_proto, what);
@@ -300,6 +344,14 @@ TensorInfo tensor_info_from_type(std::string_view type_proto, const std::string&
       wire::Field dim_field;
       while (shape.next(dim_field)) {
         if (dim_field.number != 1) continue;
+        // NB: a Dim takes 20 times the bytes of the smallest dim in a file;
+        // ranks no real tensor has are taken as an unknown shape rather
+        // than allocated.
+        if (info.dims.size() >= kMaxTypeRank) {
+          info.has_shape = false;
+          info.dims.clear();
+          break;
+        }
         Dim dim;
         wire::Reader dimension(dim_field.bytes, what);
         wire::Field part;
@@ -317,12 +369,9 @@ TensorInfo tensor_info_from_type(std::string_view type_proto, const std::string&
 std::optional<std::uint64_t> TensorRef::expected_bytes() const {
   const int bits = element_bits_of(data_type);
   if (bits == 0) return std::nullopt;
-  std::uint64_t count = 1;
-  for (std::int64_t size : dims) {
-    if (size < 0) return std::nullopt;
-    count *= static_cast<std::uint64_t>(size);
-  }
-  return (count * static_cast<std::uint64_t>(bits) + 7) / 8;
+  const auto count = element_count(dims);
+  if (!count) return std::nullopt;
+  return packed_bytes(*count, static_cast<std::uint64_t>(bits));
 }
 
 std::unique_ptr<OnnxModel> OnnxModel::open(const std::filesystem::path& path) {

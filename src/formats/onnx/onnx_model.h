@@ -82,7 +82,8 @@ struct TensorRef {
   bool external = false;     // data lives in another file
   ExternalRef external_ref;  // when external
   std::string_view raw_data; // inline raw bytes, a view into the model file
-  // Bytes the shape and type call for; nullopt for strings and unknown types.
+  // Bytes the shape and type call for; nullopt for strings, unknown types
+  // and sizes that do not fit in 64 bits.
   std::optional<std::uint64_t> expected_bytes() const;
 };
 
