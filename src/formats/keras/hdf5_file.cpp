@@ -3,7 +3,10 @@
 
 #include <cstring>
 #include <mutex>
+#include <set>
+#include <utility>
 
+#include "hdf5_guard.h"
 #include "modelcut/error.h"
 
 namespace modelcut::keras::h5 {
@@ -55,7 +58,7 @@ std::vector<std::string> read_strings(const File& file, const std::string& objec
     H5Tset_size(memory_type.get(), H5T_VARIABLE);
     std::vector<char*> buffer(static_cast<std::size_t>(count), nullptr);
     if (count > 0 && H5Aread(attribute, memory_type.get(), buffer.data()) < 0) {
-      fail(where(file, object), ": cannot read attribute ", quoted(name));
+      fail(where(file, object), ": cannot read attribute ", quoted(name), " (a damaged file?)");
     }
     for (char* text : buffer) strings.emplace_back(text ? text : "");
     if (count > 0) H5Dvlen_reclaim(memory_type.get(), space.get(), H5P_DEFAULT, buffer.data());
@@ -94,6 +97,88 @@ void write_strings(File& file, const std::string& object, const std::string& nam
   for (const std::string& value : values) pointers.push_back(value.c_str());
   if (!attribute.valid() || (!pointers.empty() && H5Awrite(attribute.get(), type.get(), pointers.data()) < 0)) {
     fail(where(file, object), ": cannot write attribute ", quoted(name));
+  }
+}
+
+struct Link {
+  std::string name;
+  H5L_type_t type;
+};
+
+// The links of a group in name order (no exception may cross the C callback).
+bool list_links(hid_t group, std::vector<Link>& links) {
+  auto collect = [](hid_t, const char* name, const H5L_info_t* info, void* data) -> herr_t {
+    static_cast<std::vector<Link>*>(data)->push_back({name, info->type});
+    return 0;
+  };
+  hsize_t index = 0;
+  return H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &index, collect, &links) >= 0;
+}
+
+std::string external_target(hid_t file, const std::string& path) {
+  H5L_info_t info;
+  if (H5Lget_info(file, path.c_str(), &info, H5P_DEFAULT) < 0 || info.u.val_size == 0 || info.u.val_size > (1u << 16)) {
+    return "?";
+  }
+  std::vector<char> value(info.u.val_size);
+  const char* target_file = nullptr;
+  const char* target_object = nullptr;
+  if (H5Lget_val(file, path.c_str(), value.data(), value.size(), H5P_DEFAULT) < 0 ||
+      H5Lunpack_elink_val(value.data(), value.size(), nullptr, &target_file, &target_object) < 0) {
+    return "?";
+  }
+  return std::string(target_file ? target_file : "?") + ":" + (target_object ? target_object : "?");
+}
+
+// Walks every object of the file (iteratively, each once) and refuses
+// anything that makes HDF5 read another file: external links (and
+// user-defined ones), datasets with external raw storage, and virtual
+// datasets. Keras never writes them; H5Ocopy would follow them (or the
+// part would keep them) and copy bytes from outside the model's folder.
+// Soft links stay inside the file and are fine.
+void refuse_outside_references(const File& file) {
+  constexpr std::size_t kMaxObjects = std::size_t{1} << 22;
+  std::set<haddr_t> seen;
+  std::vector<std::string> pending{""};
+  while (!pending.empty()) {
+    const std::string group_path = std::move(pending.back());
+    pending.pop_back();
+    Handle group(H5Gopen2(file.id(), object_path(group_path), H5P_DEFAULT));
+    std::vector<Link> links;
+    if (!group.valid() || !list_links(group.get(), links)) fail(where(file, group_path), ": cannot list the group");
+    for (const Link& link : links) {
+      const std::string path = group_path.empty() ? link.name : group_path + "/" + link.name;
+      if (link.type == H5L_TYPE_SOFT) continue;
+      if (link.type == H5L_TYPE_EXTERNAL) {
+        fail(where(file, path), ": an external link to ", quoted(external_target(file.id(), path)),
+             "; modelcut reads nothing outside the model file");
+      }
+      if (link.type != H5L_TYPE_HARD)
+        fail(where(file, path), ": a user-defined link; modelcut reads only hard and soft links");
+      H5O_info_t info;
+      if (H5Oget_info_by_name2(file.id(), path.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
+        fail(where(file, path), ": cannot read the object");
+      }
+      if (!seen.insert(info.addr).second) continue;
+      if (seen.size() > kMaxObjects) fail(where(file, ""), ": more than ", kMaxObjects, " objects in the file");
+      if (info.type == H5O_TYPE_GROUP) {
+        pending.push_back(path);
+      } else if (info.type == H5O_TYPE_DATASET) {
+        Handle dataset(H5Dopen2(file.id(), path.c_str(), H5P_DEFAULT));
+        Handle creation(dataset.valid() ? H5Dget_create_plist(dataset.get()) : H5I_INVALID_HID);
+        if (!creation.valid()) fail(where(file, path), ": cannot read the dataset");
+        if (H5Pget_layout(creation.get()) == H5D_VIRTUAL) {
+          fail(where(file, path),
+               ": a virtual dataset (its data is in other files); modelcut reads nothing "
+               "outside the model file");
+        }
+        if (H5Pget_external_count(creation.get()) > 0) {
+          fail(where(file, path),
+               ": a dataset stored in external files; modelcut reads nothing outside the "
+               "model file");
+        }
+      }
+    }
   }
 }
 
@@ -140,8 +225,11 @@ File File::open_read(const std::filesystem::path& path) {
   File file;
   file.path_ = path;
   if (H5Fis_hdf5(path.c_str()) <= 0) fail(quoted(path.string()), ": not an HDF5 file");
-  file.handle_ = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  Handle access(checked_read_access());
+  if (!access.valid()) fail("cannot set up reading HDF5 files");
+  file.handle_ = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()));
   if (!file.handle_.valid()) fail(quoted(path.string()), ": cannot open the HDF5 file");
+  refuse_outside_references(file);
   return file;
 }
 

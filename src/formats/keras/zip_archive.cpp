@@ -4,6 +4,7 @@
 #include <zip.h>
 
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 #include "modelcut/error.h"
@@ -40,41 +41,83 @@ ZipReader::~ZipReader() {
 
 bool ZipReader::has(const std::string& name) const { return zip_name_locate(archive_, name.c_str(), 0) >= 0; }
 
+// Sizes in the archive's directory are what the file claims; every limit
+// below is enforced on the bytes actually decompressed as well, so that an
+// entry whose header lies stops at its limit.
 std::string ZipReader::read(const std::string& name, std::uint64_t max_bytes) const {
   zip_stat_t stat;
   zip_stat_init(&stat);
   if (zip_stat(archive_, name.c_str(), 0, &stat) != 0 || !(stat.valid & ZIP_STAT_SIZE)) {
     fail(quoted(path_.string()), ": the archive has no ", name);
   }
-  if (stat.size > max_bytes) {
-    fail(quoted(path_.string()), ": ", name, " is ", stat.size, " bytes, more than the ", max_bytes, " accepted");
-  }
+  auto too_large = [&](std::uint64_t size) {
+    fail(quoted(path_.string()), ": ", name, " is ", size, " bytes or more, more than the ", max_bytes, " accepted");
+  };
+  if (stat.size > max_bytes) too_large(stat.size);
   ZipFile file(zip_fopen(archive_, name.c_str(), 0));
   if (!file) fail(quoted(path_.string()), ": cannot read ", name, " (", zip_strerror(archive_), ")");
-  std::string data(static_cast<std::size_t>(stat.size), '\0');
-  std::uint64_t done = 0;
-  while (done < stat.size) {
-    const zip_int64_t got = zip_fread(file.get(), data.data() + done, stat.size - done);
-    if (got <= 0) fail(quoted(path_.string()), ": cannot read ", name, " (damaged archive?)");
-    done += static_cast<std::uint64_t>(got);
-  }
-  return data;
-}
-
-void ZipReader::extract(const std::string& name, const std::filesystem::path& target) const {
-  ZipFile file(zip_fopen(archive_, name.c_str(), 0));
-  if (!file) fail(quoted(path_.string()), ": cannot read ", name, " (", zip_strerror(archive_), ")");
-  std::unique_ptr<std::FILE, FileCloser> out(std::fopen(target.c_str(), "wb"));
-  if (!out) fail("cannot create the temporary file ", quoted(target.string()));
-  std::vector<char> buffer(1 << 20);
+  std::string data;
+  std::vector<char> buffer(1 << 16);
   for (;;) {
     const zip_int64_t got = zip_fread(file.get(), buffer.data(), buffer.size());
     if (got < 0) fail(quoted(path_.string()), ": cannot read ", name, " (damaged archive?)");
     if (got == 0) break;
+    if (data.size() + static_cast<std::uint64_t>(got) > max_bytes)
+      too_large(data.size() + static_cast<std::uint64_t>(got));
+    data.append(buffer.data(), static_cast<std::size_t>(got));
+  }
+  if (data.size() != stat.size) {
+    fail(quoted(path_.string()), ": ", name, " holds ", data.size(), " bytes, not the ", stat.size,
+         " its header says (damaged archive?)");
+  }
+  return data;
+}
+
+void ZipReader::extract(const std::string& name, const std::filesystem::path& target,
+                        const ExtractLimits& limits) const {
+  zip_stat_t stat;
+  zip_stat_init(&stat);
+  if (zip_stat(archive_, name.c_str(), 0, &stat) != 0 || !(stat.valid & ZIP_STAT_SIZE) ||
+      !(stat.valid & ZIP_STAT_COMP_SIZE)) {
+    fail(quoted(path_.string()), ": the archive has no ", name);
+  }
+  const std::string what = quoted(path_.string()) + ": " + name;
+  // Checked before a byte is written: an entry expanding far beyond its
+  // stored size is refused (a zip bomb), whatever it holds.
+  if (stat.size > limits.max_bytes)
+    fail(what, " is ", stat.size, " bytes, more than the ", limits.max_bytes, " accepted");
+  if (stat.size > limits.free_expansion && stat.size / limits.max_ratio > stat.comp_size) {
+    fail(what, " expands from ", stat.comp_size, " to ", stat.size, " bytes, more than ", limits.max_ratio,
+         " times (Keras stores it uncompressed)");
+  }
+  ZipFile file(zip_fopen(archive_, name.c_str(), 0));
+  if (!file) fail(quoted(path_.string()), ": cannot read ", name, " (", zip_strerror(archive_), ")");
+  std::vector<char> buffer(1 << 20);
+  std::uint64_t done = 0;
+  std::unique_ptr<std::FILE, FileCloser> out;
+  for (;;) {
+    const zip_int64_t got = zip_fread(file.get(), buffer.data(), buffer.size());
+    if (got < 0) fail(quoted(path_.string()), ": cannot read ", name, " (damaged archive?)");
+    if (got == 0) break;
+    done += static_cast<std::uint64_t>(got);
+    if (done > stat.size) fail(what, " holds more bytes than the ", stat.size, " its header says (damaged archive?)");
+    if (!out) {
+      // The first bytes say what the entry is before anything reaches the disk.
+      if (!limits.magic.empty() && (static_cast<std::size_t>(got) < limits.magic.size() ||
+                                    std::memcmp(buffer.data(), limits.magic.data(), limits.magic.size()) != 0)) {
+        fail(what, " is not ", limits.kind);
+      }
+      out.reset(std::fopen(target.c_str(), "wb"));
+      if (!out) fail("cannot create the temporary file ", quoted(target.string()));
+    }
     if (std::fwrite(buffer.data(), 1, static_cast<std::size_t>(got), out.get()) != static_cast<std::size_t>(got)) {
-      fail("cannot write the temporary file ", quoted(target.string()));
+      fail("cannot write the temporary file ", quoted(target.string()), " (is the temporary folder full?)");
     }
   }
+  if (done != stat.size) {
+    fail(what, " holds ", done, " bytes, not the ", stat.size, " its header says (damaged archive?)");
+  }
+  if (!out) fail(what, " is empty");
   if (std::fclose(out.release()) != 0) fail("cannot write the temporary file ", quoted(target.string()));
 }
 
