@@ -130,12 +130,79 @@ std::string external_target(hid_t file, const std::string& path) {
   return std::string(target_file ? target_file : "?") + ":" + (target_object ? target_object : "?");
 }
 
-// Walks every object of the file (iteratively, each once) and refuses
-// anything that makes HDF5 read another file: external links (and
-// user-defined ones), datasets with external raw storage, and virtual
-// datasets. Keras never writes them; H5Ocopy would follow them (or the
-// part would keep them) and copy bytes from outside the model's folder.
-// Soft links stay inside the file and are fine.
+}  // namespace
+
+std::mutex& library_lock() {
+  static std::mutex lock;
+  return lock;
+}
+
+void Handle::reset() {
+  if (id_ < 0) return;
+  switch (H5Iget_type(id_)) {
+    case H5I_FILE:
+      H5Fclose(id_);
+      break;
+    case H5I_GROUP:
+      H5Gclose(id_);
+      break;
+    case H5I_DATASET:
+      H5Dclose(id_);
+      break;
+    case H5I_ATTR:
+      H5Aclose(id_);
+      break;
+    case H5I_DATATYPE:
+      H5Tclose(id_);
+      break;
+    case H5I_DATASPACE:
+      H5Sclose(id_);
+      break;
+    case H5I_GENPROP_LST:
+      H5Pclose(id_);
+      break;
+    default:
+      H5Oclose(id_);
+      break;
+  }
+  id_ = H5I_INVALID_HID;
+}
+
+File File::open_read(const std::filesystem::path& path, const std::string& shown_as) {
+  quiet_hdf5();
+  File file;
+  file.path_ = shown_as.empty() ? path : std::filesystem::path(shown_as);
+  if (H5Fis_hdf5(path.c_str()) <= 0) fail(quoted(path.string()), ": not an HDF5 file");
+  Handle access(checked_read_access());
+  if (!access.valid()) fail("cannot set up reading HDF5 files");
+  file.handle_ = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()));
+  if (!file.handle_.valid()) fail(quoted(path.string()), ": cannot open the HDF5 file");
+  return file;
+}
+
+File File::create(const std::filesystem::path& path) {
+  quiet_hdf5();
+  File file;
+  file.path_ = path;
+  file.handle_ = Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  if (!file.handle_.valid()) fail("cannot create ", quoted(path.string()));
+  return file;
+}
+
+void File::close() {
+  if (!handle_.valid()) return;
+  const hid_t id = handle_.get();
+  const bool flushed = H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0;
+  handle_ = Handle();  // H5Fclose
+  if (!flushed) fail("cannot write ", quoted(path_.string()));
+}
+
+// Walks every object of the file iteratively, each once (a recursive walk,
+// H5Lvisit's included, would let a deep chain of groups exhaust the stack).
+// Keras never writes external links, external raw storage or virtual
+// datasets; H5Ocopy would follow them, or the part would keep them, and
+// bytes from outside the model's folder would end up in a part. Soft links
+// stay inside the file and are fine.
 void refuse_outside_references(const File& file) {
   constexpr std::size_t kMaxObjects = std::size_t{1} << 22;
   std::set<haddr_t> seen;
@@ -180,74 +247,6 @@ void refuse_outside_references(const File& file) {
       }
     }
   }
-}
-
-}  // namespace
-
-std::mutex& library_lock() {
-  static std::mutex lock;
-  return lock;
-}
-
-void Handle::reset() {
-  if (id_ < 0) return;
-  switch (H5Iget_type(id_)) {
-    case H5I_FILE:
-      H5Fclose(id_);
-      break;
-    case H5I_GROUP:
-      H5Gclose(id_);
-      break;
-    case H5I_DATASET:
-      H5Dclose(id_);
-      break;
-    case H5I_ATTR:
-      H5Aclose(id_);
-      break;
-    case H5I_DATATYPE:
-      H5Tclose(id_);
-      break;
-    case H5I_DATASPACE:
-      H5Sclose(id_);
-      break;
-    case H5I_GENPROP_LST:
-      H5Pclose(id_);
-      break;
-    default:
-      H5Oclose(id_);
-      break;
-  }
-  id_ = H5I_INVALID_HID;
-}
-
-File File::open_read(const std::filesystem::path& path) {
-  quiet_hdf5();
-  File file;
-  file.path_ = path;
-  if (H5Fis_hdf5(path.c_str()) <= 0) fail(quoted(path.string()), ": not an HDF5 file");
-  Handle access(checked_read_access());
-  if (!access.valid()) fail("cannot set up reading HDF5 files");
-  file.handle_ = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()));
-  if (!file.handle_.valid()) fail(quoted(path.string()), ": cannot open the HDF5 file");
-  refuse_outside_references(file);
-  return file;
-}
-
-File File::create(const std::filesystem::path& path) {
-  quiet_hdf5();
-  File file;
-  file.path_ = path;
-  file.handle_ = Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-  if (!file.handle_.valid()) fail("cannot create ", quoted(path.string()));
-  return file;
-}
-
-void File::close() {
-  if (!handle_.valid()) return;
-  const hid_t id = handle_.get();
-  const bool flushed = H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0;
-  handle_ = Handle();  // H5Fclose
-  if (!flushed) fail("cannot write ", quoted(path_.string()));
 }
 
 bool exists(const File& file, const std::string& path) {

@@ -375,8 +375,8 @@ class Builder {
     }
     check_layer_entries(model_entry, where());
     expanded_layers_ += model_entry["config"]["layers"].size() + 1;
-    if (expanded_layers_ > kMaxCalls * 4) {
-      fail(where(), ": expanding the nested models of the model takes more than ", kMaxCalls * 4,
+    if (expanded_layers_ > kMaxCalls) {
+      fail(where(), ": expanding the nested models of the model takes more than ", kMaxCalls,
            " layers (a nested model called many times?)");
     }
   }
@@ -1042,8 +1042,11 @@ bool has_keras3_nodes(const Json& model_entry) {
 // -------------------------------------------------------------- public
 
 TempDir::TempDir() {
-  std::string pattern = (fs::temp_directory_path() / "modelcut-keras-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) fail("cannot create a temporary directory in ", fs::temp_directory_path());
+  std::error_code error;
+  const fs::path folder = fs::temp_directory_path(error);
+  if (error) fail("cannot find the temporary folder: ", error.message());
+  std::string pattern = (folder / "modelcut-keras-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) fail("cannot create a temporary directory in ", quoted(folder.string()));
   path_ = pattern;
 }
 
@@ -1167,7 +1170,8 @@ std::unique_ptr<KerasModel> KerasModel::open(const fs::path& path) {
       if (archive.has("model.weights.json")) fail(where, ": sharded weights (model.weights.json) are not supported");
       fail(where, ": not a Keras archive: it has no model.weights.h5");
     }
-    model->weights_path = model->temp.path() / "model.weights.h5";
+    const TempDir temp;  // removed, with the extracted file, once the file is open
+    const fs::path weights_path = temp.path() / "model.weights.h5";
     // Keras stores the weights uncompressed; a compressed entry (a re-zipped
     // archive) may shrink by what HDF5 padding and zero tensors allow, not
     // by the thousands a zip bomb needs. h5py writes no user block, so the
@@ -1178,21 +1182,22 @@ std::unique_ptr<KerasModel> KerasModel::open(const fs::path& path) {
     limits.max_ratio = 16;
     limits.magic = std::string("\x89HDF\r\n\x1a\n", 8);
     limits.kind = "an HDF5 file";
-    archive.extract("model.weights.h5", model->weights_path, limits);
+    archive.extract("model.weights.h5", weights_path, limits);
     try {
-      model->weights = h5::File::open_read(model->weights_path);
+      model->weights = h5::File::open_read(weights_path, path.string() + ":model.weights.h5");
     } catch (const Error&) {
       fail(where, ": model.weights.h5 in the archive is not an HDF5 file");
     }
+    h5::refuse_outside_references(model->weights);
     model->keras3 = true;
   } else {
     model->container = Container::Hdf5;
-    model->weights_path = path;
     try {
       model->weights = h5::File::open_read(path);
     } catch (const Error&) {
       fail(where, ": not a Keras file (neither a .keras zip archive nor an HDF5 .h5 file)");
     }
+    h5::refuse_outside_references(model->weights);
     auto config = h5::read_string_attribute(model->weights, "", "model_config");
     if (!config) {
       fail(where, ": an HDF5 file without a model_config attribute: weights only, not a whole Keras model");

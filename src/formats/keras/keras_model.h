@@ -36,7 +36,10 @@ using Json = nlohmann::ordered_json;
 enum class Container { Zip, Hdf5 };
 
 // A directory under the system's temporary folder, removed with its content
-// on destruction.
+// on destruction. KerasModel::open keeps one only while it extracts and
+// opens the weights of a .keras archive: the open file outlives its name,
+// so nothing is left in the temporary folder however the process ends
+// afterwards.
 class TempDir {
  public:
   TempDir();
@@ -98,10 +101,8 @@ class KerasModel {
   std::string metadata;       // metadata.json as it is (.keras)
   std::string backend;        // the backend attribute (.h5)
   std::string model_name;
-  std::string model_class;  // "Sequential", "Functional", ...
-  TempDir temp;
-  std::filesystem::path weights_path;  // the HDF5 file with the weights (extracted from a .keras)
-  h5::File weights;
+  std::string model_class;          // "Sequential", "Functional", ...
+  h5::File weights;                 // the HDF5 file with the weights (for a .keras, extracted and already unlinked)
   bool weights_have_names = false;  // .keras: state groups carry the layer's name (Keras >= 3.10 or so)
 
   Dataflow dataflow;
