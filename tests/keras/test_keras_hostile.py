@@ -385,6 +385,15 @@ def test_keras_weights_reaching_outside_are_refused(keras_model, tmp_path, empty
     assert not output.exists()
 
 
+def test_deeply_nested_groups(keras_model, tmp_path, empty_tmp):
+    """libhdf5 recurses through groups when it copies them (H5Ocopy)."""
+    model = legacy_copy(keras_model, tmp_path)
+    with h5py.File(model, "a") as h5:
+        h5.create_group("model_weights/fc1/" + "/".join(["g"] * 300))
+    assert_one_error(run_bounded("split", model, "--at", "fc1", "-o", tmp_path / "out", env=empty_tmp),
+                     "groups nested more than 200 deep")
+
+
 def test_soft_links_are_fine(keras_model, tmp_path):
     model = legacy_copy(keras_model, tmp_path)
     with h5py.File(model, "a") as h5:

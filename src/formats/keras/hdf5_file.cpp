@@ -43,8 +43,16 @@ std::vector<std::string> read_strings(const File& file, const std::string& objec
   Handle type(H5Aget_type(attribute));
   Handle space(H5Aget_space(attribute));
   if (!type.valid() || !space.valid()) fail(where(file, object), ": cannot read attribute ", quoted(name));
+  // Keras's longest string lists are a model's weight names: far below
+  // these, which keep a damaged header from sizing the buffers below.
+  constexpr hssize_t kMaxStrings = hssize_t{1} << 22;
+  constexpr std::size_t kMaxFixedBytes = std::size_t{1} << 30;
   const hssize_t count = H5Sget_simple_extent_npoints(space.get());
   if (count < 0) fail(where(file, object), ": cannot read attribute ", quoted(name));
+  if (count > kMaxStrings) {
+    fail(where(file, object), ": attribute ", quoted(name), " holds ", count, " values, more than the ", kMaxStrings,
+         " accepted");
+  }
   if (H5Tget_class(type.get()) != H5T_STRING) {
     if (count == 0) return {};  // h5py writes an empty list as an empty float array
     fail(where(file, object), ": attribute ", quoted(name), " is not a string");
@@ -64,6 +72,9 @@ std::vector<std::string> read_strings(const File& file, const std::string& objec
     if (count > 0) H5Dvlen_reclaim(memory_type.get(), space.get(), H5P_DEFAULT, buffer.data());
   } else {
     const std::size_t size = H5Tget_size(type.get());
+    if (size == 0 || size > kMaxFixedBytes / static_cast<std::size_t>(count + 1)) {
+      fail(where(file, object), ": attribute ", quoted(name), " has strings of ", size, " bytes; too large");
+    }
     H5Tset_size(memory_type.get(), size);
     H5Tset_strpad(memory_type.get(), H5T_STR_NULLPAD);
     std::vector<char> buffer(size * static_cast<std::size_t>(count) + 1, '\0');
@@ -205,11 +216,15 @@ void File::close() {
 // stay inside the file and are fine.
 void refuse_outside_references(const File& file) {
   constexpr std::size_t kMaxObjects = std::size_t{1} << 22;
+  // H5Ocopy recurses through groups inside libhdf5: deeper nesting than
+  // Keras writes (a few levels per nested model) is refused here.
+  constexpr std::size_t kMaxGroupDepth = 200;
   std::set<haddr_t> seen;
-  std::vector<std::string> pending{""};
+  std::vector<std::pair<std::string, std::size_t>> pending{{"", 0}};
   while (!pending.empty()) {
-    const std::string group_path = std::move(pending.back());
+    const auto [group_path, depth] = std::move(pending.back());
     pending.pop_back();
+    if (depth > kMaxGroupDepth) fail(where(file, group_path), ": groups nested more than ", kMaxGroupDepth, " deep");
     Handle group(H5Gopen2(file.id(), object_path(group_path), H5P_DEFAULT));
     std::vector<Link> links;
     if (!group.valid() || !list_links(group.get(), links)) fail(where(file, group_path), ": cannot list the group");
@@ -229,7 +244,7 @@ void refuse_outside_references(const File& file) {
       if (!seen.insert(info.addr).second) continue;
       if (seen.size() > kMaxObjects) fail(where(file, ""), ": more than ", kMaxObjects, " objects in the file");
       if (info.type == H5O_TYPE_GROUP) {
-        pending.push_back(path);
+        pending.emplace_back(path, depth + 1);
       } else if (info.type == H5O_TYPE_DATASET) {
         Handle dataset(H5Dopen2(file.id(), path.c_str(), H5P_DEFAULT));
         Handle creation(dataset.valid() ? H5Dget_create_plist(dataset.get()) : H5I_INVALID_HID);
@@ -281,11 +296,16 @@ std::vector<std::string> children(const File& file, const std::string& group) {
 
 std::size_t count_datasets(const File& file, const std::string& group) {
   std::size_t count = 0;
-  for (const std::string& name : children(file, group)) {
-    const std::string path = group.empty() ? name : group + "/" + name;
-    const H5I_type_t type = object_type(file, path);
-    if (type == H5I_DATASET) ++count;
-    if (type == H5I_GROUP) count += count_datasets(file, path);
+  std::vector<std::string> pending{group};  // iterative: the depth of groups is the file's to choose
+  while (!pending.empty()) {
+    const std::string current = std::move(pending.back());
+    pending.pop_back();
+    for (const std::string& name : children(file, current)) {
+      const std::string path = current.empty() ? name : current + "/" + name;
+      const H5I_type_t type = object_type(file, path);
+      if (type == H5I_DATASET) ++count;
+      if (type == H5I_GROUP) pending.push_back(path);
+    }
   }
   return count;
 }
