@@ -62,7 +62,10 @@ def run_bounded(*args, seconds: float = 60, env=None) -> Run:
                 process.wait()
                 pytest.fail(f"modelcut {' '.join(map(str, args))} did not finish in {seconds} s")
         elapsed = time.monotonic() - start
-        return Run(process.returncode, out.read_text(), err.read_text(), elapsed, int(peak.read_text()) / 1024)
+        result = Run(process.returncode, out.read_text(), err.read_text(), elapsed, int(peak.read_text()) / 1024)
+    print(f"[{os.environ.get('PYTEST_CURRENT_TEST', '').split(' ')[0]}] exit {result.returncode}, "
+          f"{result.seconds:.1f} s, peak RSS {result.peak_mb:.0f} MB")  # figures, shown with -s
+    return result
 
 
 def assert_one_error(result: Run, *fragments, max_seconds: float = 30, max_mb: float = 600):

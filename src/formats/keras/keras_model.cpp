@@ -9,7 +9,9 @@
 // 3 counts it only in input_layers/output_layers of Functional models.
 #include "keras_model.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -1041,18 +1043,32 @@ bool has_keras3_nodes(const Json& model_entry) {
 
 // -------------------------------------------------------------- public
 
-TempDir::TempDir() {
+ScratchFile::ScratchFile() {
   std::error_code error;
   const fs::path folder = fs::temp_directory_path(error);
   if (error) fail("cannot find the temporary folder: ", error.message());
-  std::string pattern = (folder / "modelcut-keras-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) fail("cannot create a temporary directory in ", quoted(folder.string()));
-  path_ = pattern;
+  descriptor_ = ::open(folder.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (descriptor_ < 0) {  // a file system without O_TMPFILE
+    std::string pattern = (folder / "modelcut-keras-XXXXXX").string();
+    descriptor_ = mkostemp(pattern.data(), O_CLOEXEC);
+    if (descriptor_ < 0) fail("cannot create a temporary file in ", quoted(folder.string()));
+    path_ = pattern;
+    named_ = true;
+  }
+  const fs::path by_descriptor = "/proc/self/fd/" + std::to_string(descriptor_);
+  if (fs::exists(by_descriptor, error)) {
+    if (named_) ::unlink(path_.c_str());
+    named_ = false;
+    path_ = by_descriptor;
+  } else if (!named_) {
+    ::close(descriptor_);
+    fail("cannot create a temporary file in ", quoted(folder.string()), " (no /proc/self/fd)");
+  }
 }
 
-TempDir::~TempDir() {
-  std::error_code error;
-  fs::remove_all(path_, error);
+ScratchFile::~ScratchFile() {
+  if (named_) ::unlink(path_.c_str());
+  if (descriptor_ >= 0) ::close(descriptor_);
 }
 
 std::vector<Json*> structure_refs(Json& structure) {
@@ -1170,8 +1186,7 @@ std::unique_ptr<KerasModel> KerasModel::open(const fs::path& path) {
       if (archive.has("model.weights.json")) fail(where, ": sharded weights (model.weights.json) are not supported");
       fail(where, ": not a Keras archive: it has no model.weights.h5");
     }
-    const TempDir temp;  // removed, with the extracted file, once the file is open
-    const fs::path weights_path = temp.path() / "model.weights.h5";
+    const ScratchFile weights_file;  // HDF5 opens it again by path and keeps it open
     // Keras stores the weights uncompressed; a compressed entry (a re-zipped
     // archive) may shrink by what HDF5 padding and zero tensors allow, not
     // by the thousands a zip bomb needs. h5py writes no user block, so the
@@ -1182,9 +1197,9 @@ std::unique_ptr<KerasModel> KerasModel::open(const fs::path& path) {
     limits.max_ratio = 16;
     limits.magic = std::string("\x89HDF\r\n\x1a\n", 8);
     limits.kind = "an HDF5 file";
-    archive.extract("model.weights.h5", weights_path, limits);
+    archive.extract("model.weights.h5", weights_file.descriptor(), limits);
     try {
-      model->weights = h5::File::open_read(weights_path, path.string() + ":model.weights.h5");
+      model->weights = h5::File::open_read(weights_file.path(), path.string() + ":model.weights.h5");
     } catch (const Error&) {
       fail(where, ": model.weights.h5 in the archive is not an HDF5 file");
     }
@@ -1201,6 +1216,10 @@ std::unique_ptr<KerasModel> KerasModel::open(const fs::path& path) {
     auto config = h5::read_string_attribute(model->weights, "", "model_config");
     if (!config) {
       fail(where, ": an HDF5 file without a model_config attribute: weights only, not a whole Keras model");
+    }
+    if (config->size() > kMaxConfigBytes) {
+      fail(where, ": the model_config attribute is ", config->size(), " bytes, more than the ", kMaxConfigBytes,
+           " accepted");
     }
     model->root = parse_json(*config, "the model_config attribute", path);
     model->keras_version = h5::read_string_attribute(model->weights, "", "keras_version").value_or("");

@@ -1,8 +1,10 @@
 // Zip archives with libzip (see zip_archive.h).
 #include "zip_archive.h"
 
+#include <unistd.h>
 #include <zip.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -17,10 +19,6 @@ struct ZipFileCloser {
   void operator()(zip_file_t* file) const { zip_fclose(file); }
 };
 using ZipFile = std::unique_ptr<zip_file_t, ZipFileCloser>;
-
-struct FileCloser {
-  void operator()(std::FILE* file) const { std::fclose(file); }
-};
 
 }  // namespace
 
@@ -74,8 +72,7 @@ std::string ZipReader::read(const std::string& name, std::uint64_t max_bytes) co
   return data;
 }
 
-void ZipReader::extract(const std::string& name, const std::filesystem::path& target,
-                        const ExtractLimits& limits) const {
+void ZipReader::extract(const std::string& name, int descriptor, const ExtractLimits& limits) const {
   zip_stat_t stat;
   zip_stat_init(&stat);
   if (zip_stat(archive_, name.c_str(), 0, &stat) != 0 || !(stat.valid & ZIP_STAT_SIZE) ||
@@ -85,8 +82,9 @@ void ZipReader::extract(const std::string& name, const std::filesystem::path& ta
   const std::string what = quoted(path_.string()) + ": " + name;
   // Checked before a byte is written: an entry expanding far beyond its
   // stored size is refused (a zip bomb), whatever it holds.
-  if (stat.size > limits.max_bytes)
+  if (stat.size > limits.max_bytes) {
     fail(what, " is ", stat.size, " bytes, more than the ", limits.max_bytes, " accepted");
+  }
   if (stat.size > limits.free_expansion && stat.size / limits.max_ratio > stat.comp_size) {
     fail(what, " expands from ", stat.comp_size, " to ", stat.size, " bytes, more than ", limits.max_ratio,
          " times (Keras stores it uncompressed)");
@@ -95,31 +93,30 @@ void ZipReader::extract(const std::string& name, const std::filesystem::path& ta
   if (!file) fail(quoted(path_.string()), ": cannot read ", name, " (", zip_strerror(archive_), ")");
   std::vector<char> buffer(1 << 20);
   std::uint64_t done = 0;
-  std::unique_ptr<std::FILE, FileCloser> out;
   for (;;) {
     const zip_int64_t got = zip_fread(file.get(), buffer.data(), buffer.size());
     if (got < 0) fail(quoted(path_.string()), ": cannot read ", name, " (damaged archive?)");
     if (got == 0) break;
+    const bool first = done == 0;
     done += static_cast<std::uint64_t>(got);
     if (done > stat.size) fail(what, " holds more bytes than the ", stat.size, " its header says (damaged archive?)");
-    if (!out) {
-      // The first bytes say what the entry is before anything reaches the disk.
-      if (!limits.magic.empty() && (static_cast<std::size_t>(got) < limits.magic.size() ||
-                                    std::memcmp(buffer.data(), limits.magic.data(), limits.magic.size()) != 0)) {
-        fail(what, " is not ", limits.kind);
-      }
-      out.reset(std::fopen(target.c_str(), "wb"));
-      if (!out) fail("cannot create the temporary file ", quoted(target.string()));
+    // The first bytes say what the entry is before anything reaches the disk.
+    if (first && !limits.magic.empty() &&
+        (static_cast<std::size_t>(got) < limits.magic.size() ||
+         std::memcmp(buffer.data(), limits.magic.data(), limits.magic.size()) != 0)) {
+      fail(what, " is not ", limits.kind);
     }
-    if (std::fwrite(buffer.data(), 1, static_cast<std::size_t>(got), out.get()) != static_cast<std::size_t>(got)) {
-      fail("cannot write the temporary file ", quoted(target.string()), " (is the temporary folder full?)");
+    for (std::size_t written = 0; written < static_cast<std::size_t>(got);) {
+      const ssize_t put = ::write(descriptor, buffer.data() + written, static_cast<std::size_t>(got) - written);
+      if (put < 0 && errno == EINTR) continue;
+      if (put <= 0) fail("cannot write ", name, " to the temporary folder (is it full?)");
+      written += static_cast<std::size_t>(put);
     }
   }
   if (done != stat.size) {
     fail(what, " holds ", done, " bytes, not the ", stat.size, " its header says (damaged archive?)");
   }
-  if (!out) fail(what, " is empty");
-  if (std::fclose(out.release()) != 0) fail("cannot write the temporary file ", quoted(target.string()));
+  if (done == 0) fail(what, " is empty");
 }
 
 void write_zip(const std::filesystem::path& target, const std::vector<ZipEntry>& entries) {

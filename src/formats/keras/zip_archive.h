@@ -33,10 +33,9 @@ class ZipReader {
     std::string magic;                 // the entry's first bytes, if not empty
     std::string kind;                  // what the magic says ("an HDF5 file")
   };
-  // Streams the entry to a new file at `target`; throws Error, having
-  // written nothing or stopped as soon as a limit is broken (the caller
-  // removes `target`).
-  void extract(const std::string& name, const std::filesystem::path& target, const ExtractLimits& limits) const;
+  // Streams the entry to the empty file open as `descriptor`; throws Error,
+  // having written nothing or stopped as soon as a limit is broken.
+  void extract(const std::string& name, int descriptor, const ExtractLimits& limits) const;
 
  private:
   std::filesystem::path path_;
