@@ -53,7 +53,8 @@ def run_bounded(*args, seconds: float = 60, env=None) -> Run:
         start = time.monotonic()
         with open(out, "wb") as stdout, open(err, "wb") as stderr:
             process = subprocess.Popen(
-                [sys.executable, "-c", _LAUNCHER, peak, sys.executable, "-m", "modelcut.cli", *map(str, args)],
+                [sys.executable, "-c", _LAUNCHER, peak,
+                 sys.executable, "-m", "modelcut.cli", *map(str, args)],
                 stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
             try:
                 process.wait(timeout=seconds)
@@ -62,7 +63,8 @@ def run_bounded(*args, seconds: float = 60, env=None) -> Run:
                 process.wait()
                 pytest.fail(f"modelcut {' '.join(map(str, args))} did not finish in {seconds} s")
         elapsed = time.monotonic() - start
-        result = Run(process.returncode, out.read_text(), err.read_text(), elapsed, int(peak.read_text()) / 1024)
+        peak_mb = int(peak.read_text()) / 1024
+        result = Run(process.returncode, out.read_text(), err.read_text(), elapsed, peak_mb)
     print(f"[{os.environ.get('PYTEST_CURRENT_TEST', '').split(' ')[0]}] exit {result.returncode}, "
           f"{result.seconds:.1f} s, peak RSS {result.peak_mb:.0f} MB")  # figures, shown with -s
     return result
@@ -145,13 +147,15 @@ def test_deep_json_in_keras_config(keras_model, tmp_path, empty_tmp):
 def test_deep_json_in_keras_metadata(keras_model, tmp_path, empty_tmp):
     config, _, weights = unpack(keras_model("seed.keras"), tmp_path)
     model = keras_archive(tmp_path / "deep.keras", config, weights, "[" * 100_000 + "]" * 100_000)
-    assert_one_error(run_bounded("inspect", model, env=empty_tmp), "metadata.json is nested more than 512 deep")
+    result = run_bounded("inspect", model, env=empty_tmp)
+    assert_one_error(result, "metadata.json is nested more than 512 deep")
 
 
 def test_deep_json_in_h5_model_config(keras_model, tmp_path, empty_tmp):
     model = legacy_copy(keras_model, tmp_path)
     set_model_config(model, "[" * 200_000 + "]" * 200_000)
-    assert_one_error(run_bounded("inspect", model, env=empty_tmp), "model_config attribute is nested more than 512")
+    result = run_bounded("inspect", model, env=empty_tmp)
+    assert_one_error(result, "model_config attribute is nested more than 512")
 
 
 def test_many_json_values_in_config(keras_model, tmp_path, empty_tmp):
@@ -181,11 +185,14 @@ def keras_tensor(layer: str, node: int) -> dict:
 def test_nested_model_called_exponentially(keras_model, tmp_path, empty_tmp):
     """Each level calls the level below twice: 2^30 calls once flattened."""
     leaf = {"class_name": "Dense", "config": {"name": "leaf", "units": 2}}
-    model = {"class_name": "Sequential", "config": {"name": "base", "layers": [leaf], "build_input_shape": [None, 2]}}
+    model = {"class_name": "Sequential",
+             "config": {"name": "base", "layers": [leaf], "build_input_shape": [None, 2]}}
     for level in range(30):
         name = model["config"]["name"]
-        x = {"class_name": "InputLayer", "config": {"name": "x", "batch_shape": [None, 2]}, "inbound_nodes": []}
-        calls = [{"args": [keras_tensor("x", 0)], "kwargs": {}}, {"args": [keras_tensor(name, 0)], "kwargs": {}}]
+        x = {"class_name": "InputLayer", "config": {"name": "x", "batch_shape": [None, 2]},
+             "inbound_nodes": []}
+        calls = [{"args": [keras_tensor("x", 0)], "kwargs": {}},
+                 {"args": [keras_tensor(name, 0)], "kwargs": {}}]
         child = dict(model, inbound_nodes=calls)
         last = 2 if model["class_name"] == "Functional" else 1  # Keras 3 counts a Functional's own node here
         model = {"class_name": "Functional",
@@ -240,7 +247,8 @@ def test_config_that_expands_to_1_gib(keras_model, tmp_path, empty_tmp):
             member.write(b'"}}')
         archive.write(weights, "model.weights.h5")
     assert model.stat().st_size < 8 << 20
-    assert_one_error(run_bounded("inspect", model, env=empty_tmp), "config.json is", "more than the 67108864 accepted")
+    result = run_bounded("inspect", model, env=empty_tmp)
+    assert_one_error(result, "config.json is", "more than the 67108864 accepted")
 
 
 def patch_declared_size(model: Path, member: str, size: int) -> None:
@@ -433,5 +441,6 @@ def test_no_temporary_folder_left_by_failures(keras_model, tmp_path, empty_tmp):
     for model in failing:
         for command in (["inspect", model], ["split", model, "--at", "fc2", "-o", tmp_path / "out"]):
             assert_one_error(run_bounded(*command, env=empty_tmp))
-    ok = run_bounded("split", keras_model("seed.keras"), "--at", "fc2", "-o", tmp_path / "good", env=empty_tmp)
+    good = keras_model("seed.keras")
+    ok = run_bounded("split", good, "--at", "fc2", "-o", tmp_path / "good", env=empty_tmp)
     assert ok.returncode == 0, ok.stderr
