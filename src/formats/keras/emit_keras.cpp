@@ -126,21 +126,15 @@ class PartWriter {
     const Json root = config();
     PendingFile output(target);
     if (model_.container == Container::Zip) {
-      const fs::path weights = model_.temp.path() / ("part" + std::to_string(index_ + 1) + ".weights.h5");
-      write_weights(weights, root["config"]["name"].get<std::string>());
+      // Staged beside the part, not in the temporary folder, and removed
+      // on every path out of here.
+      PendingFile weights(output.path().string() + ".weights.h5");
+      write_weights(weights.path(), root["config"]["name"].get<std::string>());
       std::string metadata = model_.metadata;
       if (metadata.empty()) metadata = Json{{"keras_version", model_.keras_version}}.dump();
-      try {
-        write_zip(
-            output.path(),
-            {{"metadata.json", metadata, {}}, {"config.json", root.dump(), {}}, {"model.weights.h5", "", weights}});
-      } catch (...) {
-        std::error_code error;
-        fs::remove(weights, error);
-        throw;
-      }
-      std::error_code error;
-      fs::remove(weights, error);
+      write_zip(output.path(), {{"metadata.json", metadata, {}},
+                                {"config.json", root.dump(), {}},
+                                {"model.weights.h5", "", weights.path()}});
     } else {
       write_legacy(output.path(), root);
     }

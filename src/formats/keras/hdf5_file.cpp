@@ -3,7 +3,10 @@
 
 #include <cstring>
 #include <mutex>
+#include <set>
+#include <utility>
 
+#include "hdf5_guard.h"
 #include "modelcut/error.h"
 
 namespace modelcut::keras::h5 {
@@ -40,8 +43,16 @@ std::vector<std::string> read_strings(const File& file, const std::string& objec
   Handle type(H5Aget_type(attribute));
   Handle space(H5Aget_space(attribute));
   if (!type.valid() || !space.valid()) fail(where(file, object), ": cannot read attribute ", quoted(name));
+  // Keras's longest string lists are a model's weight names: far below
+  // these, which keep a damaged header from sizing the buffers below.
+  constexpr hssize_t kMaxStrings = hssize_t{1} << 22;
+  constexpr std::size_t kMaxFixedBytes = std::size_t{1} << 30;
   const hssize_t count = H5Sget_simple_extent_npoints(space.get());
   if (count < 0) fail(where(file, object), ": cannot read attribute ", quoted(name));
+  if (count > kMaxStrings) {
+    fail(where(file, object), ": attribute ", quoted(name), " holds ", count, " values, more than the ", kMaxStrings,
+         " accepted");
+  }
   if (H5Tget_class(type.get()) != H5T_STRING) {
     if (count == 0) return {};  // h5py writes an empty list as an empty float array
     fail(where(file, object), ": attribute ", quoted(name), " is not a string");
@@ -55,12 +66,15 @@ std::vector<std::string> read_strings(const File& file, const std::string& objec
     H5Tset_size(memory_type.get(), H5T_VARIABLE);
     std::vector<char*> buffer(static_cast<std::size_t>(count), nullptr);
     if (count > 0 && H5Aread(attribute, memory_type.get(), buffer.data()) < 0) {
-      fail(where(file, object), ": cannot read attribute ", quoted(name));
+      fail(where(file, object), ": cannot read attribute ", quoted(name), " (a damaged file?)");
     }
     for (char* text : buffer) strings.emplace_back(text ? text : "");
     if (count > 0) H5Dvlen_reclaim(memory_type.get(), space.get(), H5P_DEFAULT, buffer.data());
   } else {
     const std::size_t size = H5Tget_size(type.get());
+    if (size == 0 || size > kMaxFixedBytes / static_cast<std::size_t>(count + 1)) {
+      fail(where(file, object), ": attribute ", quoted(name), " has strings of ", size, " bytes; too large");
+    }
     H5Tset_size(memory_type.get(), size);
     H5Tset_strpad(memory_type.get(), H5T_STR_NULLPAD);
     std::vector<char> buffer(size * static_cast<std::size_t>(count) + 1, '\0');
@@ -95,6 +109,36 @@ void write_strings(File& file, const std::string& object, const std::string& nam
   if (!attribute.valid() || (!pointers.empty() && H5Awrite(attribute.get(), type.get(), pointers.data()) < 0)) {
     fail(where(file, object), ": cannot write attribute ", quoted(name));
   }
+}
+
+struct Link {
+  std::string name;
+  H5L_type_t type;
+};
+
+// The links of a group in name order (no exception may cross the C callback).
+bool list_links(hid_t group, std::vector<Link>& links) {
+  auto collect = [](hid_t, const char* name, const H5L_info_t* info, void* data) -> herr_t {
+    static_cast<std::vector<Link>*>(data)->push_back({name, info->type});
+    return 0;
+  };
+  hsize_t index = 0;
+  return H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &index, collect, &links) >= 0;
+}
+
+std::string external_target(hid_t file, const std::string& path) {
+  H5L_info_t info;
+  if (H5Lget_info(file, path.c_str(), &info, H5P_DEFAULT) < 0 || info.u.val_size == 0 || info.u.val_size > (1u << 16)) {
+    return "?";
+  }
+  std::vector<char> value(info.u.val_size);
+  const char* target_file = nullptr;
+  const char* target_object = nullptr;
+  if (H5Lget_val(file, path.c_str(), value.data(), value.size(), H5P_DEFAULT) < 0 ||
+      H5Lunpack_elink_val(value.data(), value.size(), nullptr, &target_file, &target_object) < 0) {
+    return "?";
+  }
+  return std::string(target_file ? target_file : "?") + ":" + (target_object ? target_object : "?");
 }
 
 }  // namespace
@@ -135,12 +179,14 @@ void Handle::reset() {
   id_ = H5I_INVALID_HID;
 }
 
-File File::open_read(const std::filesystem::path& path) {
+File File::open_read(const std::filesystem::path& path, const std::string& shown_as) {
   quiet_hdf5();
   File file;
-  file.path_ = path;
+  file.path_ = shown_as.empty() ? path : std::filesystem::path(shown_as);
   if (H5Fis_hdf5(path.c_str()) <= 0) fail(quoted(path.string()), ": not an HDF5 file");
-  file.handle_ = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  Handle access(checked_read_access());
+  if (!access.valid()) fail("cannot set up reading HDF5 files");
+  file.handle_ = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()));
   if (!file.handle_.valid()) fail(quoted(path.string()), ": cannot open the HDF5 file");
   return file;
 }
@@ -160,6 +206,62 @@ void File::close() {
   const bool flushed = H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0;
   handle_ = Handle();  // H5Fclose
   if (!flushed) fail("cannot write ", quoted(path_.string()));
+}
+
+// Walks every object of the file iteratively, each once (a recursive walk,
+// H5Lvisit's included, would let a deep chain of groups exhaust the stack).
+// Keras never writes external links, external raw storage or virtual
+// datasets; H5Ocopy would follow them, or the part would keep them, and
+// bytes from outside the model's folder would end up in a part. Soft links
+// stay inside the file and are fine.
+void refuse_outside_references(const File& file) {
+  constexpr std::size_t kMaxObjects = std::size_t{1} << 22;
+  // H5Ocopy recurses through groups inside libhdf5: deeper nesting than
+  // Keras writes (a few levels per nested model) is refused here.
+  constexpr std::size_t kMaxGroupDepth = 200;
+  std::set<haddr_t> seen;
+  std::vector<std::pair<std::string, std::size_t>> pending{{"", 0}};
+  while (!pending.empty()) {
+    const auto [group_path, depth] = std::move(pending.back());
+    pending.pop_back();
+    if (depth > kMaxGroupDepth) fail(where(file, group_path), ": groups nested more than ", kMaxGroupDepth, " deep");
+    Handle group(H5Gopen2(file.id(), object_path(group_path), H5P_DEFAULT));
+    std::vector<Link> links;
+    if (!group.valid() || !list_links(group.get(), links)) fail(where(file, group_path), ": cannot list the group");
+    for (const Link& link : links) {
+      const std::string path = group_path.empty() ? link.name : group_path + "/" + link.name;
+      if (link.type == H5L_TYPE_SOFT) continue;
+      if (link.type == H5L_TYPE_EXTERNAL) {
+        fail(where(file, path), ": an external link to ", quoted(external_target(file.id(), path)),
+             "; modelcut reads nothing outside the model file");
+      }
+      if (link.type != H5L_TYPE_HARD)
+        fail(where(file, path), ": a user-defined link; modelcut reads only hard and soft links");
+      H5O_info_t info;
+      if (H5Oget_info_by_name2(file.id(), path.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
+        fail(where(file, path), ": cannot read the object");
+      }
+      if (!seen.insert(info.addr).second) continue;
+      if (seen.size() > kMaxObjects) fail(where(file, ""), ": more than ", kMaxObjects, " objects in the file");
+      if (info.type == H5O_TYPE_GROUP) {
+        pending.emplace_back(path, depth + 1);
+      } else if (info.type == H5O_TYPE_DATASET) {
+        Handle dataset(H5Dopen2(file.id(), path.c_str(), H5P_DEFAULT));
+        Handle creation(dataset.valid() ? H5Dget_create_plist(dataset.get()) : H5I_INVALID_HID);
+        if (!creation.valid()) fail(where(file, path), ": cannot read the dataset");
+        if (H5Pget_layout(creation.get()) == H5D_VIRTUAL) {
+          fail(where(file, path),
+               ": a virtual dataset (its data is in other files); modelcut reads nothing "
+               "outside the model file");
+        }
+        if (H5Pget_external_count(creation.get()) > 0) {
+          fail(where(file, path),
+               ": a dataset stored in external files; modelcut reads nothing outside the "
+               "model file");
+        }
+      }
+    }
+  }
 }
 
 bool exists(const File& file, const std::string& path) {
@@ -194,11 +296,16 @@ std::vector<std::string> children(const File& file, const std::string& group) {
 
 std::size_t count_datasets(const File& file, const std::string& group) {
   std::size_t count = 0;
-  for (const std::string& name : children(file, group)) {
-    const std::string path = group.empty() ? name : group + "/" + name;
-    const H5I_type_t type = object_type(file, path);
-    if (type == H5I_DATASET) ++count;
-    if (type == H5I_GROUP) count += count_datasets(file, path);
+  std::vector<std::string> pending{group};  // iterative: the depth of groups is the file's to choose
+  while (!pending.empty()) {
+    const std::string current = std::move(pending.back());
+    pending.pop_back();
+    for (const std::string& name : children(file, current)) {
+      const std::string path = current.empty() ? name : current + "/" + name;
+      const H5I_type_t type = object_type(file, path);
+      if (type == H5I_DATASET) ++count;
+      if (type == H5I_GROUP) pending.push_back(path);
+    }
   }
   return count;
 }

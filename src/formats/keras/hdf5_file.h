@@ -50,13 +50,15 @@ class Handle {
 
 class File {
  public:
-  // Opens an existing file read-only; throws Error when it is not HDF5.
-  static File open_read(const std::filesystem::path& path);
+  // Opens an existing file read-only (through the checking driver of
+  // hdf5_guard.h); throws Error when it is not HDF5. Messages name the
+  // file `shown_as` (default: path).
+  static File open_read(const std::filesystem::path& path, const std::string& shown_as = "");
   // Creates (truncates) a file for writing.
   static File create(const std::filesystem::path& path);
 
   hid_t id() const { return handle_.get(); }
-  const std::filesystem::path& path() const { return path_; }
+  const std::filesystem::path& path() const { return path_; }  // as shown in messages
   // Flushes and closes; throws Error if HDF5 reports a failure.
   void close();
 
@@ -64,6 +66,11 @@ class File {
   Handle handle_;
   std::filesystem::path path_;
 };
+
+// Throws Error naming the object when the file reaches outside itself:
+// external or user-defined links, datasets with external raw storage,
+// virtual datasets.
+void refuse_outside_references(const File& file);
 
 // Path queries relative to the file's root ("a/b/c").
 bool exists(const File& file, const std::string& path);

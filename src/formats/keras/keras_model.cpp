@@ -9,10 +9,11 @@
 // 3 counts it only in input_layers/output_layers of Functional models.
 #include "keras_model.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <regex>
 #include <set>
 
 #include "modelcut/error.h"
@@ -23,8 +24,20 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::uint64_t kMaxConfigBytes = std::uint64_t{1} << 30;
+// Limits on what a file may ask of modelcut, each far above what Keras
+// writes for real models (a 1000-layer model has a config of a few MB, JSON
+// nesting below 50 and models nested a few deep), so that a crafted file
+// gets a clear error instead of exhausting memory, time or the stack. They
+// are enforced while the config is parsed and walked, never afterwards.
+constexpr std::uint64_t kMaxConfigBytes = std::uint64_t{64} << 20;
 constexpr std::uint64_t kMaxMetadataBytes = std::uint64_t{1} << 20;
+constexpr int kMaxJsonDepth = 512;                            // the recursive walks below stay far from the stack's end
+constexpr std::size_t kMaxJsonValues = std::size_t{1} << 22;  // a parsed value costs ~50 bytes or more
+constexpr std::size_t kMaxModelNesting = 32;                  // models in models
+constexpr std::size_t kMaxCalls = std::size_t{1} << 20;       // layer calls after nested models are expanded
+constexpr std::size_t kMaxTensors = std::size_t{1} << 21;
+constexpr std::int64_t kMaxNodeIndex = std::int64_t{1} << 30;
+constexpr std::int64_t kMaxTensorIndex = std::int64_t{1} << 16;  // outputs of one call
 constexpr const char* kConstantValue = "_CONSTANT_VALUE";
 
 // ------------------------------------------------------------------ JSON
@@ -136,22 +149,6 @@ std::string entry_name(const Json& entry) {
   return name;
 }
 
-// Nesting depth of a JSON value, without recursion (a hostile file could
-// nest deeply enough to exhaust the stack of a recursive walk).
-std::size_t json_depth(const Json& root) {
-  std::size_t deepest = 0;
-  std::vector<std::pair<const Json*, std::size_t>> pending{{&root, 1}};
-  while (!pending.empty()) {
-    const auto [json, depth] = pending.back();
-    pending.pop_back();
-    deepest = std::max(deepest, depth);
-    if (json->is_structured()) {
-      for (const Json& child : *json) pending.emplace_back(&child, depth + 1);
-    }
-  }
-  return deepest;
-}
-
 // Every entry of every model's layer list is an object with a class name
 // and a config object, so that the walks below can index them freely.
 void check_layer_entries(const Json& model_entry, const std::string& where) {
@@ -177,13 +174,21 @@ std::string join(const std::vector<std::string>& parts, char separator) {
   return text;
 }
 
+// A shape as a config records it; false (shape unknown) unless every
+// dimension is None or a size below 2^40 and the rank is plausible, so
+// that sizes computed from it cannot overflow.
 bool parse_shape(const Json& json, std::vector<std::int64_t>& dims) {
-  if (!json.is_array()) return false;
+  constexpr std::size_t kMaxRank = 32;
+  constexpr std::int64_t kMaxDim = std::int64_t{1} << 40;
+  if (!json.is_array() || json.size() > kMaxRank) return false;
   dims.clear();
   for (const Json& dim : json) {
     if (dim.is_null()) {
       dims.push_back(-1);
-    } else if (dim.is_number_integer()) {
+    } else if (dim.is_number_unsigned() && dim.get<std::uint64_t>() < static_cast<std::uint64_t>(kMaxDim)) {
+      dims.push_back(dim.get<std::int64_t>());
+    } else if (dim.is_number_integer() && !dim.is_number_unsigned() && dim.get<std::int64_t>() >= 0 &&
+               dim.get<std::int64_t>() < kMaxDim) {
       dims.push_back(dim.get<std::int64_t>());
     } else {
       return false;
@@ -255,6 +260,7 @@ class Builder {
   }
 
   std::uint32_t new_tensor(Tensor tensor) {
+    if (tensors_.size() >= kMaxTensors) fail(where(), ": the model has more than ", kMaxTensors, " tensors");
     tensors_.push_back(tensor);
     return static_cast<std::uint32_t>(tensors_.size() - 1);
   }
@@ -309,6 +315,10 @@ class Builder {
 
   NodeId new_call(std::size_t layer, const Json* node_data, std::vector<std::uint32_t> refs,
                   std::vector<std::size_t> flat_order) {
+    if (model_.calls.size() >= kMaxCalls) {
+      fail(where(), ": the model makes more than ", kMaxCalls,
+           " layer calls once its nested models are expanded (a nested model called many times?)");
+    }
     const auto id = static_cast<NodeId>(model_.calls.size());
     CallInfo call;
     call.layer = layer;
@@ -358,6 +368,33 @@ class Builder {
     return node_index;
   }
 
+  // Each expansion of a model (the top-level one, or a nested one per call)
+  // walks its whole layer list: nesting and the total work are bounded here,
+  // as a model called twice in a model called twice ... grows exponentially.
+  void enter_model(const Json& model_entry, const std::vector<std::string>& path) {
+    if (path.size() > kMaxModelNesting) {
+      fail(where(), ": models are nested more than ", kMaxModelNesting, " deep (at ", quoted(join(path, '/')), ")");
+    }
+    check_layer_entries(model_entry, where());
+    expanded_layers_ += model_entry["config"]["layers"].size() + 1;
+    if (expanded_layers_ > kMaxCalls) {
+      fail(where(), ": expanding the nested models of the model takes more than ", kMaxCalls,
+           " layers (a nested model called many times?)");
+    }
+  }
+
+  // A node or tensor index of a reference, in [0, limit).
+  std::int64_t index_in(const Json& value, std::int64_t limit, const char* what, const std::string& layer) const {
+    const bool in_range = value.is_number_unsigned()
+                              ? value.get<std::uint64_t>() < static_cast<std::uint64_t>(limit)
+                              : value.get<std::int64_t>() >= 0 && value.get<std::int64_t>() < limit;
+    if (!in_range) {
+      fail(where(), ": a reference to layer ", quoted(layer), " has ", what, " index ", value.dump(), ", outside [0, ",
+           limit, ")");
+    }
+    return value.get<std::int64_t>();
+  }
+
   // The tensor a reference names, or nullopt when its call is not made yet.
   std::optional<std::uint32_t> resolve(std::map<std::string, Local>& locals, const std::string& model_name,
                                        const Json& ref, bool in_structure) {
@@ -367,9 +404,12 @@ class Builder {
       fail(where(), ": model ", quoted(model_name), " refers to a layer ", quoted(name), " that it does not have");
     }
     Local& target = it->second;
-    const long index = call_index(target, ref[1].get<long>(), in_structure);
-    const long tensor = ref[2].get<long>();
-    if (tensor < 0) fail(where(), ": bad tensor index in a reference to ", quoted(name));
+    // Indices are checked against fixed bounds before any use: a tensor
+    // index makes that many outputs exist (finish()), so 10^8 would be 10^8
+    // tensors.
+    const std::int64_t node_index = index_in(ref[1], kMaxNodeIndex, "node", name);
+    const std::int64_t tensor = index_in(ref[2], kMaxTensorIndex, "tensor", name);
+    const long index = call_index(target, static_cast<long>(node_index), in_structure);
     switch (target.kind) {
       case Kind::Input:
         if (target.input_tensor == UINT32_MAX) {
@@ -398,7 +438,7 @@ class Builder {
 
   std::vector<std::uint32_t> expand_functional(const Json& model_entry, const std::vector<std::string>& path,
                                                const std::vector<std::uint32_t>* bound) {
-    check_layer_entries(model_entry, where());
+    enter_model(model_entry, path);
     Json& config = const_cast<Json&>(model_entry)["config"];
     const std::string model_name = path.empty() ? model_.model_name : path.back();
     std::map<std::string, Local> locals;
@@ -526,7 +566,7 @@ class Builder {
 
   std::vector<std::uint32_t> expand_sequential(const Json& model_entry, const std::vector<std::string>& path,
                                                const std::vector<std::uint32_t>* bound) {
-    check_layer_entries(model_entry, where());
+    enter_model(model_entry, path);
     const Json& config = model_entry["config"];
     const std::string model_name = path.empty() ? model_.model_name : path.back();
     const Json& layers = config["layers"];
@@ -763,6 +803,7 @@ class Builder {
   std::map<const Json*, std::size_t> layer_of_entry_;
   std::map<std::uint32_t, TensorType> recorded_;
   std::map<std::string, std::vector<std::string>> shared_objects_;
+  std::size_t expanded_layers_ = 0;
 };
 
 // ---------------------------------------------------------------- weights
@@ -951,9 +992,23 @@ class WeightIndex {
   const std::map<const Json*, std::size_t>& layer_of_entry_;
 };
 
+// Parses JSON with its nesting depth and number of values limited while
+// parsing: nlohmann's parser itself is iterative, but the walks over the
+// result recurse, and a few bytes of "[[[[" cost far more once parsed.
 Json parse_json(const std::string& text, const std::string& what, const fs::path& path) {
+  std::size_t values = 0;
+  const Json::parser_callback_t limit = [&](int depth, Json::parse_event_t event, Json&) {
+    if (event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start) {
+      if (depth >= kMaxJsonDepth)
+        fail(quoted(path.string()), ": ", what, " is nested more than ", kMaxJsonDepth, " deep");
+    }
+    if (event == Json::parse_event_t::value && ++values > kMaxJsonValues) {
+      fail(quoted(path.string()), ": ", what, " holds more than ", kMaxJsonValues, " values");
+    }
+    return true;
+  };
   try {
-    return Json::parse(text);
+    return Json::parse(text, limit);
   } catch (const Json::exception& error) {
     fail(quoted(path.string()), ": ", what, " is not valid JSON (", error.what(), ")");
   }
@@ -988,15 +1043,32 @@ bool has_keras3_nodes(const Json& model_entry) {
 
 // -------------------------------------------------------------- public
 
-TempDir::TempDir() {
-  std::string pattern = (fs::temp_directory_path() / "modelcut-keras-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) fail("cannot create a temporary directory in ", fs::temp_directory_path());
-  path_ = pattern;
+ScratchFile::ScratchFile() {
+  std::error_code error;
+  const fs::path folder = fs::temp_directory_path(error);
+  if (error) fail("cannot find the temporary folder: ", error.message());
+  descriptor_ = ::open(folder.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (descriptor_ < 0) {  // a file system without O_TMPFILE
+    std::string pattern = (folder / "modelcut-keras-XXXXXX").string();
+    descriptor_ = mkostemp(pattern.data(), O_CLOEXEC);
+    if (descriptor_ < 0) fail("cannot create a temporary file in ", quoted(folder.string()));
+    path_ = pattern;
+    named_ = true;
+  }
+  const fs::path by_descriptor = "/proc/self/fd/" + std::to_string(descriptor_);
+  if (fs::exists(by_descriptor, error)) {
+    if (named_) ::unlink(path_.c_str());
+    named_ = false;
+    path_ = by_descriptor;
+  } else if (!named_) {
+    ::close(descriptor_);
+    fail("cannot create a temporary file in ", quoted(folder.string()), " (no /proc/self/fd)");
+  }
 }
 
-TempDir::~TempDir() {
-  std::error_code error;
-  fs::remove_all(path_, error);
+ScratchFile::~ScratchFile() {
+  if (named_) ::unlink(path_.c_str());
+  if (descriptor_ >= 0) ::close(descriptor_);
 }
 
 std::vector<Json*> structure_refs(Json& structure) {
@@ -1034,13 +1106,41 @@ NodeRefs node_refs(Json& node_data, bool keras3) {
   return out;
 }
 
+// The three substitutions of Keras's to_snake_case (drop non-word
+// characters; "(.)([A-Z][a-z]+)" -> "\\1_\\2"; "([a-z])([A-Z])" -> "\\1_\\2";
+// lower case), written as linear scans: std::regex recurses per character
+// and overflows the stack on a long class name.
 std::string snake_case(const std::string& class_name) {
-  static const std::regex non_word("[^A-Za-z0-9_]+");
-  static const std::regex word_start("(.)([A-Z][a-z]+)");
-  static const std::regex lower_upper("([a-z])([A-Z])");
-  std::string name = std::regex_replace(class_name, non_word, "");
-  name = std::regex_replace(name, word_start, "$1_$2");
-  name = std::regex_replace(name, lower_upper, "$1_$2");
+  auto is_upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  auto is_lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  std::string word;
+  for (char c : class_name) {
+    if (is_upper(c) || is_lower(c) || (c >= '0' && c <= '9') || c == '_') word += c;
+  }
+  std::string split;  // "(.)([A-Z][a-z]+)": leftmost matches, each consuming its run of lower-case letters
+  for (std::size_t i = 0; i < word.size();) {
+    if (i + 2 < word.size() && is_upper(word[i + 1]) && is_lower(word[i + 2])) {
+      std::size_t end = i + 3;
+      while (end < word.size() && is_lower(word[end])) ++end;
+      split += word[i];
+      split += '_';
+      split.append(word, i + 1, end - i - 1);
+      i = end;
+    } else {
+      split += word[i++];
+    }
+  }
+  std::string name;  // "([a-z])([A-Z])"
+  for (std::size_t i = 0; i < split.size();) {
+    if (i + 1 < split.size() && is_lower(split[i]) && is_upper(split[i + 1])) {
+      name += split[i];
+      name += '_';
+      name += split[i + 1];
+      i += 2;
+    } else {
+      name += split[i++];
+    }
+  }
   std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
   return name;
 }
@@ -1086,25 +1186,40 @@ std::unique_ptr<KerasModel> KerasModel::open(const fs::path& path) {
       if (archive.has("model.weights.json")) fail(where, ": sharded weights (model.weights.json) are not supported");
       fail(where, ": not a Keras archive: it has no model.weights.h5");
     }
-    model->weights_path = model->temp.path() / "model.weights.h5";
-    archive.extract("model.weights.h5", model->weights_path);
+    const ScratchFile weights_file;  // HDF5 opens it again by path and keeps it open
+    // Keras stores the weights uncompressed; a compressed entry (a re-zipped
+    // archive) may shrink by what HDF5 padding and zero tensors allow, not
+    // by the thousands a zip bomb needs. h5py writes no user block, so the
+    // HDF5 signature is at offset 0.
+    ZipReader::ExtractLimits limits;
+    limits.max_bytes = std::uint64_t{1} << 40;
+    limits.free_expansion = std::uint64_t{64} << 20;
+    limits.max_ratio = 16;
+    limits.magic = std::string("\x89HDF\r\n\x1a\n", 8);
+    limits.kind = "an HDF5 file";
+    archive.extract("model.weights.h5", weights_file.descriptor(), limits);
     try {
-      model->weights = h5::File::open_read(model->weights_path);
+      model->weights = h5::File::open_read(weights_file.path(), path.string() + ":model.weights.h5");
     } catch (const Error&) {
       fail(where, ": model.weights.h5 in the archive is not an HDF5 file");
     }
+    h5::refuse_outside_references(model->weights);
     model->keras3 = true;
   } else {
     model->container = Container::Hdf5;
-    model->weights_path = path;
     try {
       model->weights = h5::File::open_read(path);
     } catch (const Error&) {
       fail(where, ": not a Keras file (neither a .keras zip archive nor an HDF5 .h5 file)");
     }
+    h5::refuse_outside_references(model->weights);
     auto config = h5::read_string_attribute(model->weights, "", "model_config");
     if (!config) {
       fail(where, ": an HDF5 file without a model_config attribute: weights only, not a whole Keras model");
+    }
+    if (config->size() > kMaxConfigBytes) {
+      fail(where, ": the model_config attribute is ", config->size(), " bytes, more than the ", kMaxConfigBytes,
+           " accepted");
     }
     model->root = parse_json(*config, "the model_config attribute", path);
     model->keras_version = h5::read_string_attribute(model->weights, "", "keras_version").value_or("");
@@ -1115,7 +1230,6 @@ std::unique_ptr<KerasModel> KerasModel::open(const fs::path& path) {
   if (!model->root.is_object() || !model->root.contains("config") || !model->root["config"].is_object()) {
     fail(where, ": the model config has no \"config\" object");
   }
-  if (json_depth(model->root) > 2000) fail(where, ": the model config is nested too deeply");
 
   Builder builder(*model);
   try {

@@ -35,18 +35,24 @@ using Json = nlohmann::ordered_json;
 
 enum class Container { Zip, Hdf5 };
 
-// A directory under the system's temporary folder, removed with its content
-// on destruction.
-class TempDir {
+// A file in the system's temporary folder that has no name there: made
+// with O_TMPFILE (or mkstemp, then unlinked at once) and opened again
+// through /proc/self/fd/N. Nothing is left in the temporary folder however
+// the process ends, a crash or SIGKILL included. Without /proc the file
+// keeps its name until destruction.
+class ScratchFile {
  public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
+  ScratchFile();
+  ~ScratchFile();
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+  int descriptor() const { return descriptor_; }
+  const std::filesystem::path& path() const { return path_; }  // a path that opens the file
 
  private:
+  int descriptor_ = -1;
   std::filesystem::path path_;
+  bool named_ = false;
 };
 
 // What the config says (or modelcut infers) of a tensor.
@@ -98,10 +104,8 @@ class KerasModel {
   std::string metadata;       // metadata.json as it is (.keras)
   std::string backend;        // the backend attribute (.h5)
   std::string model_name;
-  std::string model_class;  // "Sequential", "Functional", ...
-  TempDir temp;
-  std::filesystem::path weights_path;  // the HDF5 file with the weights (extracted from a .keras)
-  h5::File weights;
+  std::string model_class;          // "Sequential", "Functional", ...
+  h5::File weights;                 // the HDF5 file with the weights (for a .keras, extracted and already unlinked)
   bool weights_have_names = false;  // .keras: state groups carry the layer's name (Keras >= 3.10 or so)
 
   Dataflow dataflow;

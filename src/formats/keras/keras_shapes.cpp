@@ -17,9 +17,39 @@ namespace {
 
 using Dims = std::vector<std::int64_t>;
 
+// Sizes are below 2^40 (as parse_shape in keras_model.cpp accepts them) or
+// -1 for unknown; every computation goes through these, so that a size from
+// a crafted config gives an unknown dimension, never an overflow.
+constexpr std::int64_t kMaxDim = std::int64_t{1} << 40;
+
+std::int64_t checked_dim(std::int64_t size) { return size >= 0 && size < kMaxDim ? size : -1; }
+
+std::int64_t checked_mul(std::int64_t a, std::int64_t b) {
+  if (a < 0 || b < 0) return -1;
+  if (b != 0 && a > (kMaxDim - 1) / b) return -1;
+  return a * b;
+}
+
+std::int64_t checked_add(std::int64_t a, std::int64_t b) {  // operands below kMaxDim: no overflow
+  if (a < 0 || b < 0) return -1;
+  return checked_dim(a + b);
+}
+
 std::int64_t int_or(const Json& config, const char* key, std::int64_t fallback) {
   auto it = config.find(key);
-  return it != config.end() && it->is_number_integer() ? it->get<std::int64_t>() : fallback;
+  if (it == config.end() || !it->is_number_integer()) return fallback;
+  if (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) return fallback;
+  return it->get<std::int64_t>();
+}
+
+// A size from the config (units, filters, ...), -1 when absent or out of range.
+std::int64_t dim_or_unknown(const Json& config, const char* key) { return checked_dim(int_or(config, key, -1)); }
+
+std::int64_t json_int(const Json& value) {
+  if (value.is_number_unsigned() && value.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+    return INT64_MAX;
+  }
+  return value.get<std::int64_t>();
 }
 
 // An int or a list of ints, as n values.
@@ -29,12 +59,12 @@ std::optional<Dims> tuple_of(const Json& config, const char* key, std::size_t n,
     if (!fallback) return std::nullopt;
     return Dims(n, *fallback);
   }
-  if (it->is_number_integer()) return Dims(n, it->get<std::int64_t>());
+  if (it->is_number_integer()) return Dims(n, json_int(*it));
   if (!it->is_array() || it->size() != n) return std::nullopt;
   Dims values;
   for (const Json& value : *it) {
     if (!value.is_number_integer()) return std::nullopt;
-    values.push_back(value.get<std::int64_t>());
+    values.push_back(json_int(value));
   }
   return values;
 }
@@ -52,9 +82,11 @@ std::string padding_of(const Json& config) {
 // Output size of a sliding window along one axis.
 std::int64_t window_output(std::int64_t size, std::int64_t window, std::int64_t stride, std::int64_t dilation,
                            const std::string& padding) {
-  if (size < 0 || stride <= 0) return -1;
+  if (size < 0 || stride <= 0 || stride >= kMaxDim || window <= 0 || window >= kMaxDim || dilation <= 0) return -1;
   if (padding == "same" || padding == "causal") return (size + stride - 1) / stride;
-  const std::int64_t effective = (window - 1) * dilation + 1;
+  const std::int64_t span = checked_mul(window - 1, dilation);
+  if (span < 0) return -1;
+  const std::int64_t effective = span + 1;
   if (size < effective) return 0;
   return (size - effective) / stride + 1;
 }
@@ -122,8 +154,8 @@ std::optional<Dims> broadcast(const std::vector<TensorType>& inputs) {
 std::int64_t product(const Dims& dims, std::size_t begin) {
   std::int64_t total = 1;
   for (std::size_t i = begin; i < dims.size(); ++i) {
-    if (dims[i] < 0) return -1;
-    total *= dims[i];
+    total = checked_mul(total, dims[i]);
+    if (total < 0) return -1;
   }
   return total;
 }
@@ -159,7 +191,7 @@ std::optional<Dims> infer_dims(const std::string& name, const Json& config, cons
   if (name == "Dense") {
     if (x.empty() || !config.contains("units")) return std::nullopt;
     Dims out = x;
-    out.back() = int_or(config, "units", -1);
+    out.back() = dim_or_unknown(config, "units");
     return out;
   }
   if (name == "Add" || name == "Subtract" || name == "Multiply" || name == "Average" || name == "Maximum" ||
@@ -178,7 +210,7 @@ std::optional<Dims> infer_dims(const std::string& name, const Json& config, cons
     std::int64_t total = 0;
     for (const TensorType& input : inputs) {
       const std::int64_t size = input.dims[static_cast<std::size_t>(axis)];
-      total = (total < 0 || size < 0) ? -1 : total + size;
+      total = checked_add(total, size);
     }
     out[static_cast<std::size_t>(axis)] = total;
     return out;
@@ -191,17 +223,21 @@ std::optional<Dims> infer_dims(const std::string& name, const Json& config, cons
     std::int64_t known = 1;
     std::size_t unknown_axis = 0;
     for (const Json& size : *target) {
-      if (!size.is_number_integer()) return std::nullopt;
-      out.push_back(size.get<std::int64_t>());
-      if (out.back() < 0) {
+      if (!size.is_number_integer() || out.size() > 64) return std::nullopt;
+      const std::int64_t value = json_int(size);
+      if (value == -1) {
+        if (unknown_axis != 0) return std::nullopt;  // at most one -1
+        out.push_back(-1);
         unknown_axis = out.size() - 1;
       } else {
-        known *= out.back();
+        if (checked_dim(value) < 0) return std::nullopt;
+        out.push_back(value);
+        known = checked_mul(known, value);
       }
     }
     if (unknown_axis != 0) {
       const std::int64_t total = product(x, 1);
-      out[unknown_axis] = (total < 0 || known == 0) ? -1 : total / known;
+      out[unknown_axis] = (total < 0 || known <= 0) ? -1 : total / known;
     }
     return out;
   }
@@ -219,7 +255,7 @@ std::optional<Dims> infer_dims(const std::string& name, const Json& config, cons
   }
   if (name == "RepeatVector") {
     if (x.size() != 2) return std::nullopt;
-    return Dims{x[0], int_or(config, "n", -1), x[1]};
+    return Dims{x[0], dim_or_unknown(config, "n"), x[1]};
   }
   if (name == "MultiHeadAttention") {  // the query's shape; output_shape replaces its last axis
     if (x.empty()) return std::nullopt;
@@ -228,11 +264,11 @@ std::optional<Dims> infer_dims(const std::string& name, const Json& config, cons
     if (it != config.end() && !it->is_null()) {
       Dims tail;
       if (it->is_number_integer()) {
-        tail.push_back(it->get<std::int64_t>());
-      } else if (it->is_array()) {
+        tail.push_back(checked_dim(json_int(*it)));
+      } else if (it->is_array() && it->size() <= 64) {
         for (const Json& size : *it) {
           if (!size.is_number_integer()) return std::nullopt;
-          tail.push_back(size.get<std::int64_t>());
+          tail.push_back(checked_dim(json_int(size)));
         }
       } else {
         return std::nullopt;
@@ -261,12 +297,12 @@ std::optional<Dims> infer_dims(const std::string& name, const Json& config, cons
     if (x.size() != 3) return std::nullopt;
     const bool sequences = config.contains("return_sequences") && config["return_sequences"].is_boolean() &&
                            config["return_sequences"].get<bool>();
-    const std::int64_t units = int_or(config, "units", -1);
+    const std::int64_t units = dim_or_unknown(config, "units");
     return sequences ? Dims{x[0], x[1], units} : Dims{x[0], units};
   }
   if (name == "Embedding") {
     Dims out = x;
-    out.push_back(int_or(config, "output_dim", -1));
+    out.push_back(dim_or_unknown(config, "output_dim"));
     return out;
   }
   for (std::size_t spatial = 1; spatial <= 3; ++spatial) {
@@ -283,16 +319,16 @@ std::optional<Dims> infer_dims(const std::string& name, const Json& config, cons
       return out;
     }
     if (name == "Conv" + suffix) {
-      return sliding(config, x, spatial, int_or(config, "filters", -1), "kernel_size", "strides", false);
+      return sliding(config, x, spatial, dim_or_unknown(config, "filters"), "kernel_size", "strides", false);
     }
     if (name == "SeparableConv" + suffix) {
-      return sliding(config, x, spatial, int_or(config, "filters", -1), "kernel_size", "strides", false);
+      return sliding(config, x, spatial, dim_or_unknown(config, "filters"), "kernel_size", "strides", false);
     }
     if (name == "DepthwiseConv" + suffix) {
       if (x.size() != spatial + 2) return std::nullopt;
       const std::int64_t in = x[layout(config, x.size()).channel];
       const std::int64_t multiplier = int_or(config, "depth_multiplier", 1);
-      return sliding(config, x, spatial, in < 0 ? -1 : in * multiplier, "kernel_size", "strides", false);
+      return sliding(config, x, spatial, checked_mul(in, multiplier), "kernel_size", "strides", false);
     }
     if (name == "MaxPooling" + suffix || name == "AveragePooling" + suffix || name == "MaxPool" + suffix ||
         name == "AvgPool" + suffix) {
@@ -307,14 +343,14 @@ std::optional<Dims> infer_dims(const std::string& name, const Json& config, cons
       // An int, a list of ints (symmetric), or a list of pairs.
       std::vector<std::int64_t> totals;
       if (amounts->is_number_integer()) {
-        totals.assign(spatial, 2 * amounts->get<std::int64_t>());
+        totals.assign(spatial, checked_mul(2, checked_dim(json_int(*amounts))));
       } else if (amounts->is_array() && amounts->size() == spatial) {
         for (const Json& amount : *amounts) {
           if (amount.is_number_integer()) {
-            totals.push_back(2 * amount.get<std::int64_t>());
+            totals.push_back(checked_mul(2, checked_dim(json_int(amount))));
           } else if (amount.is_array() && amount.size() == 2 && amount[0].is_number_integer() &&
                      amount[1].is_number_integer()) {
-            totals.push_back(amount[0].get<std::int64_t>() + amount[1].get<std::int64_t>());
+            totals.push_back(checked_add(checked_dim(json_int(amount[0])), checked_dim(json_int(amount[1]))));
           } else {
             return std::nullopt;
           }
@@ -326,7 +362,9 @@ std::optional<Dims> infer_dims(const std::string& name, const Json& config, cons
       Dims out = x;
       for (std::size_t i = 0; i < spatial; ++i) {
         std::int64_t& size = out[axes.first_spatial + i];
-        if (size >= 0) size += sign * totals[i];
+        if (size < 0) continue;
+        size = totals[i] < 0 ? -1 : sign > 0 ? checked_add(size, totals[i]) : size - totals[i];
+        if (size < 0) size = -1;  // cropped to nothing: Keras would fail; leave the size unknown
       }
       return out;
     }
@@ -338,7 +376,7 @@ std::optional<Dims> infer_dims(const std::string& name, const Json& config, cons
       Dims out = x;
       for (std::size_t i = 0; i < spatial; ++i) {
         std::int64_t& dim = out[axes.first_spatial + i];
-        if (dim >= 0) dim *= (*size)[i];
+        dim = checked_mul(dim, checked_dim((*size)[i]));
       }
       return out;
     }
@@ -378,9 +416,7 @@ std::optional<TensorType> infer_output_type(const std::string& class_name, const
       TensorType state;
       state.dtype = compute_dtype(config);
       state.has_shape = true;
-      auto units = config.find("units");
-      state.dims = {inputs.front().dims[0],
-                    units != config.end() && units->is_number_integer() ? units->get<std::int64_t>() : -1};
+      state.dims = {inputs.front().dims[0], dim_or_unknown(config, "units")};
       return state;
     }
     return std::nullopt;

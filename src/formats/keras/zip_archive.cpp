@@ -1,9 +1,13 @@
 // Zip archives with libzip (see zip_archive.h).
 #include "zip_archive.h"
 
+#include <unistd.h>
 #include <zip.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <ctime>
 #include <memory>
 
 #include "modelcut/error.h"
@@ -15,10 +19,6 @@ struct ZipFileCloser {
   void operator()(zip_file_t* file) const { zip_fclose(file); }
 };
 using ZipFile = std::unique_ptr<zip_file_t, ZipFileCloser>;
-
-struct FileCloser {
-  void operator()(std::FILE* file) const { std::fclose(file); }
-};
 
 }  // namespace
 
@@ -40,42 +40,83 @@ ZipReader::~ZipReader() {
 
 bool ZipReader::has(const std::string& name) const { return zip_name_locate(archive_, name.c_str(), 0) >= 0; }
 
+// Sizes in the archive's directory are what the file claims; every limit
+// below is enforced on the bytes actually decompressed as well, so that an
+// entry whose header lies stops at its limit.
 std::string ZipReader::read(const std::string& name, std::uint64_t max_bytes) const {
   zip_stat_t stat;
   zip_stat_init(&stat);
   if (zip_stat(archive_, name.c_str(), 0, &stat) != 0 || !(stat.valid & ZIP_STAT_SIZE)) {
     fail(quoted(path_.string()), ": the archive has no ", name);
   }
-  if (stat.size > max_bytes) {
-    fail(quoted(path_.string()), ": ", name, " is ", stat.size, " bytes, more than the ", max_bytes, " accepted");
-  }
+  auto too_large = [&](std::uint64_t size) {
+    fail(quoted(path_.string()), ": ", name, " is ", size, " bytes or more, more than the ", max_bytes, " accepted");
+  };
+  if (stat.size > max_bytes) too_large(stat.size);
   ZipFile file(zip_fopen(archive_, name.c_str(), 0));
   if (!file) fail(quoted(path_.string()), ": cannot read ", name, " (", zip_strerror(archive_), ")");
-  std::string data(static_cast<std::size_t>(stat.size), '\0');
-  std::uint64_t done = 0;
-  while (done < stat.size) {
-    const zip_int64_t got = zip_fread(file.get(), data.data() + done, stat.size - done);
-    if (got <= 0) fail(quoted(path_.string()), ": cannot read ", name, " (damaged archive?)");
-    done += static_cast<std::uint64_t>(got);
-  }
-  return data;
-}
-
-void ZipReader::extract(const std::string& name, const std::filesystem::path& target) const {
-  ZipFile file(zip_fopen(archive_, name.c_str(), 0));
-  if (!file) fail(quoted(path_.string()), ": cannot read ", name, " (", zip_strerror(archive_), ")");
-  std::unique_ptr<std::FILE, FileCloser> out(std::fopen(target.c_str(), "wb"));
-  if (!out) fail("cannot create the temporary file ", quoted(target.string()));
-  std::vector<char> buffer(1 << 20);
+  std::string data;
+  std::vector<char> buffer(1 << 16);
   for (;;) {
     const zip_int64_t got = zip_fread(file.get(), buffer.data(), buffer.size());
     if (got < 0) fail(quoted(path_.string()), ": cannot read ", name, " (damaged archive?)");
     if (got == 0) break;
-    if (std::fwrite(buffer.data(), 1, static_cast<std::size_t>(got), out.get()) != static_cast<std::size_t>(got)) {
-      fail("cannot write the temporary file ", quoted(target.string()));
+    if (data.size() + static_cast<std::uint64_t>(got) > max_bytes)
+      too_large(data.size() + static_cast<std::uint64_t>(got));
+    data.append(buffer.data(), static_cast<std::size_t>(got));
+  }
+  if (data.size() != stat.size) {
+    fail(quoted(path_.string()), ": ", name, " holds ", data.size(), " bytes, not the ", stat.size,
+         " its header says (damaged archive?)");
+  }
+  return data;
+}
+
+void ZipReader::extract(const std::string& name, int descriptor, const ExtractLimits& limits) const {
+  zip_stat_t stat;
+  zip_stat_init(&stat);
+  if (zip_stat(archive_, name.c_str(), 0, &stat) != 0 || !(stat.valid & ZIP_STAT_SIZE) ||
+      !(stat.valid & ZIP_STAT_COMP_SIZE)) {
+    fail(quoted(path_.string()), ": the archive has no ", name);
+  }
+  const std::string what = quoted(path_.string()) + ": " + name;
+  // Checked before a byte is written: an entry expanding far beyond its
+  // stored size is refused (a zip bomb), whatever it holds.
+  if (stat.size > limits.max_bytes) {
+    fail(what, " is ", stat.size, " bytes, more than the ", limits.max_bytes, " accepted");
+  }
+  if (stat.size > limits.free_expansion && stat.size / limits.max_ratio > stat.comp_size) {
+    fail(what, " expands from ", stat.comp_size, " to ", stat.size, " bytes, more than ", limits.max_ratio,
+         " times (Keras stores it uncompressed)");
+  }
+  ZipFile file(zip_fopen(archive_, name.c_str(), 0));
+  if (!file) fail(quoted(path_.string()), ": cannot read ", name, " (", zip_strerror(archive_), ")");
+  std::vector<char> buffer(1 << 20);
+  std::uint64_t done = 0;
+  for (;;) {
+    const zip_int64_t got = zip_fread(file.get(), buffer.data(), buffer.size());
+    if (got < 0) fail(quoted(path_.string()), ": cannot read ", name, " (damaged archive?)");
+    if (got == 0) break;
+    const bool first = done == 0;
+    done += static_cast<std::uint64_t>(got);
+    if (done > stat.size) fail(what, " holds more bytes than the ", stat.size, " its header says (damaged archive?)");
+    // The first bytes say what the entry is before anything reaches the disk.
+    if (first && !limits.magic.empty() &&
+        (static_cast<std::size_t>(got) < limits.magic.size() ||
+         std::memcmp(buffer.data(), limits.magic.data(), limits.magic.size()) != 0)) {
+      fail(what, " is not ", limits.kind);
+    }
+    for (std::size_t written = 0; written < static_cast<std::size_t>(got);) {
+      const ssize_t put = ::write(descriptor, buffer.data() + written, static_cast<std::size_t>(got) - written);
+      if (put < 0 && errno == EINTR) continue;
+      if (put <= 0) fail("cannot write ", name, " to the temporary folder (is it full?)");
+      written += static_cast<std::size_t>(put);
     }
   }
-  if (std::fclose(out.release()) != 0) fail("cannot write the temporary file ", quoted(target.string()));
+  if (done != stat.size) {
+    fail(what, " holds ", done, " bytes, not the ", stat.size, " its header says (damaged archive?)");
+  }
+  if (done == 0) fail(what, " is empty");
 }
 
 void write_zip(const std::filesystem::path& target, const std::vector<ZipEntry>& entries) {
@@ -88,6 +129,16 @@ void write_zip(const std::filesystem::path& target, const std::vector<ZipEntry>&
     std::remove(target.c_str());
     fail("cannot write ", quoted(target.string()), ": ", what, " (", message, ")");
   };
+  // Same parts from the same model, byte for byte: every entry gets one
+  // fixed time (libzip would take the clock's, or the temporary file's) and
+  // fixed permissions. The time is 1980-01-01 00:00, the first a zip
+  // timestamp can hold, in local time as libzip converts it.
+  std::tm epoch{};
+  epoch.tm_year = 80;
+  epoch.tm_mday = 1;
+  epoch.tm_isdst = -1;
+  const std::time_t fixed_time = std::mktime(&epoch);
+  constexpr zip_uint32_t kFileMode = 0100644;  // a regular file, rw-r--r--
   for (const ZipEntry& entry : entries) {
     zip_source_t* source = entry.file.empty() ? zip_source_buffer(archive, entry.data.data(), entry.data.size(), 0)
                                               : zip_source_file(archive, entry.file.c_str(), 0, -1);
@@ -97,7 +148,10 @@ void write_zip(const std::filesystem::path& target, const std::vector<ZipEntry>&
       zip_source_free(source);
       give_up(entry.name);
     }
-    if (zip_set_file_compression(archive, static_cast<zip_uint64_t>(index), ZIP_CM_STORE, 0) != 0) {
+    const auto added = static_cast<zip_uint64_t>(index);
+    if (zip_set_file_compression(archive, added, ZIP_CM_STORE, 0) != 0 ||
+        zip_file_set_mtime(archive, added, fixed_time, 0) != 0 ||
+        zip_file_set_external_attributes(archive, added, 0, ZIP_OPSYS_UNIX, kFileMode << 16) != 0) {
       give_up(entry.name);
     }
   }

@@ -23,8 +23,19 @@ class ZipReader {
   bool has(const std::string& name) const;
   // The whole entry; throws Error when it is larger than `max_bytes`.
   std::string read(const std::string& name, std::uint64_t max_bytes) const;
-  // Streams the entry to a new file at `target`.
-  void extract(const std::string& name, const std::filesystem::path& target) const;
+  // What an entry may be to be extracted. The sizes and the ratio are
+  // checked against the archive's directory before extracting, and the
+  // bytes actually decompressed against the directory while extracting.
+  struct ExtractLimits {
+    std::uint64_t max_bytes = 0;
+    std::uint64_t free_expansion = 0;  // entries up to this size may be compressed at any ratio
+    std::uint64_t max_ratio = 1;       // beyond it, size / compressed size at most this
+    std::string magic;                 // the entry's first bytes, if not empty
+    std::string kind;                  // what the magic says ("an HDF5 file")
+  };
+  // Streams the entry to the empty file open as `descriptor`; throws Error,
+  // having written nothing or stopped as soon as a limit is broken.
+  void extract(const std::string& name, int descriptor, const ExtractLimits& limits) const;
 
  private:
   std::filesystem::path path_;
