@@ -35,7 +35,7 @@ std::string json_string(const std::string& text) {
 }
 
 std::string json_type(const modelcut::TensorInfo& info) {
-  std::string out = "{\"elem_type\": " + std::to_string(modelcut::onnx::data_type_code(info.dtype)) + ", \"dims\": ";
+  std::string out = "{\"elem_type\": " + std::to_string(modelcut::data_type_code(info.dtype)) + ", \"dims\": ";
   if (!info.has_shape) return out + "null}";
   out += "[";
   for (std::size_t i = 0; i < info.dims.size(); ++i) {
