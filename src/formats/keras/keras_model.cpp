@@ -16,7 +16,9 @@
 #include <algorithm>
 #include <set>
 
+#include "formats/dtypes.h"
 #include "modelcut/error.h"
+#include "modelcut/file_type.h"
 #include "zip_archive.h"
 
 namespace modelcut::keras {
@@ -784,7 +786,7 @@ class Builder {
       TensorInfo& info = mutable_flow.mutable_value(id).info;
       info.known = !type.dtype.empty();
       info.dtype = type.dtype;
-      info.element_bits = dtype_bits(type.dtype);
+      info.element_bits = keras_dtype_bits(type.dtype);
       info.has_shape = type.has_shape;
       info.dims.clear();
       for (std::size_t axis = 0; axis < type.dims.size(); ++axis) {
@@ -1145,15 +1147,6 @@ std::string snake_case(const std::string& class_name) {
   return name;
 }
 
-int dtype_bits(const std::string& dtype) {
-  static const std::map<std::string, int> bits = {
-      {"float16", 16}, {"bfloat16", 16},  {"float32", 32},     {"float64", 64},      {"int8", 8},       {"int16", 16},
-      {"int32", 32},   {"int64", 64},     {"uint8", 8},        {"uint16", 16},       {"uint32", 32},    {"uint64", 64},
-      {"bool", 8},     {"complex64", 64}, {"complex128", 128}, {"float8_e4m3fn", 8}, {"float8_e5m2", 8}};
-  auto it = bits.find(dtype);
-  return it == bits.end() ? 0 : it->second;
-}
-
 std::unique_ptr<KerasModel> KerasModel::open(const fs::path& path) {
   auto model = std::make_unique<KerasModel>();
   model->path = path;
@@ -1161,15 +1154,7 @@ std::unique_ptr<KerasModel> KerasModel::open(const fs::path& path) {
   std::error_code error;
   if (!fs::is_regular_file(path, error)) fail("cannot open ", where, ": no such file");
 
-  char magic[8] = {};
-  {
-    std::FILE* file = std::fopen(path.c_str(), "rb");
-    if (file == nullptr) fail("cannot open ", where);
-    const std::size_t got = std::fread(magic, 1, sizeof magic, file);
-    std::fclose(file);
-    if (got < 4) fail(where, ": not a Keras file (too short)");
-  }
-  const bool is_zip = std::string(magic, 4) == "PK\x03\x04";
+  const bool is_zip = sniff_file_type(path) == FileType::KerasZip;
 
   if (is_zip) {
     model->container = Container::Zip;

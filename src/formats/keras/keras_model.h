@@ -145,8 +145,6 @@ NodeRefs node_refs(Json& node_data, bool keras3);
 // file ("BatchNormalization" -> "batch_normalization", "ReLU" -> "re_lu").
 std::string snake_case(const std::string& class_name);
 
-// Element size of a dtype name in bits; 0 when not a plain numeric type.
-int dtype_bits(const std::string& dtype);
 
 // Output type of a layer call, inferred from its config and input types for
 // common layers (used where the file records no shape); nullopt otherwise.
