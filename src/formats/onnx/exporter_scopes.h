@@ -1,0 +1,34 @@
+// Layer paths recovered from what ONNX exporters leave behind: PyTorch's
+// dynamo exporter records module paths in node metadata
+// ("pkg.torch.onnx.name_scopes"); the TorchScript exporter and tf2onnx put
+// scopes in node names ("/layer1/layer1.0/conv1/Conv", "model/fc2/BiasAdd").
+//
+// A scope is a list of components, outermost first, that the format-neutral
+// resolver (src/resolve) turns into layer names.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "modelcut/dataflow.h"
+#include "onnx_model.h"
+
+namespace modelcut::onnx {
+
+// Scope of a node named like "/layer1/layer1.0/conv1/Conv" (TorchScript) or
+// "model/fc2/BiasAdd" (tf2onnx); empty for names without a scope.
+std::vector<std::string> scope_from_node_name(const std::string& name);
+
+// Scope from the dynamo exporter's "pkg.torch.onnx.name_scopes" metadata.
+std::vector<std::string> scope_from_name_scopes(const std::string& text);
+
+// Layer path named by a weight; `dotted` allows PyTorch's "layer2.0.conv1.weight".
+std::vector<std::string> scope_from_weight_name(const std::string& name, bool dotted);
+
+// The scope of a node: its name-scope metadata when present, else its name.
+std::vector<std::string> scope_of(const NodeRef& node);
+
+// Records, on each node, the layer paths named by the weights it reads.
+void add_weight_scopes(const OnnxModel& model, Dataflow& dataflow);
+
+}  // namespace modelcut::onnx
