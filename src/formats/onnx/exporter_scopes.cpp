@@ -4,37 +4,69 @@
 // scopes in node names ("/layer1/layer1.0/conv1/Conv", "model/fc2/BiasAdd").
 #include "exporter_scopes.h"
 
+#include <algorithm>
 #include <map>
 
 namespace modelcut::onnx {
 
-// "/layer1/layer1.0/conv1/Conv" -> {"layer1", "0", "conv1"}: the last part
-// names the operator; a part that repeats its parent's qualified name as a
-// prefix (PyTorch's "layer1.0" under "layer1") is reduced to its own name.
-std::vector<std::string> scope_from_node_name(const std::string& name) {
+namespace {
+
+std::vector<std::string> split_at(const std::string& text, char separator) {
   std::vector<std::string> parts;
   std::size_t start = 0;
-  while (start <= name.size()) {
-    const std::size_t slash = name.find('/', start);
-    const std::size_t end = slash == std::string::npos ? name.size() : slash;
-    if (end > start) parts.push_back(name.substr(start, end - start));
-    if (slash == std::string::npos) break;
-    start = slash + 1;
+  for (std::size_t end; (end = text.find(separator, start)) != std::string::npos; start = end + 1) {
+    parts.push_back(text.substr(start, end - start));
   }
-  if (parts.size() <= 1 || name.find('/') == std::string::npos) return {};
+  parts.push_back(text.substr(start));
+  return parts;
+}
+
+bool is_exporter_constant(const std::string& name) { return name.compare(0, 6, "onnx::") == 0; }
+
+bool is_number(const std::string& atom) {
+  return !atom.empty() && atom.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// Full module path of a TorchScript scope component under its parent's path.
+// The exporter names each module by the tail of its dotted path from the last
+// non-numeric atom on ("layer3.0.downsample.0" -> "downsample.0", "layer3.0"
+// -> "layer3.0", "features.1.block" -> "block"). So a component that extends
+// the tail of the parent's path ("downsample.0" under "layer3.0.downsample")
+// continues the parent: it replaces that tail. Any other component is a child
+// attribute, or a child reached through a container that was never called
+// itself (a ModuleList: "layer.0" under "encoder"), and is appended.
+// NB: a module named like its own parent attribute and reached through an
+// uncalled container ("foo.foo.0", whose component "foo.0" under "foo") is
+// read as "foo.0": the names alone cannot tell the two apart.
+void append_torch_component(std::vector<std::string>& path, const std::string& component) {
+  const std::vector<std::string> atoms = split_at(component, '.');
+  std::size_t tail = path.size();
+  while (tail > 0 && is_number(path[tail - 1])) --tail;
+  if (tail > 0) --tail;  // the last non-numeric atom; 0 when every atom is a number
+  const std::size_t tail_size = path.size() - tail;
+  if (tail < path.size() && atoms.size() > tail_size &&
+      std::equal(path.begin() + static_cast<long>(tail), path.end(), atoms.begin())) {
+    path.resize(tail);
+  }
+  path.insert(path.end(), atoms.begin(), atoms.end());
+}
+
+}  // namespace
+
+// "/layer3/layer3.0/downsample/downsample.0/Conv" -> {"layer3", "0",
+// "downsample", "0"} for PyTorch (`torch_paths`), "model/fc2/BiasAdd" ->
+// {"model", "fc2"} otherwise: the last part names the operator.
+std::vector<std::string> scope_from_node_name(const std::string& name, bool torch_paths) {
+  if (name.find('/') == std::string::npos) return {};
+  std::vector<std::string> parts;
+  for (std::string& part : split_at(name, '/')) {
+    if (!part.empty()) parts.push_back(std::move(part));
+  }
+  if (parts.size() <= 1) return {};
   parts.pop_back();
+  if (!torch_paths) return parts;
   std::vector<std::string> scope;
-  std::string qualified;
-  for (const std::string& part : parts) {
-    if (!qualified.empty() && part.size() > qualified.size() + 1 && part.compare(0, qualified.size(), qualified) == 0 &&
-        part[qualified.size()] == '.') {
-      scope.push_back(part.substr(qualified.size() + 1));
-      qualified = part;
-    } else {
-      scope.push_back(part);
-      qualified = qualified.empty() ? part : qualified + "." + part;
-    }
-  }
+  for (const std::string& part : parts) append_torch_component(scope, part);
   return scope;
 }
 
@@ -57,7 +89,9 @@ std::vector<std::string> scope_from_name_scopes(const std::string& text) {
   for (const std::string& item : items) {
     if (item.empty()) continue;
     const bool nested = !qualified.empty() && item.compare(0, qualified.size() + 1, qualified + ".") == 0;
-    scope.push_back(nested ? item.substr(qualified.size() + 1) : item);
+    for (std::string& atom : split_at(nested ? item.substr(qualified.size() + 1) : item, '.')) {
+      scope.push_back(std::move(atom));
+    }
     qualified = nested || qualified.empty() ? item : qualified + "." + item;
   }
   return scope;
@@ -66,7 +100,7 @@ std::vector<std::string> scope_from_name_scopes(const std::string& text) {
 // Layer path named by a weight: "model/block_6_expand_1/convolution/w:0" or
 // PyTorch's "layer2.0.conv1.weight" (dotted names only for PyTorch models).
 std::vector<std::string> scope_from_weight_name(const std::string& name, bool dotted) {
-  if (name.find('/') != std::string::npos) return scope_from_node_name(name);
+  if (name.find('/') != std::string::npos) return scope_from_node_name(name, false);
   if (!dotted) return {};
   std::vector<std::string> scope;
   std::size_t start = 0;
@@ -76,11 +110,26 @@ std::vector<std::string> scope_from_weight_name(const std::string& name, bool do
   return scope;
 }
 
-std::vector<std::string> scope_of(const NodeRef& node) {
+std::vector<std::string> scope_of(const NodeRef& node, bool torch_paths) {
   for (const auto& [key, value] : node.metadata) {
     if (key == "pkg.torch.onnx.name_scopes") return scope_from_name_scopes(value);
   }
-  return scope_from_node_name(node.name);
+  return scope_from_node_name(node.name, torch_paths);
+}
+
+// PyTorch's TorchScript exporter folds a BatchNorm in eval mode into the Conv
+// before it (and drops the BatchNorm's nodes and weights). The folded weight
+// and bias are new tensors, which the exporter names "onnx::Conv_<n>", where
+// an unfolded Conv reads its module's "<path>.weight" and "<path>.bias". A
+// computed weight alone (weight standardisation) leaves the bias alone, so
+// both must be new. The dynamo exporter keeps the names and scopes the folded
+// node under the BatchNorm instead (its name scopes), so it needs no mark.
+bool is_folded_convolution(const NodeRef& node) {
+  if (node.op_type != "Conv" || !node.domain.empty() || node.inputs.size() < 3) return false;
+  for (const auto& entry : node.metadata) {
+    if (entry.first == "pkg.torch.onnx.name_scopes") return false;
+  }
+  return is_exporter_constant(node.inputs[1]) && is_exporter_constant(node.inputs[2]);
 }
 
 // Records, on each node, the layer paths named by the weights it reads.
@@ -89,9 +138,10 @@ void add_weight_scopes(const OnnxModel& model, Dataflow& dataflow) {
   const bool dotted = model.producer_name == "pytorch";
   std::map<std::string, std::vector<std::string>> scope_of_weight;
   for (const TensorRef& tensor : model.initializers) {
-    std::int64_t elements = 1;
-    for (std::int64_t size : tensor.dims) elements *= size;
-    if (elements <= 1) continue;
+    // More than one element, decided without multiplying sizes read from the file.
+    const bool empty = std::any_of(tensor.dims.begin(), tensor.dims.end(), [](std::int64_t size) { return size <= 0; });
+    const bool single = std::all_of(tensor.dims.begin(), tensor.dims.end(), [](std::int64_t size) { return size == 1; });
+    if (empty || single) continue;
     auto scope = scope_from_weight_name(tensor.name, dotted);
     if (!scope.empty()) scope_of_weight.emplace(tensor.name, std::move(scope));
   }
@@ -101,6 +151,7 @@ void add_weight_scopes(const OnnxModel& model, Dataflow& dataflow) {
       auto it = scope_of_weight.find(dataflow.value(input).name);
       if (it != scope_of_weight.end() && it->second != node.scope) node.weight_scopes.push_back(it->second);
     }
+    if (dotted && id < model.nodes.size()) node.folds_following_layer = is_folded_convolution(model.nodes[id]);
   }
 }
 

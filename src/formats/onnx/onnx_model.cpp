@@ -460,7 +460,7 @@ Dataflow index_onnx(const OnnxModel& model) {
     for (const std::string& name : source.outputs) {
       if (!name.empty()) node.outputs.push_back(dataflow.value_named(name));
     }
-    node.scope = scope_of(source);
+    node.scope = scope_of(source, model.producer_name == "pytorch");
     node.is_constant = source.op_type == "Constant" && source.domain.empty() && node.inputs.empty();
     dataflow.add_node(std::move(node));
   }
