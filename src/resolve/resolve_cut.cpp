@@ -215,7 +215,8 @@ std::string dropped_layer_hint(const LayerIndex& layers, const std::string& name
   const std::size_t split = name.find_last_of("./");
   const std::string explanation =
       "; if it is a layer of the model, the exporter left it out: exporters drop layers that compute nothing at "
-      "inference (Dropout, Identity) and fold some into the layer before them (BatchNorm into Conv)";
+      "inference (Dropout, Identity), compute ahead of time those that depend on no input, and fold some into the "
+      "layer before them (BatchNorm into Conv)";
   if (split == std::string::npos) return explanation;
   const auto parents = layers.match(name.substr(0, split));
   if (parents.size() != 1 || parents.front()->fused) return {};
@@ -257,8 +258,9 @@ CutPoint cut_at_layer(const Layer& layer, const std::string& spec) {
   cut.resolved_name = layer.name;
   if (layer.fused) cut.resolved_name += " (fused by the exporter into the nodes reading its weights)";
   if (layer.folds_following) {
-    cut.resolved_name += " (the exporter folded the layer after it, such as a BatchNorm, into it: the cut gives "
-                         "that layer's output)";
+    cut.resolved_name +=
+        " (the exporter folded the layer after it, such as a BatchNorm, into it: the cut gives "
+        "that layer's output)";
   }
   cut.values = layer.outputs;
   if (cut.values.empty()) fail("layer ", quoted(layer.name), " has no output that anything reads");

@@ -110,10 +110,28 @@ std::vector<std::string> scope_from_weight_name(const std::string& name, bool do
   return scope;
 }
 
+bool is_moved_layout_node(const NodeRef& node) {
+  const bool layout = node.op_type == "Transpose" || node.op_type == "Reshape" || node.op_type == "Squeeze" ||
+                      node.op_type == "Unsqueeze";
+  if (!layout || !node.domain.empty()) return false;
+  const std::size_t marker = node.name.rfind("__");
+  return marker != std::string::npos && marker + 2 < node.name.size() &&
+         node.name.find_first_not_of("0123456789", marker + 2) == std::string::npos;
+}
+
 std::vector<std::string> scope_of(const NodeRef& node, bool torch_paths) {
   for (const auto& [key, value] : node.metadata) {
     if (key == "pkg.torch.onnx.name_scopes") return scope_from_name_scopes(value);
   }
+  // tf2onnx's optimizers move layout Transposes through the graph (turning
+  // some into Reshape, Squeeze or Unsqueeze) and name each after the node it
+  // was made from ("<that node>__<n>"), so the name's scope is not where it
+  // computes: a Transpose of the model's input named
+  // ".../bn_Conv1_1/batchnorm/mul_1__6" would otherwise be taken for the
+  // output of the layer "bn_Conv1". Such a node belongs to no layer; at the
+  // end of its own layer, the cut then falls just before it (the same values
+  // in the other layout).
+  if (!torch_paths && is_moved_layout_node(node)) return {};
   return scope_from_node_name(node.name, torch_paths);
 }
 
@@ -140,7 +158,8 @@ void add_weight_scopes(const OnnxModel& model, Dataflow& dataflow) {
   for (const TensorRef& tensor : model.initializers) {
     // More than one element, decided without multiplying sizes read from the file.
     const bool empty = std::any_of(tensor.dims.begin(), tensor.dims.end(), [](std::int64_t size) { return size <= 0; });
-    const bool single = std::all_of(tensor.dims.begin(), tensor.dims.end(), [](std::int64_t size) { return size == 1; });
+    const bool single =
+        std::all_of(tensor.dims.begin(), tensor.dims.end(), [](std::int64_t size) { return size == 1; });
     if (empty || single) continue;
     auto scope = scope_from_weight_name(tensor.name, dotted);
     if (!scope.empty()) scope_of_weight.emplace(tensor.name, std::move(scope));

@@ -27,8 +27,12 @@ std::vector<std::string> scope_from_name_scopes(const std::string& text);
 // Layer path named by a weight; `dotted` allows PyTorch's "layer2.0.conv1.weight".
 std::vector<std::string> scope_from_weight_name(const std::string& name, bool dotted);
 
+// A layout node (Transpose, Reshape, Squeeze, Unsqueeze) that tf2onnx's
+// optimizers made and named after another node ("<node>__<n>").
+bool is_moved_layout_node(const NodeRef& node);
+
 // The scope of a node: its name-scope metadata when present, else its name
-// (`torch_paths` for models exported by PyTorch).
+// (`torch_paths` for models exported by PyTorch); none for a moved layout node.
 std::vector<std::string> scope_of(const NodeRef& node, bool torch_paths);
 
 // A Conv into which PyTorch's TorchScript exporter folded the BatchNorm after it.
