@@ -490,5 +490,20 @@ TEST(Resolve, ATransposeMovedByTf2onnxBelongsToNoLayer) {
   EXPECT_EQ(value_names(g.dataflow, cut.values), (Names{"c"}));
 }
 
+TEST(Resolve, ALayoutNodeMadeInsideItsOwnLayerStaysThere) {
+  // The Squeeze tf2onnx adds after a global pooling reads the pooling's own
+  // value: the layer's output is the squeezed one, as in Keras.
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17], producer_name: "tf2onnx">
+    g (float[N, 2, 1, 1] x) => (float[N, 2] y) {
+      ["model/pool/Mean"] m = Relu(x)
+      ["model/pool/Mean_Squeeze__669"] s = Squeeze(m)
+      ["model/fc/MatMul"] y = Abs(s)
+    }
+  )");
+  EXPECT_EQ(g.dataflow.node(1).scope, (Names{"model", "pool"}));
+  EXPECT_EQ(value_names(g.dataflow, resolve(g, "pool").values), (Names{"s"}));
+}
+
 }  // namespace
 }  // namespace modelcut::test

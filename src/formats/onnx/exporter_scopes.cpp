@@ -123,15 +123,6 @@ std::vector<std::string> scope_of(const NodeRef& node, bool torch_paths) {
   for (const auto& [key, value] : node.metadata) {
     if (key == "pkg.torch.onnx.name_scopes") return scope_from_name_scopes(value);
   }
-  // tf2onnx's optimizers move layout Transposes through the graph (turning
-  // some into Reshape, Squeeze or Unsqueeze) and name each after the node it
-  // was made from ("<that node>__<n>"), so the name's scope is not where it
-  // computes: a Transpose of the model's input named
-  // ".../bn_Conv1_1/batchnorm/mul_1__6" would otherwise be taken for the
-  // output of the layer "bn_Conv1". Such a node belongs to no layer; at the
-  // end of its own layer, the cut then falls just before it (the same values
-  // in the other layout).
-  if (!torch_paths && is_moved_layout_node(node)) return {};
   return scope_from_node_name(node.name, torch_paths);
 }
 
@@ -148,6 +139,25 @@ bool is_folded_convolution(const NodeRef& node) {
     if (entry.first == "pkg.torch.onnx.name_scopes") return false;
   }
   return is_exporter_constant(node.inputs[1]) && is_exporter_constant(node.inputs[2]);
+}
+
+// tf2onnx's optimizers move layout Transposes through the graph (turning
+// some into Reshape, Squeeze or Unsqueeze) and name each after the node it
+// was made from ("<that node>__<n>"), so the name's scope need not be where
+// it computes: a Transpose of the model's input named
+// ".../bn_Conv1_1/batchnorm/mul_1__6" would otherwise be taken for the output
+// of the layer "bn_Conv1". Such a node keeps its scope only when it reads a
+// value of that same scope (the Squeeze closing a pooling layer).
+void clear_borrowed_scopes(const OnnxModel& model, Dataflow& dataflow) {
+  if (model.producer_name == "pytorch") return;
+  for (NodeId id : dataflow.topological_order()) {
+    if (id >= model.nodes.size() || !is_moved_layout_node(model.nodes[id])) continue;
+    Node& node = dataflow.mutable_node(id);
+    if (node.scope.empty() || node.inputs.empty()) continue;
+    const Value& data = dataflow.value(node.inputs.front());
+    const bool reads_own_scope = data.producer != kNoNode && dataflow.node(data.producer).scope == node.scope;
+    if (!reads_own_scope) node.scope.clear();
+  }
 }
 
 // Records, on each node, the layer paths named by the weights it reads.

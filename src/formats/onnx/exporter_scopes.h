@@ -32,11 +32,16 @@ std::vector<std::string> scope_from_weight_name(const std::string& name, bool do
 bool is_moved_layout_node(const NodeRef& node);
 
 // The scope of a node: its name-scope metadata when present, else its name
-// (`torch_paths` for models exported by PyTorch); none for a moved layout node.
+// (`torch_paths` for models exported by PyTorch).
 std::vector<std::string> scope_of(const NodeRef& node, bool torch_paths);
 
 // A Conv into which PyTorch's TorchScript exporter folded the BatchNorm after it.
 bool is_folded_convolution(const NodeRef& node);
+
+// Takes their scope from layout nodes that tf2onnx moved out of it (see
+// is_moved_layout_node) and that read no value of that scope. Needs
+// build_index() done; runs before add_weight_scopes.
+void clear_borrowed_scopes(const OnnxModel& model, Dataflow& dataflow);
 
 // Records, on each node, the layer paths named by the weights it reads, and
 // (for PyTorch models) whether it holds a layer folded into it.

@@ -466,6 +466,7 @@ Dataflow index_onnx(const OnnxModel& model) {
   }
   for (const ValueInfoRef& output : model.outputs) dataflow.mark_graph_output(dataflow.value_named(output.name));
   dataflow.build_index();
+  clear_borrowed_scopes(model, dataflow);
   add_weight_scopes(model, dataflow);
 
   for (const auto& [name, type] : model.types) {
