@@ -107,6 +107,27 @@ py::dict split(const std::string& model, const std::vector<std::string>& cuts, c
   return out;
 }
 
+// modelcut.resolve: what each cut name resolves to, without writing parts.
+py::list resolve(const std::string& model, const std::vector<std::string>& cuts,
+                 const std::vector<py::bytes>& type_hints) {
+  const auto hints = as_strings(type_hints);
+  std::vector<modelcut::CutSummary> summaries;
+  {
+    py::gil_scoped_release release;
+    summaries = modelcut::resolve_cuts(model, cuts, hints);
+  }
+  py::list out;
+  for (const auto& cut : summaries) {
+    py::dict entry;
+    entry["spec"] = cut.spec;
+    entry["kind"] = cut.kind;
+    entry["resolved_name"] = cut.resolved_name;
+    entry["values"] = cut.values;
+    out.append(entry);
+  }
+  return out;
+}
+
 py::dict merge(const std::vector<std::string>& parts, const std::string& output, bool overwrite) {
   std::vector<std::filesystem::path> paths(parts.begin(), parts.end());
   modelcut::MergeResult result;
@@ -203,6 +224,8 @@ PYBIND11_MODULE(_core, m) {
         py::arg("type_hints") = std::vector<py::bytes>{}, py::arg("weights") = "auto",
         py::arg("external_threshold") = std::uint64_t{1} << 30, py::arg("progress") = py::none(),
         "Cut MODEL after each name in CUTS and write the parts into OUTPUT_DIR.");
+  m.def("resolve", &resolve, py::arg("model"), py::arg("cuts"), py::arg("type_hints") = std::vector<py::bytes>{},
+        "What each name in CUTS resolves to in MODEL, without writing anything.");
   m.def("merge", &merge, py::arg("parts"), py::arg("output"), py::arg("overwrite") = false,
         "Compose a chain of parts back into one model.");
   m.def("inspect", &inspect, py::arg("model"), py::arg("type_hints") = std::vector<py::bytes>{},

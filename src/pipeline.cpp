@@ -108,6 +108,21 @@ SplitResult split_model(const fs::path& model_path, const SplitOptions& options)
   return result;
 }
 
+std::vector<CutSummary> resolve_cuts(const fs::path& model_path, const std::vector<std::string>& cuts,
+                                     const std::vector<std::string>& type_hints) {
+  const auto model = open_source_model(model_path, type_hints);
+  const Dataflow& dataflow = model->dataflow();
+  const LayerIndex layers(dataflow);
+  std::vector<CutSummary> summaries;
+  for (const std::string& spec : cuts) {
+    const CutPoint cut = resolve_cut(dataflow, layers, spec);
+    CutSummary summary{spec, to_string(cut.kind), cut.resolved_name, {}};
+    for (ValueId id : cut.values) summary.values.push_back(dataflow.value(id).name);
+    summaries.push_back(std::move(summary));
+  }
+  return summaries;
+}
+
 MergeResult merge_parts(const std::vector<fs::path>& part_paths, const fs::path& output, bool overwrite) {
   if (part_paths.size() < 2) fail("merge needs at least two parts");
   check_output_path(output, part_paths, overwrite);

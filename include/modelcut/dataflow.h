@@ -75,6 +75,10 @@ struct Node {
   // (a BatchNorm into the Conv before it) and the fused layer then survives
   // only in weight names; these let a user still cut "after" it.
   std::vector<std::vector<std::string>> weight_scopes;
+  // The exporter folded the layer that follows this node's own layer into
+  // this node (TorchScript folds a BatchNorm into the Conv before it): what
+  // the node computes is that following layer's output, not its own layer's.
+  bool folds_following_layer = false;
   // A node with no inputs whose output is the same wherever it is computed
   // (an ONNX Constant): it is copied into every part that needs it instead of
   // sending its value across a cut.

@@ -84,6 +84,12 @@ struct SplitResult {
 
 SplitResult split_model(const std::filesystem::path& model, const SplitOptions& options);
 
+// What each name in `cuts` resolves to, as split_model would cut there,
+// without partitioning or writing anything. Throws Error for the first name
+// that does not resolve.
+std::vector<CutSummary> resolve_cuts(const std::filesystem::path& model, const std::vector<std::string>& cuts,
+                                     const std::vector<std::string>& type_hints = {});
+
 struct MergeResult {
   std::filesystem::path path;
   std::size_t node_count = 0;

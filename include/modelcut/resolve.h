@@ -22,6 +22,10 @@ struct Layer {
   // Known only from weight names: the exporter fused this layer into the
   // nodes that read its weights (see Node::weight_scopes).
   bool fused = false;
+  // Its output is computed by a node into which the exporter folded the layer
+  // after it (see Node::folds_following_layer): a cut here gives that
+  // following layer's output.
+  bool folds_following = false;
 };
 
 // All layers of a dataflow, outermost first, in the order of their first node.
@@ -30,8 +34,10 @@ class LayerIndex {
   explicit LayerIndex(const Dataflow& dataflow);
   const std::vector<Layer>& layers() const { return layers_; }
   // Layers a user's name may refer to, best match tier only (several means
-  // the name is ambiguous). Fused layers are considered only when no layer
-  // with nodes of its own matches.
+  // the name is ambiguous). A name that matches a layer with nodes of its own
+  // (in any tier) always means that layer: fused layers, known only from
+  // weight names, are considered only when no such layer matches, and no
+  // fused layer is ever made for a path that has nodes of its own.
   std::vector<const Layer*> match(const std::string& name) const;
 
  private:
@@ -51,7 +57,10 @@ const char* to_string(CutPoint::Kind kind);
 // Resolves one name. The name may be prefixed with "tensor:", "node:" or
 // "layer:" to say what it names; otherwise a tensor name is tried first, then
 // a node name, then a layer name. Throws Error for an unknown or ambiguous name,
-// listing the closest candidates.
+// listing the closest candidates. For an unknown layer the message also says
+// that exporters drop layers that compute nothing at inference, and names the
+// cut that gives the same values where the model shows one (the layer before
+// it in the same numbered container: "classifier.1" for "classifier.2").
 CutPoint resolve_cut(const Dataflow& dataflow, const LayerIndex& layers, const std::string& spec);
 
 // Up to `limit` names of tensors, nodes and layers closest to `name`.

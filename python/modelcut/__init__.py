@@ -7,7 +7,7 @@
 """
 
 from ._core import Error
-from .api import SplitResult, inspect, merge, split
+from .api import SplitResult, inspect, merge, resolve, split
 from .intervene import ChainError, gaussian_noise, run_chain
 from .verify import VerifyReport, verify
 
@@ -19,6 +19,7 @@ __all__ = [
     "gaussian_noise",
     "inspect",
     "merge",
+    "resolve",
     "run_chain",
     "split",
     "verify",

@@ -106,6 +106,19 @@ def split(
     return SplitResult(parts=result["parts"], cuts=result["cuts"])
 
 
+def resolve(model: ModelArg, at: str | Sequence[str], *, infer_shapes: bool = True) -> list[dict]:
+    """What each name in `at` resolves to, as split() would cut there, without writing anything.
+
+    One dict per name: "spec", "kind" ("tensor", "node" or "layer"),
+    "resolved_name" and "values" (the tensors crossing the cut). Raises
+    modelcut.Error for the first name that does not resolve.
+    """
+    cuts = [at] if isinstance(at, str) else list(at)
+    with _as_path(model) as path:
+        hints = inferred_types(path) if infer_shapes else []
+        return _core.resolve(path, cuts, hints)
+
+
 def merge(parts: Sequence[ModelArg], output: str | os.PathLike, *, overwrite: bool = False) -> dict:
     """Composes a chain of parts back into one model written to `output`."""
     paths = []

@@ -138,20 +138,22 @@ LayerIndex::LayerIndex(const Dataflow& dataflow) {
         if (read_outside) layer.outputs.push_back(output);
       }
     }
+    // Only the layer whose own node holds the folded one: an enclosing layer
+    // ends after the folded layer too, so its output is its own.
+    for (ValueId output : layer.outputs) {
+      const Node& producer = dataflow.node(dataflow.value(output).producer);
+      if (!layer.fused && producer.folds_following_layer && producer.scope == layer.path) layer.folds_following = true;
+    }
   }
 }
 
 std::vector<const Layer*> LayerIndex::match(const std::string& name) const {
   constexpr int kNoMatch = 99;
-  int best_tier = kNoMatch;
-  std::vector<const Layer*> best;
-  auto consider = [&](const Layer& layer, int tier) {
-    if (tier < best_tier) {
-      best_tier = tier;
-      best.clear();
-    }
-    if (tier == best_tier && (best.empty() || best.back() != &layer)) best.push_back(&layer);
-  };
+  // The best tier among layers with nodes of their own, and among fused ones.
+  struct Best {
+    int tier = kNoMatch;
+    std::vector<const Layer*> layers;
+  } primary, fused;
   for (const Layer& layer : layers_) {
     const auto& path = layer.path;
     std::vector<std::string> stripped;
@@ -164,10 +166,19 @@ std::vector<const Layer*> LayerIndex::match(const std::string& name) const {
         if (join(stripped, begin, path.size(), separator) == name) tier = std::min(tier, base + 2);
       }
     }
-    // Fused layers rank below every layer that has nodes of its own.
-    if (tier != kNoMatch) consider(layer, layer.fused ? tier + 10 : tier);
+    if (tier == kNoMatch) continue;
+    Best& best = layer.fused ? fused : primary;
+    if (tier < best.tier) {
+      best.tier = tier;
+      best.layers.clear();
+    }
+    if (tier == best.tier) best.layers.push_back(&layer);
   }
-  return best;
+  // A layer with nodes of its own wins over any fused layer, whatever the
+  // tiers: its own nodes are what the framework computes under that name,
+  // while a fused layer's nodes compute more than it (the Conv a BatchNorm
+  // was folded into).
+  return primary.layers.empty() ? fused.layers : primary.layers;
 }
 
 std::vector<std::string> closest_names(const Dataflow& dataflow, const LayerIndex& layers,
@@ -191,6 +202,44 @@ std::vector<std::string> closest_names(const Dataflow& dataflow, const LayerInde
 
 namespace {
 
+bool is_number(const std::string& text) {
+  return !text.empty() && text.size() < 10 && text.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// For a layer name the model does not have, the reason an exporter may have
+// left it out and, where the model shows it, the cut that gives the same
+// values: in a numbered container ("classifier.2" in "classifier"), the
+// nearest layer before it. Empty when the name's parent is not a layer (a
+// misspelt path, rather than a dropped layer).
+std::string dropped_layer_hint(const LayerIndex& layers, const std::string& name) {
+  const std::size_t split = name.find_last_of("./");
+  const std::string explanation =
+      "; if it is a layer of the model, the exporter left it out: exporters drop layers that compute nothing at "
+      "inference (Dropout, Identity), compute ahead of time those that depend on no input, and fold some into the "
+      "layer before them (BatchNorm into Conv)";
+  if (split == std::string::npos) return explanation;
+  const auto parents = layers.match(name.substr(0, split));
+  if (parents.size() != 1 || parents.front()->fused) return {};
+  const Layer& parent = *parents.front();
+  const std::string last = name.substr(split + 1);
+  const Layer* before = nullptr;
+  long before_index = -1;
+  if (is_number(last)) {
+    const long index = std::stol(last);
+    for (const Layer& layer : layers.layers()) {
+      if (layer.path.size() != parent.path.size() + 1 || !has_prefix(layer.path, parent.path)) continue;
+      if (!is_number(layer.path.back()) || layer.outputs.empty()) continue;
+      const long sibling = std::stol(layer.path.back());
+      if (sibling < index && sibling > before_index) {
+        before = &layer;
+        before_index = sibling;
+      }
+    }
+  }
+  if (before == nullptr) return explanation;
+  return explanation + ", so cutting at " + quoted(before->name) + " gives the same values";
+}
+
 [[noreturn]] void fail_unknown(const Dataflow& dataflow, const LayerIndex& layers, const std::string& what,
                                const std::string& name) {
   std::string hint;
@@ -198,7 +247,8 @@ namespace {
     hint += hint.empty() ? "; did you mean " : ", ";
     hint += quoted(candidate);
   }
-  fail("no ", what, " named ", quoted(name), " in the model", hint, hint.empty() ? "" : "?");
+  const std::string dropped = what == "tensor" || what == "node" ? "" : dropped_layer_hint(layers, name);
+  fail("no ", what, " named ", quoted(name), " in the model", dropped, hint, hint.empty() ? "" : "?");
 }
 
 CutPoint cut_at_layer(const Layer& layer, const std::string& spec) {
@@ -207,6 +257,11 @@ CutPoint cut_at_layer(const Layer& layer, const std::string& spec) {
   cut.kind = CutPoint::Kind::Layer;
   cut.resolved_name = layer.name;
   if (layer.fused) cut.resolved_name += " (fused by the exporter into the nodes reading its weights)";
+  if (layer.folds_following) {
+    cut.resolved_name +=
+        " (the exporter folded the layer after it, such as a BatchNorm, into it: the cut gives "
+        "that layer's output)";
+  }
   cut.values = layer.outputs;
   if (cut.values.empty()) fail("layer ", quoted(layer.name), " has no output that anything reads");
   return cut;

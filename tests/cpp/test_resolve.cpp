@@ -1,7 +1,8 @@
 // Tests of resolving a user's cut name (resolve_cut, LayerIndex): tensors,
-// nodes, and layers by full path, trailing part, PyTorch dotted path or Keras 3
-// call suffix; explicit prefixes; match tiers; and the messages for ambiguous
-// and unknown names.
+// nodes, and layers by full path, trailing part, PyTorch dotted path (at any
+// depth, for both PyTorch exporters) or Keras 3 call suffix; explicit
+// prefixes; match tiers; fused, folded and dropped layers; and the messages
+// for ambiguous and unknown names.
 #include <gtest/gtest.h>
 
 #include "support/graphs.h"
@@ -329,6 +330,179 @@ TEST(LayerIndex, ALayersOutputsAreWhatIsReadOutsideItOrReturned) {
   EXPECT_EQ(outputs_of("block/b"), (Names{"t2"}));
   EXPECT_EQ(outputs_of("block/k"), (Names{}));
   EXPECT_EQ(outputs_of("head"), (Names{"y"}));
+}
+
+// Node names as PyTorch's TorchScript exporter writes them: each module's
+// scope is the tail of its path from the last non-numeric atom on, so
+// "downsample.0" continues "layer3.0.downsample" (torchvision resnet18), and
+// "block.0.0" continues "features.1.block.0" (mobilenet_v3_small).
+TEST(Resolve, TorchScriptModulePathsAtAnyDepth) {
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17], producer_name: "pytorch">
+    g (float[N] x) => (float[N] y) {
+      ["/layer3/layer3.0/conv1/Conv"] a = Relu(x)
+      ["/layer3/layer3.0/downsample/downsample.0/Conv"] b = Neg(x)
+      ["/layer3/layer3.0/Add"] c = Add(a, b)
+      ["/features/features.1/block/block.0/block.0.0/Conv"] d = Abs(c)
+      ["/features/features.1/block/block.1/fc1/Conv"] e = Abs(d)
+      ["/encoder/layer.0/attention/self/query/MatMul"] f = Abs(e)
+      ["/0/0.1/Relu"] y = Relu(f)
+    }
+  )");
+  const Dataflow& df = g.dataflow;
+  EXPECT_EQ(df.node(1).scope, (Names{"layer3", "0", "downsample", "0"}));
+  EXPECT_EQ(df.node(3).scope, (Names{"features", "1", "block", "0", "0"}));
+  EXPECT_EQ(df.node(4).scope, (Names{"features", "1", "block", "1", "fc1"}));
+  // A ModuleList is never called, so it has no scope of its own.
+  EXPECT_EQ(df.node(5).scope, (Names{"encoder", "layer", "0", "attention", "self", "query"}));
+  // A model that is itself a Sequential: every atom of the path is a number.
+  EXPECT_EQ(df.node(6).scope, (Names{"0", "1"}));
+
+  EXPECT_EQ(value_names(df, resolve(g, "layer3.0.downsample.0").values), (Names{"b"}));
+  EXPECT_EQ(value_names(df, resolve(g, "layer3.0.downsample").values), (Names{"b"}));
+  EXPECT_EQ(value_names(df, resolve(g, "layer3.0").values), (Names{"c"}));
+  EXPECT_EQ(value_names(df, resolve(g, "features.1.block.0.0").values), (Names{"d"}));
+  EXPECT_EQ(value_names(df, resolve(g, "encoder.layer.0.attention.self.query").values), (Names{"f"}));
+  EXPECT_EQ(resolve(g, "0.1").resolved_name, "0.1");
+  EXPECT_TRUE(mentions(resolve_error(g, "layer3.0.downsample.downsample.0"), {"no tensor, node or layer"}));
+}
+
+TEST(Resolve, DynamoModulePathsAreSplitAtDots) {
+  std::string bytes = modelcut::testing::onnx_model_from_text(R"(
+    <ir_version: 9, opset_import: ["" : 18], producer_name: "pytorch">
+    g (float[N] x) => (float[N] y) {
+      [node_MatMul_0] a = Relu(x)
+      [node_Conv_1] y = Neg(a)
+    }
+  )");
+  bytes = with_node_metadata(bytes, "node_MatMul_0", "pkg.torch.onnx.name_scopes",
+                             "['', 'encoder', 'encoder.layer.0', 'encoder.layer.0.attention', 'linear']");
+  bytes = with_node_metadata(bytes, "node_Conv_1", "pkg.torch.onnx.name_scopes",
+                             "['', 'layer3', 'layer3.0', 'layer3.0.downsample', 'layer3.0.downsample.1', 'conv']");
+  const Graph g = graph_from_bytes(bytes);
+  EXPECT_EQ(g.dataflow.node(0).scope, (Names{"encoder", "layer", "0", "attention"}));
+  EXPECT_EQ(g.dataflow.node(1).scope, (Names{"layer3", "0", "downsample", "1"}));
+  EXPECT_EQ(value_names(g.dataflow, resolve(g, "encoder.layer.0").values), (Names{"a"}));
+}
+
+// The issue's case: the squeeze-excitation block "features.4.block.2" has
+// nodes of its own, and its weights name it too. The name must give the
+// block's output (after its Mul), never the fused-layer cut inside it.
+TEST(Resolve, ANameWithNodesOfItsOwnNeverFallsThroughToTheFusedRule) {
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17], producer_name: "pytorch">
+    g (float[N, 2] x) => (float[N, 2] y)
+      <float[2] "features.4.block.2.fc1.weight" = {1, 2}, float[2] "features.4.block.2.fc2.weight" = {3, 4}> {
+      ["/features/features.4/block/block.2/avgpool/GlobalAveragePool"] p = Relu(x)
+      ["/features/features.4/block/block.2/fc1/Conv"] s1 = Mul(p, "features.4.block.2.fc1.weight")
+      ["/features/features.4/block/block.2/fc2/Conv"] s2 = Mul(s1, "features.4.block.2.fc2.weight")
+      ["/features/features.4/block/block.2/Mul"] m = Mul(s2, x)
+      ["/features/features.4/block/block.3/block.3.0/Conv"] y = Neg(m)
+    }
+  )");
+  for (const Node& node : g.dataflow.nodes()) EXPECT_TRUE(node.weight_scopes.empty()) << node.name;
+  const CutPoint cut = resolve(g, "features.4.block.2");
+  EXPECT_EQ(cut.resolved_name, "features.4.block.2");
+  EXPECT_EQ(value_names(g.dataflow, cut.values), (Names{"m"}));
+  for (const Layer& layer : LayerIndex(g.dataflow).layers()) EXPECT_FALSE(layer.fused) << layer.name;
+}
+
+TEST(Resolve, AFusedLayerNeverShadowsALayerWithNodesWhateverTheTier) {
+  // "bn" matches the fused layer "bn" by its full path, and the layer with
+  // nodes "head/bn_1" only without its call suffix: the latter still wins.
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17], producer_name: "tf2onnx">
+    g (float[N, 2] x) => (float[N, 2] y) <float[2] "bn/beta:0" = {3, 4}> {
+      ["conv/BiasAdd"] cb = Add(x, "bn/beta:0")
+      ["head/bn_1/Relu"] y = Relu(cb)
+    }
+  )");
+  const LayerIndex layers(g.dataflow);
+  const auto matches = layers.match("bn");
+  ASSERT_EQ(matches.size(), 1u);
+  EXPECT_EQ(matches.front()->name, "head/bn_1");
+}
+
+// TorchScript folds a BatchNorm into the Conv before it: the Conv reads new
+// weights named "onnx::Conv_<n>", and its value is the BatchNorm's output.
+constexpr const char* kFolded = R"(
+  <ir_version: 8, opset_import: ["" : 17], producer_name: "pytorch">
+  g (float[N, 2, 4, 4] x) => (float[N, 2, 4, 4] y)
+    <float[2, 2, 1, 1] "onnx::Conv_7" = {1, 2, 3, 4}, float[2] "onnx::Conv_8" = {1, 2},
+     float[2, 2, 1, 1] "layer1.0.conv2.weight" = {1, 2, 3, 4}, float[2] "layer1.0.conv2.bias" = {1, 2}> {
+    ["/layer1/layer1.0/conv1/Conv"] a = Conv(x, "onnx::Conv_7", "onnx::Conv_8")
+    ["/layer1/layer1.0/conv2/Conv"] b = Conv(a, "layer1.0.conv2.weight", "layer1.0.conv2.bias")
+    ["/layer1/layer1.0/relu/Relu"] y = Relu(b)
+  }
+)";
+
+TEST(Resolve, AConvWithAFoldedBatchNormSaysItsCutIsAfterTheBatchNorm) {
+  const Graph g = graph_from_text(kFolded);
+  const CutPoint cut = resolve(g, "layer1.0.conv1");
+  EXPECT_TRUE(mentions(cut.resolved_name, {"layer1.0.conv1", "folded the layer after it", "BatchNorm"}));
+  EXPECT_EQ(value_names(g.dataflow, cut.values), (Names{"a"}));
+  EXPECT_EQ(resolve(g, "layer1.0.conv2").resolved_name, "layer1.0.conv2");  // its own weights
+  EXPECT_EQ(resolve(g, "layer1.0").resolved_name, "layer1.0");              // ends after it anyway
+}
+
+TEST(Resolve, ADroppedLayerInANumberedContainerNamesTheCutBeforeIt) {
+  // torchvision's classifier: Linear, Hardswish, Dropout (dropped), Linear.
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17], producer_name: "pytorch">
+    g (float[N] x) => (float[N] y) {
+      ["/classifier/classifier.0/Gemm"] a = Relu(x)
+      ["/classifier/classifier.1/HardSwish"] b = Neg(a)
+      ["/classifier/classifier.3/Gemm"] y = Abs(b)
+    }
+  )");
+  std::string message = resolve_error(g, "classifier.2");
+  EXPECT_TRUE(mentions(message, {"no tensor, node or layer named 'classifier.2'", "the exporter left it out",
+                                 "drop layers that compute nothing at inference",
+                                 "cutting at 'classifier.1' gives the same values", "did you mean"}))
+      << message;
+  EXPECT_TRUE(mentions(resolve_error(g, "layer:classifier.2"), {"cutting at 'classifier.1'"}));
+  // A name without a container: the reason, but no cut can be named.
+  message = resolve_error(g, "dropout");
+  EXPECT_TRUE(mentions(message, {"the exporter left it out", "did you mean"})) << message;
+  EXPECT_EQ(message.find("cutting at"), std::string::npos);
+  // Not a numbered position: no cut can be named.
+  EXPECT_EQ(resolve_error(g, "classifier.0x").find("cutting at"), std::string::npos);
+  // A path whose parent is no layer either is a misspelling, not a dropped layer.
+  EXPECT_EQ(resolve_error(g, "clasifier.2").find("left it out"), std::string::npos);
+  // Tensor and node names are never layers.
+  EXPECT_EQ(resolve_error(g, "tensor:classifier.2").find("left it out"), std::string::npos);
+}
+
+TEST(Resolve, ATransposeMovedByTf2onnxBelongsToNoLayer) {
+  // tf2onnx named the input's layout Transpose after a node of bn_Conv1 and
+  // folded that batch norm into the Conv: bn_Conv1 is known from its weight.
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17], producer_name: "tf2onnx">
+    g (float[N, 2] x) => (float[N, 2] y) <float[2] "model/bn_Conv1/batchnorm/sub:0" = {3, 4}> {
+      ["model/bn_Conv1/batchnorm/mul_1__6"] t = Transpose(x)
+      ["Conv__339"] c = Add(t, "model/bn_Conv1/batchnorm/sub:0")
+      ["model/Conv1_relu/Relu6"] y = Relu(c)
+    }
+  )");
+  EXPECT_TRUE(g.dataflow.node(0).scope.empty());
+  const CutPoint cut = resolve(g, "bn_Conv1");
+  EXPECT_TRUE(mentions(cut.resolved_name, {"model/bn_Conv1", "fused"}));
+  EXPECT_EQ(value_names(g.dataflow, cut.values), (Names{"c"}));
+}
+
+TEST(Resolve, ALayoutNodeMadeInsideItsOwnLayerStaysThere) {
+  // The Squeeze tf2onnx adds after a global pooling reads the pooling's own
+  // value: the layer's output is the squeezed one, as in Keras.
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17], producer_name: "tf2onnx">
+    g (float[N, 2, 1, 1] x) => (float[N, 2] y) {
+      ["model/pool/Mean"] m = Relu(x)
+      ["model/pool/Mean_Squeeze__669"] s = Squeeze(m)
+      ["model/fc/MatMul"] y = Abs(s)
+    }
+  )");
+  EXPECT_EQ(g.dataflow.node(1).scope, (Names{"model", "pool"}));
+  EXPECT_EQ(value_names(g.dataflow, resolve(g, "pool").values), (Names{"s"}));
 }
 
 }  // namespace
