@@ -6,7 +6,7 @@ plus ONNX text models that reach the operators the C++ type propagation
 knows, with scoped node names as the exporters write them. The corpora are
 committed; run this again only to change them:
 
-    .venv/bin/python tests/fuzz/make_corpus.py
+    .venv/bin/python tests/fuzz/make_corpus.py [--text-only]
 """
 
 from __future__ import annotations
@@ -83,6 +83,60 @@ ONNX_TEXT = {
          "model/unsqueeze/Unsqueeze", "model/squeeze/Squeeze", "model/slice/Slice", "model/add/Add",
          "model/flatten/Flatten"],
     ),
+    # Tiny ones, so that most mutations land in an attribute or a shape.
+    "axes.onnx": (
+        """
+        <ir_version: 8, opset_import: ["" : 17]>
+        axes (float[N, 4] x, int64[2] idx) => (float[N, 8] c, float[N, 2] g, float[N, 4] f)
+        {
+          c = Concat <axis = 1> (x, x)
+          g = Gather <axis = 1> (x, idx)
+          f = Flatten <axis = 1> (x)
+        }
+        """,
+        ["/cat/Concat", "/gather/Gather", "/flat/Flatten"],
+    ),
+    "pool.onnx": (
+        """
+        <ir_version: 8, opset_import: ["" : 17]>
+        pool (float[N, 1, 6, 6] x) => (float[N, 1, 3, 3] m, float[N, 1, 2, 2] a)
+        {
+          m = MaxPool <kernel_shape = [2, 2], strides = [2, 2]> (x)
+          a = AveragePool <kernel_shape = [3, 3], strides = [3, 3], pads = [0, 0, 0, 0]> (x)
+        }
+        """,
+        ["/pool/MaxPool", "/avg/AveragePool"],
+    ),
+    "reshape.onnx": (
+        """
+        <ir_version: 8, opset_import: ["" : 17]>
+        reshape (float[N, 6] x) => (float[N, 2, 3] r, float[2, 3] z)
+        <int64[3] target = {0, 2, 3}, int64[2] dims = {2, 3}>
+        {
+          r = Reshape(x, target)
+          z = ConstantOfShape(dims)
+        }
+        """,
+        ["/reshape/Reshape", "/zeros/ConstantOfShape"],
+    ),
+    "nested_if.onnx": (
+        """
+        <ir_version: 8, opset_import: ["" : 17]>
+        nested (bool c, float[2] x) => (float[2] y)
+        {
+          y = If (c) <
+            then_branch = outer_then () => (float[2] t) {
+              t = If (c) <
+                then_branch = inner_then () => (float[2] u) { u = Relu(x) },
+                else_branch = inner_else () => (float[2] v) { v = Neg(x) }
+              >
+            },
+            else_branch = outer_else () => (float[2] e) { e = Identity(x) }
+          >
+        }
+        """,
+        ["/outer/If"],
+    ),
     "matmul_split_topk.onnx": (
         """
         <ir_version: 8, opset_import: ["" : 17]>
@@ -149,12 +203,15 @@ def write_small_torch_models(out: Path) -> None:
 
 
 def main() -> None:
+    text_only = sys.argv[1:] == ["--text-only"]  # the ONNX text models alone, quickly
     corpus = HERE / "corpus"
     targets = {name: corpus / name for name in ("fuzz_onnx", "fuzz_keras", "fuzz_h5")}
     for folder in targets.values():
         folder.mkdir(parents=True, exist_ok=True)
 
     write_text_models(targets["fuzz_onnx"])
+    if text_only:
+        return
     write_small_torch_models(targets["fuzz_onnx"])
     import zoo
 
