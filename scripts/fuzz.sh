@@ -2,12 +2,14 @@
 # Builds the libFuzzer targets of tests/fuzz (clang, ASan + UBSan, in
 # build/fuzz) and fuzzes each for a while, or replays every saved crash once.
 #
-#   scripts/fuzz.sh [--time SECONDS] [--stop-on-crash] [TARGET...]
+#   scripts/fuzz.sh [--time SECONDS] [--seed N] [--stop-on-crash] [TARGET...]
 #       Fuzz each target (default: all) for SECONDS (default 60), one after
 #       the other, starting from its seed corpus. New crashes, hangs and
 #       out-of-memory inputs are copied to tests/fuzz/regressions/<target>/.
 #       Without --stop-on-crash the run goes on after a finding (libFuzzer's
 #       fork mode), to collect every kind of failure in one long run.
+#       --seed N fixes libFuzzer's random seed (CI does, so that its short
+#       run does the same mutations each time); by default each run differs.
 #   scripts/fuzz.sh --regressions [TARGET...]
 #       Run every file in tests/fuzz/regressions/<target>/ once; any failure
 #       fails the script.
@@ -24,11 +26,13 @@ ALL_TARGETS=(fuzz_onnx fuzz_keras fuzz_h5)
 seconds=60
 mode=fuzz
 stop_on_crash=0
+seed=()
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --time) seconds="$2"; shift 2 ;;
     --time=*) seconds="${1#--time=}"; shift ;;
+    --seed) seed=(-seed="$2"); shift 2 ;;
     --stop-on-crash) stop_on_crash=1; shift ;;
     --regressions) mode=regressions; shift ;;
     --build-only) mode=build; shift ;;
@@ -108,7 +112,7 @@ for target in "${targets[@]}"; do
   echo "fuzz.sh: $target for ${seconds}s (log: $log)"
   touch "$log.start"
   status=0
-  "$build/$target" "${limits[@]}" "${dict[@]}" "${keep_going[@]}" -max_total_time="$seconds" \
+  "$build/$target" "${limits[@]}" "${dict[@]}" "${keep_going[@]}" "${seed[@]}" -max_total_time="$seconds" \
     -print_final_stats=1 -artifact_prefix="$work/findings/" "$work/corpus" "tests/fuzz/corpus/$target" \
     >"$log" 2>&1 || status=$?
 
