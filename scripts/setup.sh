@@ -6,8 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# clang and its runtime libraries (libFuzzer, the sanitizers) build the fuzz
+# targets that scripts/test.sh runs (scripts/fuzz.sh).
 APT_PACKAGES=(g++ cmake ninja-build pkg-config libgtest-dev python3-venv python3-dev
-              libhdf5-dev libzip-dev nlohmann-json3-dev)
+              libhdf5-dev libzip-dev nlohmann-json3-dev clang libclang-rt-dev)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets of tests/fuzz (clang, ASan + UBSan, in
+# build/fuzz) and fuzzes each for a while, or replays every saved crash once.
+#
+#   scripts/fuzz.sh [--time SECONDS] [--seed N] [--stop-on-crash] [TARGET...]
+#       Fuzz each target (default: all) for SECONDS (default 60), one after
+#       the other, starting from its seed corpus. New crashes, hangs and
+#       out-of-memory inputs are copied to tests/fuzz/regressions/<target>/.
+#       Without --stop-on-crash the run goes on after a finding (libFuzzer's
+#       fork mode), to collect every kind of failure in one long run.
+#       --seed N fixes libFuzzer's random seed (CI does, so that its short
+#       run does the same mutations each time); by default each run differs.
+#   scripts/fuzz.sh --regressions [TARGET...]
+#       Run every file in tests/fuzz/regressions/<target>/ once; any failure
+#       fails the script.
+#   scripts/fuzz.sh --build-only
+#
+# Limits that make a finding: a single input running over TIMEOUT seconds
+# (default 10), over RSS_LIMIT_MB of memory (default 2048), or one allocation
+# over MALLOC_LIMIT_MB (default 1024). What a run found and covered is
+# printed per target, then one summary line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ALL_TARGETS=(fuzz_onnx fuzz_keras fuzz_h5)
+seconds=60
+mode=fuzz
+stop_on_crash=0
+seed=()
+targets=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --time) seconds="$2"; shift 2 ;;
+    --time=*) seconds="${1#--time=}"; shift ;;
+    --seed) seed=(-seed="$2"); shift 2 ;;
+    --stop-on-crash) stop_on_crash=1; shift ;;
+    --regressions) mode=regressions; shift ;;
+    --build-only) mode=build; shift ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    fuzz_onnx|fuzz_keras|fuzz_h5) targets+=("$1"); shift ;;
+    onnx|keras|h5) targets+=("fuzz_$1"); shift ;;
+    *) echo "fuzz.sh: unknown argument '$1' (targets: ${ALL_TARGETS[*]})" >&2; exit 2 ;;
+  esac
+done
+[ ${#targets[@]} -gt 0 ] || targets=("${ALL_TARGETS[@]}")
+timeout_seconds="${TIMEOUT:-10}"
+rss_limit_mb="${RSS_LIMIT_MB:-2048}"
+malloc_limit_mb="${MALLOC_LIMIT_MB:-1024}"
+
+build=build/fuzz
+# -O1 keeps builds quick and stacks readable; the fuzzers are still fast.
+CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DMODELCUT_FUZZ=ON -DMODELCUT_BUILD_EXAMPLES=OFF \
+  -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g" >/dev/null
+cmake --build "$build" --target "${targets[@]}"
+[ "$mode" != build ] || exit 0
+
+# Scratch folders of fuzzer processes that died (sanitizers end a process
+# without its exit handlers): /dev/shm/modelcut-fuzz-<pid>.
+clean_scratch() {
+  local folder pid
+  for folder in /dev/shm/modelcut-fuzz-* "${TMPDIR:-/tmp}"/modelcut-fuzz-*; do
+    [ -d "$folder" ] || continue
+    pid="${folder##*-}"
+    kill -0 "$pid" 2>/dev/null || rm -rf "$folder"
+  done
+}
+trap clean_scratch EXIT
+
+# abort_on_error: a sanitizer report ends the process with SIGABRT, which
+# libFuzzer records as a crash. Leak detection stays on (libFuzzer checks
+# each input that allocates more than it frees), except for leaks inside
+# libhdf5, which leaks in its own error paths on damaged files
+# (tests/fuzz/lsan.supp says which); its free lists and caches are global
+# state that stays reachable, so they are not reported. DETECT_LEAKS=0
+# turns it off.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:allocator_may_return_null=0}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+limits=(-timeout="$timeout_seconds" -rss_limit_mb="$rss_limit_mb" -malloc_limit_mb="$malloc_limit_mb" -detect_leaks="${DETECT_LEAKS:-1}")
+
+if [ "$mode" = regressions ]; then
+  ran=0 failed=0
+  for target in "${targets[@]}"; do
+    folder=tests/fuzz/regressions/$target
+    [ -d "$folder" ] || continue
+    while IFS= read -r -d '' input; do
+      ran=$((ran + 1))
+      log="$build/regression.log"
+      if "$build/$target" "${limits[@]}" -runs=1 "$input" >"$log" 2>&1; then
+        echo "PASS $target $input"
+      else
+        failed=$((failed + 1))
+        echo "FAIL $target $input"
+        grep -m1 -E 'ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer|libFuzzer)|runtime error|uncaught exception|fuzz: ' "$log" \
+          | sed 's/^/    /' || tail -n 3 "$log" | sed 's/^/    /'
+      fi
+    done < <(find "$folder" -type f ! -name '*.txt' ! -name '.*' -print0 | sort -z)
+  done
+  echo "fuzz regressions: $ran inputs replayed, $failed failed"
+  [ "$failed" -eq 0 ]
+  exit
+fi
+
+total_failures=0
+summary=()
+for target in "${targets[@]}"; do
+  work="$build/work/$target"
+  mkdir -p "$work/corpus" "$work/findings"
+  dict=()
+  [ -f "tests/fuzz/$target.dict" ] && dict=(-dict="tests/fuzz/$target.dict")
+  keep_going=()
+  [ "$stop_on_crash" -eq 1 ] || keep_going=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+  log="$work/fuzz.log"
+  echo "fuzz.sh: $target for ${seconds}s (log: $log)"
+  touch "$log.start"
+  status=0
+  "$build/$target" "${limits[@]}" "${dict[@]}" "${keep_going[@]}" "${seed[@]}" -max_total_time="$seconds" \
+    -print_final_stats=1 -artifact_prefix="$work/findings/" "$work/corpus" "tests/fuzz/corpus/$target" \
+    >"$log" 2>&1 || status=$?
+
+  # Executions and coverage from libFuzzer's last status line ("#N ... cov: C ft: F").
+  last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
+  executions=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$log" | grep -oE '[0-9]+$' || true)
+  [ -n "$executions" ] || executions=$(sed -E 's/^#([0-9]+).*/\1/' <<<"$last")
+  cov=$(grep -oE 'cov: [0-9]+' <<<"$last" | grep -oE '[0-9]+' || echo "?")
+  ft=$(grep -oE 'ft: [0-9]+' <<<"$last" | grep -oE '[0-9]+' || echo "?")
+
+  # New findings: crash-*, timeout-*, oom-*, leak-*, slow-unit-* files.
+  new=()
+  while IFS= read -r -d '' finding; do new+=("$finding"); done \
+    < <(find "$work/findings" -type f -newer "$log.start" -print0 2>/dev/null | sort -z)
+  crashes=0 timeouts=0 ooms=0
+  for finding in "${new[@]}"; do
+    case "$(basename "$finding")" in
+      crash-*|leak-*) crashes=$((crashes + 1)) ;;
+      timeout-*) timeouts=$((timeouts + 1)) ;;
+      oom-*) ooms=$((ooms + 1)) ;;
+      *) continue ;;
+    esac
+    mkdir -p "tests/fuzz/regressions/$target"
+    cp "$finding" "tests/fuzz/regressions/$target/"
+  done
+  found=$((crashes + timeouts + ooms))
+  line="$target: ${seconds}s, ${executions:-?} executions, cov ${cov} ft ${ft}, crashes ${crashes}, timeouts ${timeouts}, ooms ${ooms}"
+  echo "$line"
+  summary+=("$line")
+  if [ "$found" -gt 0 ] || { [ "$status" -ne 0 ] && [ "$stop_on_crash" -eq 1 ]; }; then
+    total_failures=$((total_failures + 1))
+    grep -m3 -E 'ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer|libFuzzer)|runtime error|uncaught exception|fuzz: ' "$log" \
+      | sed 's/^/    /' || true
+    [ "$found" -eq 0 ] || echo "    saved to tests/fuzz/regressions/$target/"
+  elif [ "$status" -ne 0 ]; then
+    total_failures=$((total_failures + 1))
+    echo "    $target exited with status $status; see $log"
+    tail -n 5 "$log" | sed 's/^/    /'
+  fi
+done
+echo "fuzz: ${#targets[@]} targets fuzzed for ${seconds}s each, $total_failures with findings"
+[ "$total_failures" -eq 0 ]
