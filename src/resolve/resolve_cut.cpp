@@ -267,6 +267,19 @@ CutPoint cut_at_layer(const Layer& layer, const std::string& spec) {
   return cut;
 }
 
+// The dynamo exporter names values after FX nodes, so a top-level module
+// `relu` and the value `relu` can share a name. Where they are the same cut
+// nothing is lost; where they differ, taking either silently could give the
+// user the wrong boundary, so the name must say which it means.
+void refuse_clash_with_layer(const LayerIndex& layers, const std::string& name, const CutPoint& cut) {
+  for (const Layer* layer : layers.match(name)) {
+    if (layer->fused || layer->name != name || layer->outputs == cut.values) continue;
+    const char* what = cut.kind == CutPoint::Kind::Tensor ? "tensor" : "node";
+    fail("the name ", quoted(name), " is both a ", what, " and a layer, and they end at different values; write ",
+         quoted(std::string(what) + ":" + name), " or ", quoted("layer:" + name), " to say which");
+  }
+}
+
 }  // namespace
 
 CutPoint resolve_cut(const Dataflow& dataflow, const LayerIndex& layers, const std::string& spec) {
@@ -288,6 +301,7 @@ CutPoint resolve_cut(const Dataflow& dataflow, const LayerIndex& layers, const s
     if (auto value = dataflow.find_value(name)) {
       cut.kind = CutPoint::Kind::Tensor;
       cut.values = {*value};
+      if (kind.empty()) refuse_clash_with_layer(layers, name, cut);
       return cut;
     }
     if (kind == "tensor") fail_unknown(dataflow, layers, "tensor", name);
@@ -296,6 +310,7 @@ CutPoint resolve_cut(const Dataflow& dataflow, const LayerIndex& layers, const s
     if (auto node = dataflow.find_node(name)) {
       cut.kind = CutPoint::Kind::Node;
       cut.values = dataflow.node(*node).outputs;
+      if (kind.empty()) refuse_clash_with_layer(layers, name, cut);
       return cut;
     }
     if (kind == "node") fail_unknown(dataflow, layers, "node", name);

@@ -505,5 +505,36 @@ TEST(Resolve, ALayoutNodeMadeInsideItsOwnLayerStaysThere) {
   EXPECT_EQ(value_names(g.dataflow, resolve(g, "pool").values), (Names{"s"}));
 }
 
+
+// The dynamo exporter names values after FX nodes: a value and a top-level
+// module can share a name. Different cuts under one name must be spelled out.
+TEST(Resolve, ANameThatIsATensorAndADifferentLayerMustSayWhich) {
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17], producer_name: "pytorch">
+    g (float[N] x) => (float[N] y) {
+      ["/relu/Relu"] a = Relu(x)
+      ["/fc/Gemm"] relu = Neg(a)
+      ["/out/Exp"] y = Exp(relu)
+    }
+  )");
+  EXPECT_NE(resolve_error(g, "relu").find("is both a tensor and a layer"), std::string::npos)
+      << resolve_error(g, "relu");
+  EXPECT_EQ(value_names(g.dataflow, resolve(g, "tensor:relu").values), (Names{"relu"}));
+  EXPECT_EQ(value_names(g.dataflow, resolve(g, "layer:relu").values), (Names{"a"}));
+}
+
+TEST(Resolve, ANameThatIsATensorAndTheSameLayerOutputIsNotAmbiguous) {
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17], producer_name: "pytorch">
+    g (float[N] x) => (float[N] y) {
+      ["/relu/Relu"] relu = Relu(x)
+      ["/out/Exp"] y = Exp(relu)
+    }
+  )");
+  const CutPoint cut = resolve(g, "relu");
+  EXPECT_EQ(cut.kind, CutPoint::Kind::Tensor);
+  EXPECT_EQ(value_names(g.dataflow, cut.values), (Names{"relu"}));
+}
+
 }  // namespace
 }  // namespace modelcut::test
