@@ -1,12 +1,14 @@
 // HDF5 helpers for the Keras adapter (see hdf5_file.h).
 #include "hdf5_file.h"
 
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <set>
 #include <utility>
 
 #include "hdf5_guard.h"
+#include "isolated_call.h"
 #include "modelcut/error.h"
 
 namespace modelcut::keras::h5 {
@@ -64,12 +66,43 @@ std::vector<std::string> read_strings(const File& file, const std::string& objec
   H5Tset_cset(memory_type.get(), charset);
   if (H5Tis_variable_str(type.get()) > 0) {
     H5Tset_size(memory_type.get(), H5T_VARIABLE);
-    std::vector<char*> buffer(static_cast<std::size_t>(count), nullptr);
-    if (count > 0 && H5Aread(attribute, memory_type.get(), buffer.data()) < 0) {
+    if (count == 0) return strings;
+    // NB: H5Aread follows each string's global heap ID into its collection
+    // and, in libhdf5 1.10.8, checks the object index only with debug-build
+    // asserts: a damaged ID reads wild memory, and sizes come from the file.
+    // hdf5_guard checks the collections but cannot see the IDs, so this one
+    // read runs isolated (isolated_call.h); the strings come back packed.
+    std::string why;
+    const auto packed = call_isolated(
+        [&]() -> std::optional<std::string> {
+          std::vector<char*> buffer(static_cast<std::size_t>(count), nullptr);
+          if (H5Aread(attribute, memory_type.get(), buffer.data()) < 0) return std::nullopt;
+          std::string out;
+          for (const char* text : buffer) {
+            const std::uint64_t size = text ? std::strlen(text) : 0;
+            out.append(reinterpret_cast<const char*>(&size), sizeof size);
+            if (text) out.append(text, size);
+          }
+          return out;
+        },
+        why);
+    if (!packed) {
+      fail(where(file, object), ": cannot read attribute ", quoted(name), " (a damaged file?",
+           why.empty() ? "" : " the HDF5 library failed on it: " + why, ")");
+    }
+    std::size_t position = 0;
+    while (position < packed->size()) {
+      std::uint64_t size = 0;
+      if (packed->size() - position < sizeof size) break;
+      std::memcpy(&size, packed->data() + position, sizeof size);
+      position += sizeof size;
+      if (size > packed->size() - position) break;
+      strings.emplace_back(packed->data() + position, static_cast<std::size_t>(size));
+      position += static_cast<std::size_t>(size);
+    }
+    if (position != packed->size() || strings.size() != static_cast<std::size_t>(count)) {
       fail(where(file, object), ": cannot read attribute ", quoted(name), " (a damaged file?)");
     }
-    for (char* text : buffer) strings.emplace_back(text ? text : "");
-    if (count > 0) H5Dvlen_reclaim(memory_type.get(), space.get(), H5P_DEFAULT, buffer.data());
   } else {
     const std::size_t size = H5Tget_size(type.get());
     if (size == 0 || size > kMaxFixedBytes / static_cast<std::size_t>(count + 1)) {
