@@ -177,6 +177,11 @@ herr_t guard_read(H5FD_t* base, H5FD_mem_t type, hid_t, haddr_t address, size_t 
   // As the library's own drivers do: bytes past the end of the file read as zeros.
   const std::size_t present =
       address >= file->eof ? 0 : static_cast<std::size_t>(std::min<haddr_t>(size, file->eof - address));
+  // A damaged header can ask for gigabytes past the end; zero-filling them
+  // would use that much memory. The library's own reads past the end are
+  // speculative reads of a few KiB near it, far below this bound.
+  constexpr std::size_t kMaxBytesPastEnd = std::size_t{1} << 20;
+  if (size - present > kMaxBytesPastEnd) return -1;
   if (present > 0 && !read_at(file->fd, address, present, bytes)) return -1;
   std::memset(bytes + present, 0, size - present);
   // The library reads a collection as raw data (H5F_block_read maps
