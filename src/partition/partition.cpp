@@ -10,6 +10,7 @@
 
 #include "modelcut/error.h"
 #include "modelcut/partition.h"
+#include "util/checked_math.h"
 
 namespace modelcut {
 namespace {
@@ -76,8 +77,11 @@ std::uint64_t bytes_of(const Dataflow& dataflow, const std::vector<ValueId>& val
   bool known = true;
   for (ValueId id : values) {
     const auto bytes = dataflow.value(id).info.bytes_per_item();
-    known = known && bytes.has_value();
-    total += bytes.value_or(0);
+    // Each count fits in 64 bits; a sum of several huge ones from a crafted
+    // file might not, and is then unknown rather than wrapped.
+    const auto sum = bytes ? checked_add(total, *bytes) : std::nullopt;
+    known = known && sum.has_value();
+    if (sum) total = *sum;
   }
   if (all_known) *all_known = known;
   return total;
