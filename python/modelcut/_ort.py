@@ -12,6 +12,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from . import _core
+
 ModelLike = Union[str, os.PathLike, bytes, onnx.ModelProto]
 Dim = Union[int, str, None]
 
@@ -90,7 +92,7 @@ def _session_source(model: ModelLike) -> str | bytes:
     if isinstance(model, bytes):
         return model
     if isinstance(model, (str, os.PathLike)):
-        return os.fspath(model)
+        return _regular_file(model)
     raise TypeError(f"expected a model path, onnx.ModelProto or bytes, got {type(model).__name__}")
 
 
@@ -113,7 +115,15 @@ def _load_graph_only(model: ModelLike) -> onnx.ModelProto:
     if isinstance(model, bytes):
         return onnx.load_from_string(model)
     # External weights are not needed to read input types.
-    return onnx.load(os.fspath(model), load_external_data=False)
+    return onnx.load(_regular_file(model), load_external_data=False)
+
+
+def _regular_file(path) -> str:
+    """The path, once checked to be a regular file: onnx and ONNX Runtime
+    would block forever opening a FIFO."""
+    path = os.fspath(path)
+    _core.check_input_file(path)
+    return path
 
 
 def _specs_from_graph(graph: onnx.GraphProto) -> list[InputSpec]:

@@ -274,3 +274,28 @@ def test_npy_feeds_need_single_input_model(model, tmp_path):
     assert load_feeds(path, single)["x"].shape == (2, 3)
     with pytest.raises(ValueError, match=r"2 inputs \(x, mask\).*\.npz"):
         load_feeds(path, model)
+
+
+def test_the_python_api_refuses_a_fifo_instead_of_blocking_on_it(tmp_path):
+    """onnx and ONNX Runtime would block forever opening a FIFO; the API
+    checks every path first. Run in a child so a regression fails, not hangs."""
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "model.onnx"
+    os.mkfifo(fifo)
+    code = (
+        "import sys, modelcut\n"
+        "for call in (lambda: modelcut.verify(sys.argv[1], [sys.argv[1], sys.argv[1]]),\n"
+        "             lambda: modelcut.run_chain([sys.argv[1], sys.argv[1]], {})):\n"
+        "    try:\n"
+        "        call()\n"
+        "    except modelcut.Error as error:\n"
+        "        print(error)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True, text=True,
+                            timeout=120, stdin=subprocess.DEVNULL)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0, result.stderr
+    assert len(lines) == 2 and all("named pipe (FIFO)" in line for line in lines), result.stdout
