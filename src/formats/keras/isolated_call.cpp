@@ -24,6 +24,10 @@
 #endif
 #endif
 
+#ifdef MODELCUT_UNDER_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 namespace modelcut {
 namespace {
 
@@ -59,6 +63,13 @@ bool write_all(int fd, const char* data, std::size_t size) {
 
 [[noreturn]] void run_child(int fd, const std::function<std::optional<std::string>()>& work,
                             const IsolationLimits& limits) {
+  // A crash in here is reported by the caller. The host's crash handlers
+  // (Python's faulthandler, a fuzzer's crash callback) must not run in the
+  // child and report it as their own process's crash.
+  for (int signal_number : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) ::signal(signal_number, SIG_DFL);
+#ifdef MODELCUT_UNDER_ASAN
+  __sanitizer_set_death_callback(nullptr);
+#endif
   limit_memory(limits.extra_memory_bytes);
   std::optional<std::string> result;
   try {
