@@ -16,6 +16,7 @@
 #include "modelcut/dataflow.h"
 #include "modelcut/modelcut.h"
 #include "modelcut/partition.h"
+#include "modelcut/plan.h"
 
 namespace modelcut {
 
@@ -51,6 +52,14 @@ class SourceModel {
   virtual std::vector<std::filesystem::path> input_files() const = 0;
   // Weights (initializers, layer weights) part `index` carries.
   virtual std::size_t part_weight_count(const Partition& partition, std::size_t index) const = 0;
+  // What every node costs (indexed by NodeId): parameter bytes and MACs, with
+  // symbolic dimensions sized by `dims`. The format knows its ops' meaning;
+  // the planners (src/plan) only add these up.
+  // TODO(issue 8): pure virtual once the ONNX and Keras adapters give costs.
+  virtual std::vector<NodeCost> node_costs(const DimSizes& dims) const {
+    (void)dims;
+    return std::vector<NodeCost>(dataflow().nodes().size(), NodeCost{0, 0, false});
+  }
 };
 
 // Opens a model by its content and file name. `type_hints` are serialized
