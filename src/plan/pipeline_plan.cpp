@@ -60,6 +60,10 @@ struct Sequence {
   std::vector<std::uint64_t> alive_bytes;   // per position
   std::vector<char> alive_known;            // per position
   std::vector<std::uint64_t> transfer;      // per position, ns (0 without a bandwidth)
+  // Per position: a cut may follow it. Not after a node computed from
+  // weights alone: that would send a weight across as if it were an
+  // activation, where the node belongs with its reader.
+  std::vector<char> cuttable;
   std::uint64_t size() const { return nodes.size(); }
 };
 
@@ -75,6 +79,8 @@ Sequence build_sequence(const Dataflow& dataflow, const std::vector<std::uint64_
     seq.nodes.push_back(id);
   }
   const auto m = static_cast<std::uint32_t>(seq.nodes.size());
+  const std::vector<char> from_inputs = find_input_dependent_nodes(dataflow);
+  for (NodeId id : seq.nodes) seq.cuttable.push_back(from_inputs[id]);
 
   // Where each node's cost falls: its own position, a Constant node's first
   // live reader, or the tail.
@@ -205,21 +211,35 @@ class BottleneckSearch {
     return previous_[width - 1] != 0;
   }
 
-  // The inner boundaries of a plan within the limit of the last successful
-  // feasible() call: each stage starts as late as that limit lets it.
+  // The inner boundaries of a plan within the limit of the last recorded
+  // feasible() call. Every start in [earliest(e), e] from which the stages
+  // before can still finish keeps the bottleneck; among them, going from
+  // the last stage back, each stage takes the start that brings its cost
+  // closest to an equal share of what is left, so that stages other than
+  // the bottleneck come out even too (a large head or embedding otherwise
+  // leaves some stages nearly empty).
   std::vector<std::uint32_t> boundaries() const {
     const auto m = static_cast<std::uint32_t>(seq_.size());
     std::vector<std::uint32_t> ends(stages_ - 1);
     std::uint32_t e = m - 1;
     for (std::size_t k = stages_ - 1; k > 0; --k) {
-      const auto previous_first = static_cast<std::uint32_t>(k - 1);
-      std::uint32_t s = e;
-      while (!(s >= 1 + previous_first && ends_[k - 1][s - 1 - previous_first])) {
-        if (s == earliest_[e]) throw std::logic_error("pipeline plan: no start within the feasible limit");
-        --s;
+      const Wide extra = e + 1 == m ? seq_.tail_cost : seq_.transfer[e];
+      const Wide share = (Wide(seq_.cost[e + 1]) + extra) / (k + 1);
+      std::uint32_t best = kNone;
+      Wide best_gap = 0;
+      // The stages before need a position each: s - 1 >= k - 1.
+      for (std::uint32_t s = e; s >= std::max<std::uint32_t>(earliest_[e], static_cast<std::uint32_t>(k)); --s) {
+        if (!ends_[k - 1][s - k]) continue;
+        const Wide stage = Wide(seq_.cost[e + 1]) - seq_.cost[s] + extra;
+        const Wide gap = stage > share ? stage - share : share - stage;
+        if (best == kNone || gap < best_gap) {
+          best = s;
+          best_gap = gap;
+        }
       }
-      ends[k - 1] = s - 1;
-      e = s - 1;
+      if (best == kNone) throw std::logic_error("pipeline plan: no start within the feasible limit");
+      ends[k - 1] = best - 1;
+      e = best - 1;
     }
     return ends;
   }
@@ -280,7 +300,7 @@ std::string bytes_text(std::uint64_t bytes) { return std::to_string(bytes) + " b
 [[noreturn]] void fail_caps(BottleneckSearch& search, const Sequence& seq, const PipelineOptions& options,
                             const std::vector<char>& allowed) {
   const std::size_t stages = options.stages;
-  const std::vector<char> all(seq.size(), 1);
+  const std::vector<char>& all = seq.cuttable;
   const std::uint64_t param_cap = options.max_stage_param_bytes.value_or(kUnlimited);
   if (options.max_stage_param_bytes && search.feasible(kUnlimited, kUnlimited, allowed)) {
     const std::uint64_t best = least_feasible(0, seq.params[seq.size()] + seq.tail_params, [&](std::uint64_t cap) {
@@ -295,7 +315,9 @@ std::string bytes_text(std::uint64_t bytes) { return std::to_string(bytes) + " b
     levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
     auto allowed_at = [&](std::uint64_t cap) {
       std::vector<char> ok(seq.size());
-      for (std::size_t j = 0; j < seq.size(); ++j) ok[j] = !seq.alive_known[j] || seq.alive_bytes[j] <= cap;
+      for (std::size_t j = 0; j < seq.size(); ++j) {
+        ok[j] = seq.cuttable[j] && (!seq.alive_known[j] || seq.alive_bytes[j] <= cap);
+      }
       return ok;
     };
     const std::uint64_t index = least_feasible(0, levels.size() - 1, [&](std::uint64_t i) {
@@ -374,12 +396,13 @@ Plan plan_pipeline(const Dataflow& dataflow, const LayerIndex& layers, const std
 
   const Sequence seq = build_sequence(dataflow, unit_cost, costs, sizes, options.bandwidth);
   const std::size_t m = seq.size();
-  if (stages > m) {
-    fail("the model has ", m, " node(s) that compute its outputs, so it can be cut into at most ", m, " stages, not ",
-         stages);
+  const auto places =
+      static_cast<std::size_t>(m == 0 ? 0 : std::count(seq.cuttable.begin(), seq.cuttable.end() - 1, 1));
+  if (stages > places + 1) {
+    fail("the model can be cut in ", places, " place(s), so into at most ", places + 1, " stages, not ", stages);
   }
 
-  std::vector<char> allowed(m, 1);
+  std::vector<char> allowed(seq.cuttable);
   std::size_t unknown_boundaries = 0;
   for (std::size_t j = 0; j + 1 < m; ++j) {
     if (!seq.alive_known[j]) ++unknown_boundaries;

@@ -15,15 +15,7 @@ namespace modelcut {
 
 std::vector<NodeId> planning_order(const Dataflow& dataflow) {
   const auto& order = dataflow.topological_order();
-  std::vector<char> from_inputs(dataflow.nodes().size(), 0);
-  for (NodeId id : order) {
-    for (ValueId input : dataflow.node(id).inputs) {
-      const Value& value = dataflow.value(input);
-      if (value.kind == ValueKind::GraphInput || (value.producer != kNoNode && from_inputs[value.producer])) {
-        from_inputs[id] = 1;
-      }
-    }
-  }
+  const std::vector<char> from_inputs = plan_detail::find_input_dependent_nodes(dataflow);
   std::vector<NodeId> planned;
   planned.reserve(order.size());
   std::vector<char> emitted(dataflow.nodes().size(), 0);
@@ -73,6 +65,19 @@ std::string layer_of(const Dataflow& dataflow, NodeId id) {
     name += node.scope[i];
   }
   return name;
+}
+
+std::vector<char> find_input_dependent_nodes(const Dataflow& dataflow) {
+  std::vector<char> from_inputs(dataflow.nodes().size(), 0);
+  for (NodeId id : dataflow.topological_order()) {
+    for (ValueId input : dataflow.node(id).inputs) {
+      const Value& value = dataflow.value(input);
+      if (value.kind == ValueKind::GraphInput || (value.producer != kNoNode && from_inputs[value.producer])) {
+        from_inputs[id] = 1;
+      }
+    }
+  }
+  return from_inputs;
 }
 
 std::vector<char> find_live_nodes(const Dataflow& dataflow) {

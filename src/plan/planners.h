@@ -29,6 +29,10 @@ namespace plan_detail {
 // The innermost layer of a node (its scope joined), or its name without one.
 std::string layer_of(const Dataflow& dataflow, NodeId node);
 
+// Nodes that some graph input reaches: the others compute from stored
+// weights alone (see planning_order).
+std::vector<char> find_input_dependent_nodes(const Dataflow& dataflow);
+
 // Computing (non-Constant) nodes from which some graph output is reachable.
 std::vector<char> find_live_nodes(const Dataflow& dataflow);
 

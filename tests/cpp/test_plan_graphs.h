@@ -161,6 +161,7 @@ inline double oracle_pipeline(const PlanGraph& g, const PipelineOptions& options
   std::vector<std::size_t> position_of(order.size());
   for (std::size_t p = 0; p < order.size(); ++p) position_of[order[p]] = p;
   const std::size_t n = order.size(), k = options.stages;
+  const std::vector<char> from_inputs = plan_detail::find_input_dependent_nodes(df);
   std::vector<std::size_t> positions(k - 1);
   std::uint64_t best = UINT64_MAX;
   std::function<void(std::size_t, std::size_t)> choose = [&](std::size_t index, std::size_t from) {
@@ -211,6 +212,7 @@ inline double oracle_pipeline(const PlanGraph& g, const PipelineOptions& options
       return;
     }
     for (std::size_t p = from; p + 1 < n; ++p) {
+      if (!from_inputs[order[p]]) continue;  // no cut sends a weight-only value
       positions[index] = p;
       choose(index + 1, p + 1);
     }

@@ -236,3 +236,37 @@ TEST(PlanPipeline, TwentyThousandNodeChainPlansExactly) {
 
 }  // namespace
 }  // namespace modelcut::test
+
+namespace modelcut::test {
+namespace {
+
+TEST(PlanningOrder, WeightsOnlyNodesComeRightBeforeTheirFirstReader) {
+  // As the TorchScript exporter writes shared weights: an Identity of a
+  // weight first, read only by the last layer.
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[1, 4] x) => (float[1, 4] y) <float[4] w = {1, 2, 3, 4}> {
+      [wid] wi = Identity(w)
+      [wt] wn = Neg(wi)
+      [n1] a = Relu(x)
+      [n2] b = Abs(a)
+      [n3] y = Mul(b, wn)
+    }
+  )");
+  EXPECT_EQ(node_names(g.dataflow, planning_order(g.dataflow)), (Names{"n1", "n2", "wid", "wt", "n3"}));
+  PlanGraph planned;
+  planned.dataflow = std::move(const_cast<Graph&>(g).dataflow);
+  planned.costs = {NodeCost{16, 0, true}, NodeCost{}, NodeCost{}, NodeCost{}, NodeCost{}};
+  PipelineOptions options;
+  options.stages = 3;
+  const Plan plan = plan_of(planned, options);
+  // The weight's 16 bytes count in the last stage, and never cross a cut.
+  EXPECT_EQ(plan.stages.back().param_bytes, 16u);
+  for (const PlanCut& cut : plan.cuts) {
+    for (const ValueSummary& value : cut.crossing) EXPECT_NE(value.name, "wi");
+  }
+  expect_plan_splits(planned, plan);
+}
+
+}  // namespace
+}  // namespace modelcut::test
