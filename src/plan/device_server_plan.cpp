@@ -10,13 +10,15 @@
 // node->t; an infinite edge reader->producer forbids a server node feeding a
 // device node; each value sent over the link gets one auxiliary vertex, so
 // that it is paid once however many server nodes read it. Capacities are
-// integer nanoseconds; the cut is found by push-relabel (plan/max_flow.h). Nodes that no graph output needs are left
-// out (split puts them in the last part); Constant nodes are free (copied where read).
+// integer nanoseconds; the cut is found by push-relabel (plan/min_cut.h).
+// The round trip is added to the best cut and compared with running on the
+// device alone. Nodes that no graph output needs are left out (split puts
+// them in the last part); Constant nodes are free (copied where read).
 #include <algorithm>
 #include <cmath>
 
 #include "modelcut/error.h"
-#include "plan/max_flow.h"
+#include "plan/min_cut.h"
 #include "plan/planners.h"
 #include "util/checked_math.h"
 
@@ -239,10 +241,7 @@ Plan plan_device_server(const Dataflow& dataflow, const LayerIndex& layers, cons
   }
   device_stage.transfer_us = static_cast<double>(transfer_ns(best.upload_bytes, options.bandwidth)) / 1000.0;
   server_stage.transfer_us = static_cast<double>(transfer_ns(best.return_bytes, options.bandwidth)) / 1000.0;
-  for (StagePlan* stage : {&device_stage, &server_stage}) {
-    stage->cost = stage->time_us + stage->transfer_us;
-    plan.bottleneck = std::max(plan.bottleneck, stage->cost);
-  }
+  for (StagePlan* stage : {&device_stage, &server_stage}) stage->cost = stage->time_us + stage->transfer_us;
   plan.stages = {device_stage, server_stage};
 
   for (double bandwidth :

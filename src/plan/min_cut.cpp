@@ -5,7 +5,7 @@
 // breadth-first search, every `vertices` relabels) keeps the number of
 // pushes near linear on the long, layered graphs that models give, where
 // augmenting-path methods need a phase per layer.
-#include "plan/max_flow.h"
+#include "plan/min_cut.h"
 
 #include <algorithm>
 
