@@ -90,3 +90,49 @@ def test_symbolic_batch_scales_the_macs(mixed):
     one = {c["name"]: c["macs"] for c in _core.node_costs(str(folder / "mixed.keras"), [], 1, {})}
     eight = {c["name"]: c["macs"] for c in _core.node_costs(str(folder / "mixed.keras"), [], 8, {})}
     assert all(eight[name] == 8 * macs for name, macs in one.items())
+
+
+def with_config(source, target, change):
+    """A copy of a .keras archive whose config.json `change` rewrote."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(source) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(members["config.json"])
+    for layer in config["config"]["layers"]:
+        change(layer)
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return target
+
+
+@pytest.mark.parametrize(
+    "layer, key, value",
+    [
+        ("conv1d", "kernel_size", [2**62]),  # overflows with the other sizes
+        ("conv1d", "kernel_size", [0]),
+        ("conv1d", "kernel_size", [3, 3]),  # rank does not fit
+        ("conv1d", "groups", 0),
+        ("conv1d", "groups", 5),  # does not divide the 32 input channels
+        ("deconv", "filters", -4),
+        ("sep", "depth_multiplier", "two"),
+        ("mha", "num_heads", None),
+        ("pool", "pool_size", [2**40, 2**40]),
+    ],
+)
+def test_configs_that_do_not_fit_give_unknown_macs(mixed, tmp_path, layer, key, value):
+    _, folder = mixed
+
+    def change(entry):
+        if entry["config"].get("name") == layer:
+            entry["config"][key] = value
+
+    path = with_config(folder / "mixed.keras", tmp_path / "changed.keras", change)
+    costs = {c["name"]: c for c in _core.node_costs(str(path), [], BATCH, {})}
+    assert not costs[layer]["macs_known"] and costs[layer]["macs"] == 0
+    # The rest keep their counts.
+    expected = expected_macs()
+    assert all(c["macs"] == expected[name] for name, c in costs.items() if name != layer)
