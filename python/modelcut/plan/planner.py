@@ -53,7 +53,7 @@ class Plan:
 
     def to_dict(self) -> dict:
         model = self.model if isinstance(self.model, str) else "<onnx.ModelProto>"
-        return {"model": model, "request": self.request, **self._data}
+        return {"model": model, "request": self.request, "at": self.at, **self._data}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False)
