@@ -7,6 +7,7 @@ ONNX model written in text with unnamed and repeated node names."""
 from __future__ import annotations
 
 import os
+import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -46,8 +47,11 @@ def torch_cnn(path: str) -> str:
 
     torch.manual_seed(0)
     model = Net().eval()
-    torch.onnx.export(model, (torch.randn(1, 3, 32, 32),), path, input_names=["image"], output_names=["logits"],
-                      dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False, opset_version=17)
+    with warnings.catch_warnings():  # the TorchScript exporter announces its deprecation
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.randn(1, 3, 32, 32),), path, input_names=["image"],
+                          output_names=["logits"], dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
+                          dynamo=False, opset_version=17)
     return path
 
 

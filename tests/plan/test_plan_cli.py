@@ -12,7 +12,7 @@ import onnx
 import pytest
 from cli_support import run_cli
 from onnx import numpy_helper
-from test_profile import assert_one_line_error
+from plan_support import assert_one_line_error
 
 import modelcut
 from modelcut import _core

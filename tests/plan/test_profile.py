@@ -9,6 +9,7 @@ import os
 import numpy as np
 import pytest
 from cli_support import run_cli
+from plan_support import assert_one_line_error
 
 from modelcut import _core
 from modelcut.api import inferred_types
@@ -16,15 +17,6 @@ from modelcut.api import inferred_types
 
 def dataflow_names(path: str) -> list[str]:
     return [node["name"] for node in _core.nodes(path, inferred_types(path))]
-
-
-def assert_one_line_error(result, *fragments):
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("modelcut: error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def profile_cli(model: str, output, *options):
