@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 
+import modelcut
 import onnx
 import pytest
-
-import modelcut
 from modelcut import _core
 from modelcut.plan.units import format_bytes, parse_bytes, parse_rate, parse_rates, parse_seconds
 

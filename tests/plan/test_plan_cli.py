@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
+import modelcut
 import onnx
 import pytest
 from cli_support import run_cli
-from onnx import numpy_helper
-from plan_support import assert_one_line_error
-
-import modelcut
 from modelcut import _core
 from modelcut.plan.units import parse_rate
 from modelcut.verify_keras import verify_keras
+from onnx import numpy_helper
+from plan_support import assert_one_line_error
 
 
 def plan_json(*args):
@@ -73,7 +73,7 @@ def test_cuts_split_and_verify(model, tmp_path):
     by_hand = modelcut.split(source, at=specs, output_dir=tmp_path / "by_hand")
     for ours, theirs in zip([part["path"] for part in planned], by_hand.paths):
         assert os.path.basename(ours) == os.path.basename(theirs)
-        assert open(ours, "rb").read() == open(theirs, "rb").read()
+        assert Path(ours).read_bytes() == Path(theirs).read_bytes()
     report = modelcut.verify(source, [part["path"] for part in planned])
     assert report.ok, report.format_table()
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 from cli_support import run_cli
-from plan_support import assert_one_line_error
-
 from modelcut import _core
 from modelcut.api import inferred_types
+from plan_support import assert_one_line_error
 
 
 def dataflow_names(path: str) -> list[str]:
@@ -94,9 +94,9 @@ def test_refuses_an_existing_output_and_the_model(model, tmp_path):
     output.write_text("keep")
     assert_one_line_error(profile_cli(source, output), "exists", "--force")
     assert output.read_text() == "keep"
-    before = open(source, "rb").read()
+    before = Path(source).read_bytes()
     assert_one_line_error(profile_cli(source, source, "--force"), "never replaces a file it reads")
-    assert open(source, "rb").read() == before
+    assert Path(source).read_bytes() == before
     assert profile_cli(source, output, "--force").returncode == 0
     assert json.loads(output.read_text())["format"] == "modelcut-profile"
 

@@ -13,8 +13,9 @@ from typing import Mapping, Sequence
 import onnx
 
 from .. import _core, api
-from .profiler import check_dims, profile as measure_profile
 from .profile_file import read_profile_nodes
+from .profiler import check_dims
+from .profiler import profile as measure_profile
 from .units import parse_bytes, parse_rate, parse_seconds
 
 BALANCES = ("params", "flops", "time")

@@ -5,6 +5,7 @@
 # bandwidth of the sweep, coloured by where the model runs.
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 
@@ -87,7 +88,7 @@ def _draw_pipeline(plan, figure) -> None:
              for entry in along]
     bytes_axes.fill_between(positions, alive, step="post", color="#555555", alpha=0.35, linewidth=0)
     bytes_axes.step(positions, alive, where="post", color="#333333", linewidth=0.8)
-    highest = max((value for value in alive if value == value), default=0) or 1
+    highest = max((value for value in alive if not math.isnan(value)), default=0) or 1
     bytes_axes.set_ylim(0, highest * 1.45)
     bytes_axes.set_ylabel("MiB crossing a\ncut after the node")
     bytes_axes.set_xlabel(f"node, in the topological order the plan cuts ({len(along)} nodes); "
