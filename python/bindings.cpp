@@ -13,6 +13,7 @@
 #include <optional>
 #include <typeinfo>
 
+#include "formats/source_model.h"
 #include "modelcut/file_type.h"
 #include "modelcut/modelcut.h"
 #include "modelcut/plan.h"
@@ -444,4 +445,33 @@ PYBIND11_MODULE(_core, m) {
       py::arg("path"),
       "What PATH holds by its first bytes: 'onnx', 'keras-zip', 'hdf5', or 'not-keras' (named like Keras, "
       "but neither).");
+  // What each node costs (owned by the costs work of issue 8; self-contained).
+  m.def(
+      "node_costs",
+      [](const std::string& model, const std::vector<py::bytes>& type_hints, std::uint64_t batch,
+         const std::map<std::string, std::uint64_t>& dims) {
+        const auto hints = as_strings(type_hints);
+        modelcut::DimBindings bindings;
+        bindings.batch = batch;
+        bindings.symbols = dims;
+        std::vector<modelcut::NodeCostSummary> report;
+        {
+          py::gil_scoped_release release;
+          report = modelcut::node_costs_report(model, hints, bindings);
+        }
+        py::list out;
+        for (const auto& node : report) {
+          py::dict entry;
+          entry["name"] = text(node.name);
+          entry["op"] = text(node.op);
+          entry["param_bytes"] = node.cost.param_bytes;
+          entry["macs"] = node.cost.macs;
+          entry["macs_known"] = node.cost.macs_known;
+          out.append(entry);
+        }
+        return out;
+      },
+      py::arg("model"), py::arg("type_hints") = std::vector<py::bytes>{}, py::arg("batch") = std::uint64_t{1},
+      py::arg("dims") = std::map<std::string, std::uint64_t>{},
+      "Per node in topological order: name, op, param_bytes, macs and macs_known.");
 }
