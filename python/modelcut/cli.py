@@ -440,8 +440,12 @@ def cmd_plan(args) -> int:
             print(printable(f"  {path}"))
     elif plan.cuts:
         at = " ".join("--at " + _shell_word(spec) for spec in plan.at)
+        command = f"modelcut split {_shell_word(args.model)} {at} -o DIR"
         print()
-        print(printable(f"split there: modelcut split {_shell_word(args.model)} {at} -o DIR"))
+        if len(command) > 300:  # cuts after many values: a command nobody would retype
+            print("split there: add --split DIR (--json lists each cut's spec for modelcut split --at)")
+        else:
+            print(printable(f"split there: {command}"))
     return 0
 
 

@@ -195,7 +195,7 @@ def test_device_server_moves_the_cut_earlier_as_bandwidth_grows(model, tmp_path)
     (["--stages", "2", "--balance", "time", "--profile", "missing.json"], "does not exist"),
     (["--stages", "2", "--balance", "time", "--profile", "times.json", "--bandwidth", "10MB/x"], "not a rate"),
     (["--stages", "2", "--max-stage-params", "1XB"], "not a size"),
-    (["--stages", "2", "--max-boundary-bytes", "-4MB"], "not a size"),
+    (["--stages", "2", "--max-boundary-bytes=-4MB"], "not a size"),
     (["--stages", "2", "--profile", "times.json"], "--balance time"),
     (["--stages", "2", "--plot", "plan.txt"], ".png, .svg or .pdf"),
     (["--stages", "2", "--dim", "seq"], "NAME=SIZE"),

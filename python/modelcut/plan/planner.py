@@ -109,13 +109,12 @@ def _seconds(value, option: str) -> float:
     return float(value)
 
 
-def _model_node_names(path: str, hints: list[bytes]) -> set[str] | None:
-    """The dataflow's node names, or None before the core can list them."""
-    nodes = getattr(_core, "nodes", None)
-    return None if nodes is None else {node["name"] for node in nodes(path, hints)}
+def _model_node_names(path: str, hints: list[bytes]) -> set[str]:
+    """The dataflow's node names, as profiles name them."""
+    return {node["name"] for node in _core.nodes(path, hints)}
 
 
-def _profile_path(value, option: str, model: str, hints: list[bytes], names: set[str] | None,
+def _profile_path(value, option: str, model: str, hints: list[bytes], names: set[str],
                   stack: ExitStack) -> str:
     """A profile file for the core: `value` if it is a path, or a dict
     (as modelcut.profile returns) written to a temporary file. Refuses a
@@ -135,7 +134,7 @@ def _profile_path(value, option: str, model: str, hints: list[bytes], names: set
     if not os.path.lexists(path):
         raise ValueError(f"{label} does not exist: record one with `modelcut profile MODEL -o FILE`")
     times = read_profile_nodes(path)
-    if names is not None and times and not names.intersection(times):
+    if times and not names.intersection(times):
         with open(path, encoding="utf-8") as file:
             recorded = json.load(file).get("model", "?")
         raise ValueError(f"{label} names none of the {len(names)} nodes of '{os.path.basename(model)}': "

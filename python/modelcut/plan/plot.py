@@ -74,12 +74,16 @@ def _draw_pipeline(plan, figure) -> None:
             axes.axvspan(start - 0.5, end - 0.5, color=colour, alpha=0.08, linewidth=0)
         costs_axes.bar(positions[start:end], costs[start:end], width=0.85, color=colour)
         cost = format_cost(stage.get("cost", 0), unit)
-        costs_axes.text((start + end - 1) / 2, top * 1.03, f"stage {index + 1}\n{cost}", ha="center", va="bottom",
-                        fontsize=9, color=colour, fontweight="bold")
+        above = costs_axes.get_xaxis_transform()  # x in nodes, y as a fraction of the height
+        costs_axes.text((start + end - 1) / 2, 0.97, f"stage {index + 1}: {cost}", ha="center", va="top",
+                        fontsize=9, color=colour, fontweight="bold", transform=above)
+        layers = f"{_short(stage.get('first_layer', ''), 18)}\n... {_short(stage.get('last_layer', ''), 18)}"
+        costs_axes.text((start + end - 1) / 2, 0.905, layers, ha="center", va="top", fontsize=7.5, color=colour,
+                        transform=above)
     for start, _ in bounds[1:]:
         for axes in (costs_axes, bytes_axes):
             axes.axvline(start - 0.5, color="black", linestyle="--", linewidth=1.2)
-    costs_axes.set_ylim(0, top * 1.25)
+    costs_axes.set_ylim(0, top * 1.45)
     costs_axes.set_xlim(-0.5, len(along) - 0.5)
     costs_axes.set_ylabel(label)
 
@@ -93,11 +97,10 @@ def _draw_pipeline(plan, figure) -> None:
     bytes_axes.set_ylabel("MiB crossing a\ncut after the node")
     bytes_axes.set_xlabel(f"node, in the topological order the plan cuts ({len(along)} nodes); "
                           "dashed lines: the plan's cuts")
-    for (start, _), cut in zip(bounds[1:], plan.cuts):
+    for index, ((start, _), cut) in enumerate(zip(bounds[1:], plan.cuts)):
         bytes_text = format_bytes(cut.get("crossing_bytes")) if cut.get("bytes_known", True) else "? bytes"
-        values = ", ".join(_short(value) for value in cut.get("values", [])[:2])
-        bytes_axes.annotate(f"{bytes_text}\nafter {values}", (start - 0.5, highest * 1.4), xytext=(3, 0),
-                            textcoords="offset points", fontsize=7.5, va="top", color="#222222")
+        bytes_axes.annotate(f"cut {index + 1}: {bytes_text}", (start - 0.5, highest * 1.4), xytext=(3, 0),
+                            textcoords="offset points", fontsize=8, va="top", color="#222222")
     model = os.path.basename(plan.model) if isinstance(plan.model, str) else "model"
     summary = f"slowest stage {format_cost(plan.bottleneck, unit)}"
     if plan.ideal:

@@ -43,8 +43,26 @@ def _time(stage: dict) -> str:
     return format_seconds(time_us / 1e6) if time_us else "-"
 
 
+# A cut can carry dozens of values (weights an exporter copied through
+# Identity nodes, the skip connections of a wide block): the table names the
+# largest few and counts the rest; --json lists them all.
+SHOWN_VALUES = 3
+
+
 def _crossing(cut: dict) -> str:
-    return ", ".join(f"{value['name']} {value['type']}" for value in cut.get("crossing", []))
+    values = sorted(cut.get("crossing", []), key=lambda value: -(value.get("bytes") or 0))
+    text = ", ".join(f"{value['name']} {value['type']}" for value in values[:SHOWN_VALUES])
+    if len(values) > SHOWN_VALUES:
+        text += f", +{len(values) - SHOWN_VALUES} more"
+    return text
+
+
+def _after(cut: dict) -> str:
+    values = cut.get("values", [])
+    text = ", ".join(values[:SHOWN_VALUES])
+    if len(values) > SHOWN_VALUES:
+        text += f", +{len(values) - SHOWN_VALUES} more"
+    return text
 
 
 def _cut_bytes(cut: dict) -> str:
@@ -72,9 +90,11 @@ def _stage_rows(plan, labels: Sequence[str]) -> list[str]:
 
 
 def _cut_rows(plan) -> list[str]:
-    rows = [[str(index + 1), ", ".join(cut.get("values", [])), _cut_bytes(cut), _crossing(cut)]
+    rows = [[str(index + 1), _cut_bytes(cut), str(len(cut.get("crossing", []))), _crossing(cut)]
             for index, cut in enumerate(plan.cuts)]
-    return format_columns(["cut", "after", "bytes", "crossing"], rows, right=[2])
+    lines = format_columns(["cut", "bytes", "values", "crossing (largest first)"], rows, right=[1, 2])
+    lines += [f"cut {index + 1} falls after: {_after(cut)}" for index, cut in enumerate(plan.cuts)]
+    return lines
 
 
 def _model_name(plan) -> str:
