@@ -77,7 +77,7 @@ def _draw_pipeline(plan, figure) -> None:
         above = costs_axes.get_xaxis_transform()  # x in nodes, y as a fraction of the height
         costs_axes.text((start + end - 1) / 2, 0.97, f"stage {index + 1}: {cost}", ha="center", va="top",
                         fontsize=9, color=colour, fontweight="bold", transform=above)
-        layers = f"{_short(stage.get('first_layer', ''), 18)}\n... {_short(stage.get('last_layer', ''), 18)}"
+        layers = f"{_short(stage.get('first_layer', ''), 24)}\n... {_short(stage.get('last_layer', ''), 24)}"
         costs_axes.text((start + end - 1) / 2, 0.905, layers, ha="center", va="top", fontsize=7.5, color=colour,
                         transform=above)
     for start, _ in bounds[1:]:
@@ -128,15 +128,22 @@ def _draw_device_server(plan, figure) -> None:
     if bandwidth:
         axes.axvline(bandwidth, color="black", linestyle="--", linewidth=1)
         axes.annotate(f"{format_rate(bandwidth)}: {plan.placement}, {format_seconds(plan.latency_s)}",
-                      (bandwidth, axes.get_ylim()[1]), xytext=(4, -12), textcoords="offset points", fontsize=9)
+                      (bandwidth, 0.03), xycoords=axes.get_xaxis_transform(), xytext=(4, 0),
+                      textcoords="offset points", fontsize=9)
+    from matplotlib.ticker import FuncFormatter
+
     axes.set_xscale("log")
-    axes.set_xlabel("link bandwidth (bytes/s)")
-    axes.set_ylabel("predicted latency (ms)")
+    axes.set_yscale("log")  # latencies span orders of magnitude across a sweep
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: format_rate(value)))
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: format_seconds(value / 1e3)))
+    axes.set_xlabel("link bandwidth")
+    axes.set_ylabel("predicted latency")
     axes.legend(title="best placement (split: bytes sent)", fontsize=9)
     axes.grid(True, which="both", alpha=0.3)
     model = os.path.basename(plan.model) if isinstance(plan.model, str) else "model"
-    axes.set_title(f"{model}: best device/server cut by bandwidth "
-                   f"(+{format_seconds(plan.request.get('rtt', 0))} round trip)", fontsize=11)
+    rtt = plan.request.get("rtt", 0)
+    link = f"+{format_seconds(rtt)} round trip" if rtt else "no round-trip time"
+    axes.set_title(f"{model}: best device/server cut by bandwidth ({link})", fontsize=11)
 
 
 def plot_plan(plan, path: str, overwrite: bool = False) -> str:

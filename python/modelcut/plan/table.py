@@ -79,7 +79,7 @@ def _stage_rows(plan, labels: Sequence[str]) -> list[str]:
         header.append(f"cost ({plan.objective})")
     rows = []
     for label, stage in zip(labels, plan.stages):
-        row = [label, stage.get("first_layer", ""), stage.get("last_layer", ""), str(stage.get("node_count", 0)),
+        row = [label, stage.get("first_layer") or "-", stage.get("last_layer") or "-", str(stage.get("node_count", 0)),
                format_bytes(stage.get("param_bytes", 0)), _macs(stage), _time(stage)]
         if with_transfer:
             row.append(format_seconds(stage.get("transfer_us", 0) / 1e6))
@@ -133,8 +133,9 @@ def format_pipeline(plan) -> list[str]:
 
 def format_device_server(plan) -> list[str]:
     request = plan.request
-    lines = [f"{_model_name(plan)}: device/server plan, link {format_rate(request.get('bandwidth', 0))} "
-             f"+ {format_seconds(request.get('rtt', 0))} round trip, {_sizes(plan)}",
+    rtt = request.get("rtt", 0)
+    link = format_rate(request.get("bandwidth", 0)) + (f" + {format_seconds(rtt)} round trip" if rtt else "")
+    lines = [f"{_model_name(plan)}: device/server plan, link {link}, {_sizes(plan)}",
              f"best: {plan.placement}, predicted latency {format_seconds(plan.latency_s)}", ""]
     if len(plan.stages) == 2:
         labels = ["device", "server"]
@@ -147,7 +148,7 @@ def format_device_server(plan) -> list[str]:
     if plan.sweep:
         lines += ["", "best plan at each bandwidth:"]
         rows = [[format_rate(row["bandwidth"]), format_seconds(row["latency_s"]), row["placement"],
-                 format_bytes(row.get("crossing_bytes", 0)) if row["placement"] == "split" else "-",
+                 format_bytes(row.get("crossing_bytes", 0)) if row["placement"] != "device only" else "-",
                  ", ".join(row.get("cut_values", [])) or "-"]
                 for row in plan.sweep]
         lines += format_columns(["bandwidth", "latency", "placement", "bytes", "cut after"], rows, right=[0, 1, 3])
