@@ -110,7 +110,11 @@ def _sizes(plan) -> str:
 def format_pipeline(plan) -> list[str]:
     request = plan.request
     by = {"params": "parameter bytes", "flops": "MACs", "time": "measured time"}.get(plan.objective, plan.objective)
-    source = f" (profile {request['profile']})" if request.get("profile") else ""
+    profile = request.get("profile")
+    if isinstance(profile, dict):
+        source = f" (measured: {profile.get('runtime')}, {profile.get('runs')} runs)"
+    else:
+        source = f" (profile {profile})" if profile else ""
     lines = [f"{_model_name(plan)}: {len(plan.stages)} pipeline stages balanced by {by}{source}, {_sizes(plan)}"]
     if request.get("bandwidth"):
         lines[0] += f", transfers at {format_rate(request['bandwidth'])}"
