@@ -53,6 +53,27 @@ def _stage_bounds(plan) -> list[tuple[int, int]]:
     return bounds
 
 
+def _cost_axis(unit: str, largest: float) -> tuple[float, str]:
+    """(divisor, axis label) that keeps the largest node's cost readable."""
+    if unit == "bytes":
+        name, scale = _byte_unit(largest)
+        return scale, f"parameters per node ({name})"
+    steps = {"us": [(1e6, "s"), (1e3, "ms"), (1, "us")],
+             "MACs": [(1e9, "billions"), (1e6, "millions"), (1e3, "thousands"), (1, "")]}.get(unit)
+    if steps is None:
+        return 1.0, f"cost per node ({unit})"
+    scale, name = next(((scale, name) for scale, name in steps if largest >= scale), steps[-1])
+    what = "time" if unit == "us" else "MACs"
+    return scale, f"{what} per node ({name})" if name else f"{what} per node"
+
+
+def _byte_unit(largest: float) -> tuple[str, float]:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if largest >= scale:
+            return unit, scale
+    return "bytes", 1
+
+
 def _short(name: str, limit: int = 28) -> str:
     return name if len(name) <= limit else "..." + name[-(limit - 3):]
 
@@ -62,9 +83,9 @@ def _draw_pipeline(plan, figure) -> None:
     along = plan.along
     positions = list(range(len(along)))
     unit = plan.cost_unit
-    scale, label = {"us": (1e-3, "time per node (ms)"), "bytes": (1 / 2**20, "parameters per node (MiB)"),
-                    "MACs": (1e-6, "MACs per node (millions)")}.get(unit, (1.0, f"cost per node ({unit})"))
-    costs = [entry.get("cost", 0) * scale for entry in along]
+    largest = max((entry.get("cost", 0) for entry in along), default=0)
+    scale, label = _cost_axis(unit, largest)
+    costs = [entry.get("cost", 0) / scale for entry in along]
     colours = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C"]
     bounds = _stage_bounds(plan)
     top = max(costs, default=0) or 1.0
@@ -87,14 +108,18 @@ def _draw_pipeline(plan, figure) -> None:
     costs_axes.set_xlim(-0.5, len(along) - 0.5)
     costs_axes.set_ylabel(label)
 
-    # What would cross a cut placed after each node: the price of cutting there.
-    alive = [entry.get("alive_bytes", 0) / 2**20 if entry.get("alive_bytes_known", True) else float("nan")
+    # What would cross a cut placed after each node (drawn where that cut
+    # would fall, between the node and the next): the price of cutting there.
+    known = [entry.get("alive_bytes", 0) for entry in along if entry.get("alive_bytes_known", True)]
+    byte_unit, byte_scale = _byte_unit(max(known, default=0))
+    alive = [entry.get("alive_bytes", 0) / byte_scale if entry.get("alive_bytes_known", True) else float("nan")
              for entry in along]
-    bytes_axes.fill_between(positions, alive, step="post", color="#555555", alpha=0.35, linewidth=0)
-    bytes_axes.step(positions, alive, where="post", color="#333333", linewidth=0.8)
+    between = [position + 0.5 for position in positions]
+    bytes_axes.fill_between(between, alive, step="mid", color="#555555", alpha=0.35, linewidth=0)
+    bytes_axes.step(between, alive, where="mid", color="#333333", linewidth=0.8)
     highest = max((value for value in alive if not math.isnan(value)), default=0) or 1
     bytes_axes.set_ylim(0, highest * 1.45)
-    bytes_axes.set_ylabel("MiB crossing a\ncut after the node")
+    bytes_axes.set_ylabel(f"{byte_unit} crossing a\ncut after the node")
     bytes_axes.set_xlabel(f"node, in the topological order the plan cuts ({len(along)} nodes); "
                           "dashed lines: the plan's cuts")
     for index, ((start, _), cut) in enumerate(zip(bounds[1:], plan.cuts)):
