@@ -30,6 +30,7 @@ from .plan import BALANCES, plan_device_server
 from .plan import plan as plan_pipeline
 from .plan import profile as profile_model
 from .plan.plot import check_plot_path
+from .plan.profile_file import as_created
 from .plan.units import format_seconds, parse_bytes, parse_rate, parse_rates, parse_seconds
 from .verify import verify
 
@@ -196,6 +197,7 @@ def _save_outputs(args, outputs: dict[str, np.ndarray]) -> None:
     with tempfile.NamedTemporaryFile(dir=folder, prefix=".modelcut-", suffix=".npz", delete=False) as file:
         try:
             np.savez(file, **outputs)
+            as_created(file.name)
         except BaseException:
             os.unlink(file.name)
             raise

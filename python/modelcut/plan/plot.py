@@ -9,6 +9,7 @@ import math
 import os
 import tempfile
 
+from .profile_file import as_created
 from .table import format_cost
 from .units import format_bytes, format_rate, format_seconds
 
@@ -191,6 +192,7 @@ def plot_plan(plan, path: str, overwrite: bool = False) -> str:
                             ".pdf": {"CreationDate": None}}[suffix.lower()]
                 with plt.rc_context({"svg.hashsalt": "modelcut"}):
                     figure.savefig(file, format=suffix[1:].lower(), metadata=metadata)
+                as_created(file.name)
             except BaseException:
                 os.unlink(file.name)
                 raise
