@@ -456,9 +456,12 @@ def _shell_word(text: str) -> str:
 
 
 def _one_line_error(parser: argparse.ArgumentParser):
-    """A usage mistake reported like any bad input: one line, exit 2."""
+    """A usage mistake reported like any bad input: one line, exit 2
+    (argparse's own report starts with the whole usage)."""
     def error(message: str):
-        print(f"modelcut: error: {parser.prog.removeprefix('modelcut ')}: {printable(message)}", file=sys.stderr)
+        command = parser.prog.removeprefix("modelcut").strip()
+        where = f"{command}: " if command else ""
+        print(f"modelcut: error: {where}{printable(message)} (see {parser.prog} --help)", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
 
     return error
@@ -514,8 +517,6 @@ def _add_plan_commands(commands, raw) -> list[argparse.ArgumentParser]:
     profile.add_argument("--json", action="store_true", help="print the profile as JSON")
     profile.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     profile.set_defaults(run=cmd_profile)
-    for parser in (plan, profile):
-        parser.error = _one_line_error(parser)
     return [plan, profile]
 
 
@@ -594,6 +595,8 @@ def build_parser() -> argparse.ArgumentParser:
     planning = _add_plan_commands(commands, raw)
     for command in (split, check, run, merge, inspect, *planning):  # --debug after the command works too
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    for command in (parser, split, check, run, merge, inspect, *planning):
+        command.error = _one_line_error(command)
     return parser
 
 

@@ -201,6 +201,8 @@ def test_device_server_moves_the_cut_earlier_as_bandwidth_grows(model, tmp_path)
     (["--stages", "2", "--dim", "seq"], "NAME=SIZE"),
     (["--stages", "2", "--rtt", "20ms"], "device/server"),
     ([], "--stages N"),
+    (["--stages", "2", "--bogus"], "unrecognized arguments: --bogus"),
+    (["--stages"], "expected one argument"),
     (["--device", "times.json"], "both --device and --server"),
     (["--device", "times.json", "--server", "times.json"], "--bandwidth"),
     (["--device", "times.json", "--server", "times.json", "--bandwidth", "1MB/s", "--rtt", "soon"],
