@@ -79,8 +79,9 @@ struct Node {
   // this node (TorchScript folds a BatchNorm into the Conv before it): what
   // the node computes is that following layer's output, not its own layer's.
   bool folds_following_layer = false;
-  // A node with no inputs whose output is the same wherever it is computed
-  // (an ONNX Constant): it is copied into every part that needs it instead of
+  // A node whose output is the same wherever it is computed (an ONNX
+  // Constant, or a deterministic op that reads only stored weights and other
+  // constant nodes): it is copied into every part that needs it instead of
   // sending its value across a cut.
   bool is_constant = false;
 };

@@ -57,16 +57,33 @@ void assign_ancestors(const Dataflow& dataflow, const CutPoint& cut, std::uint32
   }
 }
 
-// Parts that read a Constant node's output: it is copied into each of them.
-std::set<std::uint32_t> parts_reading(const Dataflow& dataflow, const Node& node,
-                                      const std::vector<std::uint32_t>& part_of, std::uint32_t last_part) {
-  std::set<std::uint32_t> parts;
-  for (ValueId output : node.outputs) {
-    const Value& value = dataflow.value(output);
-    if (value.is_graph_output) parts.insert(last_part);
-    for (NodeId consumer : value.consumers) parts.insert(part_of[consumer]);
+// Parts that read each constant node's outputs (it is copied into each of
+// them), directly or through other constant nodes: a weight-only chain such
+// as DequantizeLinear -> Transpose is copied whole. Filled in reverse
+// topological order, so a constant reader's parts are known before its
+// producer's.
+std::vector<std::set<std::uint32_t>> parts_reading_constants(const Dataflow& dataflow,
+                                                             const std::vector<std::uint32_t>& part_of,
+                                                             std::uint32_t last_part) {
+  std::vector<std::set<std::uint32_t>> parts(dataflow.nodes().size());
+  const auto& order = dataflow.topological_order();
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const Node& node = dataflow.node(*it);
+    if (!node.is_constant) continue;
+    std::set<std::uint32_t>& reading = parts[*it];
+    for (ValueId output : node.outputs) {
+      const Value& value = dataflow.value(output);
+      if (value.is_graph_output) reading.insert(last_part);
+      for (NodeId consumer : value.consumers) {
+        if (dataflow.node(consumer).is_constant) {
+          reading.insert(parts[consumer].begin(), parts[consumer].end());
+        } else {
+          reading.insert(part_of[consumer]);
+        }
+      }
+    }
+    if (reading.empty()) reading.insert(last_part);
   }
-  if (parts.empty()) parts.insert(last_part);
   return parts;
 }
 
@@ -104,6 +121,7 @@ Partition partition_dataflow(const Dataflow& dataflow, const std::vector<CutPoin
   Partition partition;
   partition.parts.resize(cuts.size() + 1);
   std::vector<std::size_t> computing_nodes(partition.parts.size(), 0);
+  const auto constant_readers = parts_reading_constants(dataflow, part_of, last_part);
   for (NodeId id : order) {
     const Node& node = dataflow.node(id);
     if (!node.is_constant) {
@@ -111,7 +129,7 @@ Partition partition_dataflow(const Dataflow& dataflow, const std::vector<CutPoin
       ++computing_nodes[part_of[id]];
       continue;
     }
-    for (std::uint32_t part : parts_reading(dataflow, node, part_of, last_part)) {
+    for (std::uint32_t part : constant_readers[id]) {
       partition.parts[part].nodes.push_back(id);
     }
   }

@@ -458,6 +458,33 @@ void OnnxModel::add_type_hints(std::string model_bytes) {
   }
 }
 
+// Nodes that compute from stored weights alone give the same value in any
+// part: TorchScript's Identity copies of initializers it deduplicated, the
+// DequantizeLinear of a quantized weight, a Transpose or Reshape of one.
+// Like Constant nodes they are marked constant, so that each part that reads
+// them gets its own copy instead of a weight crossing a cut. Only standard
+// deterministic ops without subgraphs qualify (a random op or a custom op
+// may give another value each time it runs; a control-flow op is left to
+// the part that runs it).
+void mark_weight_only_nodes(const OnnxModel& model, Dataflow& dataflow) {
+  static const std::set<std::string> kExcluded = {"RandomNormal", "RandomNormalLike", "RandomUniform",
+                                                  "RandomUniformLike", "Multinomial", "Bernoulli", "Dropout",
+                                                  "If", "Loop", "Scan", "SequenceMap"};
+  for (NodeId id : dataflow.topological_order()) {
+    const NodeRef& source = model.nodes[id];
+    Node& node = dataflow.mutable_node(id);
+    if (node.is_constant || node.inputs.empty() || !source.outer_reads.empty()) continue;
+    if (!(source.domain.empty() || source.domain == "ai.onnx") || kExcluded.count(source.op_type) != 0) continue;
+    bool from_weights = true;
+    for (ValueId input : node.inputs) {
+      const Value& value = dataflow.value(input);
+      from_weights = from_weights && (value.kind == ValueKind::Constant ||
+                                      (value.kind == ValueKind::Computed && dataflow.node(value.producer).is_constant));
+    }
+    node.is_constant = from_weights;
+  }
+}
+
 Dataflow index_onnx(const OnnxModel& model) {
   Dataflow dataflow;
   dataflow.scope_separator = model.producer_name == "pytorch" ? '.' : '/';
@@ -492,6 +519,7 @@ Dataflow index_onnx(const OnnxModel& model) {
   }
   for (const ValueInfoRef& output : model.outputs) dataflow.mark_graph_output(dataflow.value_named(output.name));
   dataflow.build_index();
+  mark_weight_only_nodes(model, dataflow);
   clear_borrowed_scopes(model, dataflow);
   add_weight_scopes(model, dataflow);
 
