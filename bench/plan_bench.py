@@ -39,10 +39,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
+import modelcut  # noqa: E402
 import plan_zoo  # noqa: E402  (imports torch and torchvision before anything imports TensorFlow)
 from part_timing import time_chains  # noqa: E402
-
-import modelcut  # noqa: E402
 
 README = HERE / "README.md"
 MARK_START = "<!-- plan-bench:start -->"
@@ -61,7 +60,8 @@ class BenchModel:
 
 MODELS = {
     "resnet50": BenchModel(
-        "resnet50", "torchvision ResNet-50 (weights=None), 1x3x224x224; units: stem, 16 bottleneck blocks, head",
+        "resnet50",
+        "torchvision ResNet-50 (weights=None), 1x3x224x224; units: stem, 16 bottleneck blocks, head",
         plan_zoo.build_resnet50, plan_zoo.resnet50_units, plan_zoo.resnet50_feeds, (1, 17)),
     "transformer24": BenchModel(
         "transformer24",
@@ -99,7 +99,8 @@ def deepspeed_parameters(units, stages: int) -> list[int]:
     """DeepSpeed's own partition of the per-unit parameter counts (PipelineModule 'parameters')."""
     from deepspeed.runtime.utils import partition_balanced
 
-    return [int(part) for part in partition_balanced(weights=[unit.params for unit in units], num_parts=stages)]
+    parts = partition_balanced(weights=[unit.params for unit in units], num_parts=stages)
+    return [int(part) for part in parts]
 
 
 def cuts_from_bounds(units, bounds: list[int]) -> list[str]:
@@ -145,7 +146,7 @@ def bench_model(model: BenchModel, root: Path, stages: int, rounds: int, profile
             row["cuts"] = cuts_from_bounds(units, deepspeed_parameters(units, stages))
         else:
             row["cuts"], row["plan_seconds"], plan = plan_cuts(path, stages, method, profile)
-            row["predicted"] = [stage["cost"] if isinstance(stage, dict) else stage.cost for stage in plan.stages]
+            row["predicted"] = [stage["cost"] for stage in plan.to_dict()["stages"]]
             row["optimal"] = plan.optimal
         out = folder / method
         split = modelcut.split(str(path), at=row["cuts"], output_dir=str(out), overwrite=True)
@@ -157,7 +158,8 @@ def bench_model(model: BenchModel, root: Path, stages: int, rounds: int, profile
     for method, timing in timings.items():
         rows[method].update(
             stage_ms=timing.min_ms, median_ms=timing.median_ms, boundary_bytes=timing.boundary_bytes,
-            slowest_over_ideal=timing.slowest_over_ideal, max_over_min=max(timing.min_ms) / min(timing.min_ms),
+            slowest_over_ideal=timing.slowest_over_ideal,
+            max_over_min=max(timing.min_ms) / min(timing.min_ms),
         )
     result["rows"] = rows
     return result
@@ -196,7 +198,8 @@ def markdown(results: list[dict], chain: dict | None, stages: int, rounds: int) 
     lines = []
     for result in results:
         lines += [f"**{result['model']}**: {result['description']}.", ""]
-        lines += ["| method | stage times (ms) | max/min | slowest/ideal | bytes crossing each boundary | plan time |",
+        lines += ["| method | stage times (ms) | max/min | slowest/ideal "
+                  "| bytes crossing each boundary | plan time |",
                   "|---|---|---|---|---|---|"]
         for method, row in result["rows"].items():
             times = " / ".join(f"{ms:.1f}" for ms in row["stage_ms"])
@@ -209,14 +212,16 @@ def markdown(results: list[dict], chain: dict | None, stages: int, rounds: int) 
         for method, row in result["rows"].items():
             lines.append(f"- {LABELS[method]}: " + ", ".join(f"`{cut}`" for cut in row["cuts"]))
         if "profile_seconds" in result:
-            lines.append(f"- the profile for `--balance time` took {result['profile_seconds']:.1f} s to record")
+            seconds = result["profile_seconds"]
+            lines.append(f"- the profile for `--balance time` took {seconds:.1f} s to record")
         lines.append("")
     if chain:
         lines += [f"**{chain['nodes']}-node chain** (MatMul, Add, Relu repeated; best of 3, "
                   f"whole call including opening the file):", "",
                   "| call | seconds |", "|---|---|"]
         for label in ("plan params", "plan flops", "inspect"):
-            lines.append(f"| `{label.replace('plan ', f'plan --stages {stages} --balance ')}` | {chain[label]:.2f} |")
+            call = label.replace("plan ", f"plan --stages {stages} --balance ")
+            lines.append(f"| `{call}` | {chain[label]:.2f} |")
         lines.append("")
     lines.append(f"Stage times: minimum over {rounds} runs per part, one ONNX Runtime thread; "
                  f"slowest/ideal: the slowest part over the sum of the parts / {stages}. "

@@ -60,7 +60,7 @@ class _Chain:
             wanted = [value.name for value in session.get_inputs()]
             missing = [name for name in wanted if name not in current]
             if missing:
-                raise ValueError(f"part {index} ({paths[index]}) takes {missing}, not given by the part before it")
+                raise ValueError(f"part {index} ({paths[index]}) takes {missing}, missing before it")
             self.inputs.append({name: current[name] for name in wanted})
             names = [value.name for value in session.get_outputs()]
             current = dict(zip(names, session.run(None, self.inputs[-1])))

@@ -48,7 +48,6 @@ def _finish(tmp: Path, path: Path) -> Path:
 
 
 def _torch_export(model, args, path: Path, input_names: list[str]) -> None:
-    import torch
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -64,8 +63,6 @@ def _torch_export(model, args, path: Path, input_names: list[str]) -> None:
 
 
 def resnet50_module():
-    import torch
-    import torchvision
 
     torch.manual_seed(0)
     return torchvision.models.resnet50(weights=None).eval()
@@ -87,7 +84,6 @@ def resnet50_units(model=None) -> list[Unit]:
 
 
 def build_resnet50(folder: str | os.PathLike) -> Path:
-    import torch
 
     path = Path(folder) / "resnet50.onnx"
     if path.exists():
@@ -110,7 +106,6 @@ def resnet50_feeds(seed: int = 0) -> dict[str, np.ndarray]:
 
 
 def transformer_module():
-    import torch
     from torch import nn
 
     class TransformerLM(nn.Module):
@@ -153,7 +148,6 @@ def transformer_units(model=None) -> list[Unit]:
 
 
 def build_transformer(folder: str | os.PathLike) -> Path:
-    import torch
 
     path = Path(folder) / "transformer24.onnx"
     if path.exists():
