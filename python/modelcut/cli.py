@@ -1,4 +1,5 @@
-# The `modelcut` command line: split, verify, run, merge and inspect.
+# The `modelcut` command line: split, verify, run, merge, inspect, and
+# choosing the cut: plan and profile.
 # Exit codes: 0 done; 1 a verification above tolerance; 2 bad input (one line
 # "modelcut: error: ..." on stderr); 3 an internal error, a bug of modelcut's
 # (one line "modelcut: internal error: ..."; --debug shows the trace); 141
@@ -25,6 +26,9 @@ from google.protobuf.message import DecodeError
 from . import _core, api
 from ._ort import load_feeds, random_inputs
 from .intervene import gaussian_noise, run_chain
+from .plan import BALANCES, plan as plan_pipeline, plan_device_server, profile as profile_model
+from .plan.plot import check_plot_path
+from .plan.units import format_seconds, parse_bytes, parse_rate, parse_rates, parse_seconds
 from .verify import verify
 
 EXIT_FAILED_CHECK = 1
@@ -42,6 +46,8 @@ part2(part1(x)) == model(x).
   modelcut verify model.onnx parts/*.onnx      # compare on ONNX Runtime
   modelcut run parts/*.onnx --noise 0.1        # run the parts, add noise at the cut
   modelcut merge parts/*.onnx -o whole.onnx    # compose the parts again
+  modelcut plan model.onnx --stages 4 --balance flops   # where to cut for 4 balanced stages
+  modelcut profile model.onnx -o times.json    # time each node, for --balance time
 
 Exit codes: 0 done, 1 a verification above tolerance, 2 bad input, 3 an
 internal error (a bug of modelcut's: --debug shows the trace), 141 stdout
@@ -234,6 +240,277 @@ def cmd_inspect(args) -> int:
     return 0
 
 
+# ------------------------------------------------------------ plan, profile
+
+PLAN_HELP = """\
+Choose where to cut.
+
+Pipeline plan (--stages N): N stages whose most expensive stage is as cheap
+as possible, by parameter bytes (--balance params), MACs computed from shapes
+(flops) or time measured by `modelcut profile` (time; without --profile the
+model is profiled first). The search is exact over every cut of one
+topological order of the model, including cuts where several values cross.
+
+Device/server plan (--device, --server, --bandwidth): the split with the
+least predicted latency: device time before the cut, the bytes crossing it
+over the link (plus --rtt), server time after it, over every valid 2-way
+partition of the graph (a minimum cut); then the best plan at a range of
+bandwidths (--sweep).
+
+Sizes take units: 10MB/s, 100Mbit/s, 1GiB, 16MB, 20ms. The cuts print as
+specs that `modelcut split --at` takes; --split DIR writes the parts at once.
+
+  modelcut plan model.onnx --stages 4 --balance flops --plot plan.png
+  modelcut plan model.onnx --stages 4 --balance time --profile times.json --split stages
+  modelcut plan model.onnx --device phone.json --server gpu.json --bandwidth 10MB/s --rtt 20ms
+"""
+
+PROFILE_HELP = """\
+Time each node of MODEL on this machine and write the profile that
+`modelcut plan --balance time` and device/server plans read: the median
+microseconds per node per run, keyed by the model's node names.
+
+ONNX models run on ONNX Runtime's CPU provider with its profiler (graph
+optimisation off, as in `modelcut verify`, so each node runs as itself);
+Keras models (.keras, .h5) run in Keras one layer call at a time. Inputs
+are seeded random values of each input's dtype and shape (the leading
+symbolic dimension is --batch, others come from --dim), or --inputs.
+A profile recorded on one machine plans on any other.
+
+  modelcut profile model.onnx -o times.json --runs 50 --threads 4
+"""
+
+
+def _dims(args) -> dict[str, int]:
+    dims = {}
+    for text in args.dim or []:
+        name, equals, size = text.partition("=")
+        if not equals or not name or not size.strip().isdigit() or int(size) < 1:
+            raise ValueError(f"--dim {text!r}: write NAME=SIZE with a size >= 1, e.g. --dim seq=128")
+        dims[name] = int(size)
+    return dims
+
+
+def _count(text: str, option: str, minimum: int = 1) -> int:
+    if not text.strip().isdigit() or int(text) < minimum:
+        raise ValueError(f"{option} {text!r}: give a whole number >= {minimum}")
+    return int(text)
+
+
+class RunProgress:
+    """A header line on stderr once the run starts, then "run 7/23" rewritten
+    in place on a terminal."""
+
+    def __init__(self, enabled: bool, header: str | None) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.header = header
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if done == 0 and self.header:
+            print(self.header, file=sys.stderr, flush=True)
+        if self.enabled and done > 0:
+            sys.stderr.write(f"\rprofiling: run {done}/{total}  ")
+            sys.stderr.flush()
+            self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+def _profile(args, model: str, output: str | None, runs: int, warmup: int, threads: int, quiet: bool) -> dict:
+    kind = "Keras" if api.is_keras_file(model) else "ONNX Runtime"
+    header = (f"profiling {model} on {kind}: {warmup} warm-up and {runs} timed runs, "
+              f"{threads} thread{'s' if threads > 1 else ''}")
+    progress = RunProgress(enabled=not quiet, header=None if quiet else printable(header))
+    try:
+        return profile_model(model, output, runs=runs, warmup=warmup, threads=threads,
+                             batch=_count(str(args.batch), "--batch"), dims=_dims(args),
+                             inputs=args.inputs, overwrite=getattr(args, "force", False), progress=progress)
+    finally:
+        progress.close()
+
+
+def cmd_profile(args) -> int:
+    runs = _count(args.runs, "--runs")
+    warmup = _count(args.warmup, "--warmup", minimum=0)
+    threads = _count(args.threads, "--threads")
+    result = _profile(args, args.model, args.output, runs, warmup, threads, quiet=args.quiet or args.json)
+    if args.json:
+        _print_json(result)
+        return 0
+    total = result["total_us"]
+    print(printable(f"{result['model']}: {format_seconds(total / 1e6)} per run (median of {runs}), "
+                    f"{len(result['nodes'])} nodes, {result['runtime']}, {result['threads']} thread(s)"))
+    slowest = sorted(result["nodes"].items(), key=lambda item: -item[1])[:args.top]
+    if slowest:
+        print(f"slowest {len(slowest)} nodes:")
+        width = max(len(name) for name, _ in slowest)
+        for name, value in slowest:
+            share = f"{100 * value / total:5.1f}%" if total else ""
+            print(printable(f"  {name.ljust(width)}  {format_seconds(value / 1e6):>9}  {share}"))
+    print(printable(f"wrote {args.output}"))
+    return 0
+
+
+def _check_plan_args(args) -> None:
+    """Mode and option combinations, in the user's terms, before any work."""
+    device_server = args.device is not None or args.server is not None
+    if device_server:
+        if args.device is None or args.server is None:
+            raise ValueError("a device/server plan needs both --device and --server profiles")
+        if args.stages is not None:
+            raise ValueError("--stages is for pipeline plans; a device/server plan (--device, --server) "
+                             "has two parts")
+        if args.bandwidth is None:
+            raise ValueError("a device/server plan needs the link's --bandwidth, e.g. --bandwidth 10MB/s")
+        for option in ("profile", "max_stage_params", "max_boundary_bytes"):
+            if getattr(args, option) is not None:
+                raise ValueError(f"--{option.replace('_', '-')} is for pipeline plans (--stages N)")
+        if args.balance is not None:
+            raise ValueError("--balance is for pipeline plans; a device/server plan minimises latency")
+        return
+    if args.stages is None:
+        raise ValueError("say what to plan: --stages N for a pipeline, or --device and --server "
+                         "profiles for a device/server split")
+    if args.rtt is not None or args.sweep is not None:
+        raise ValueError("--rtt and --sweep are for device/server plans (--device, --server)")
+    if args.balance is not None and args.balance not in BALANCES:
+        raise ValueError(f"unknown --balance {args.balance!r}: choose params, flops or time")
+
+
+def cmd_plan(args) -> int:
+    _check_plan_args(args)
+    dims = _dims(args)
+    batch = _count(str(args.batch), "--batch")
+    reads = _core.input_files(args.model) if not api.is_keras_file(args.model) else [args.model]
+    if args.plot:
+        check_plot_path(args.plot, args.force, reads)
+    if args.split and os.path.lexists(args.split) and not args.force:
+        raise ValueError(f"--split '{args.split}' exists; give --force to replace it")
+    quiet = args.quiet or args.json
+    if args.device is not None:
+        plan = plan_device_server(
+            args.model, args.device, args.server, parse_rate(args.bandwidth, "--bandwidth"),
+            rtt=parse_seconds(args.rtt, "--rtt") if args.rtt is not None else 0.0,
+            sweep=parse_rates(args.sweep) if args.sweep is not None else None, batch=batch, dims=dims)
+    else:
+        stages = _count(args.stages, "--stages")
+        balance = args.balance or "params"
+        profile = args.profile
+        if balance == "time" and profile is None:
+            if not quiet:
+                print("--balance time without --profile: profiling the model first "
+                      "(save a profile with `modelcut profile` to plan again without this)", file=sys.stderr)
+            profile = _profile(args, args.model, None, 20, 3, 1, quiet)
+        elif profile is not None and balance != "time":
+            raise ValueError(f"--profile gives times: add --balance time (not {balance})")
+        bandwidth = parse_rate(args.bandwidth, "--bandwidth") if args.bandwidth is not None else None
+        plan = plan_pipeline(
+            args.model, stages, balance, profile=profile, bandwidth=bandwidth,
+            max_stage_params=parse_bytes(args.max_stage_params, "--max-stage-params")
+            if args.max_stage_params is not None else None,
+            max_boundary_bytes=parse_bytes(args.max_boundary_bytes, "--max-boundary-bytes")
+            if args.max_boundary_bytes is not None else None,
+            batch=batch, dims=dims)
+    output = plan.to_dict()
+    if args.plot:
+        plan.plot(args.plot, overwrite=args.force)
+        output["plot"] = args.plot
+    if args.split:
+        bar = ProgressBar(enabled=not quiet)
+        try:
+            result = plan.split(args.split, overwrite=args.force, progress=bar)
+        finally:
+            bar.close()
+        output["split"] = result.to_dict()
+    if args.json:
+        _print_json(output)
+        return 0
+    print("\n".join(printable(line) for line in plan.table().splitlines()))
+    if args.plot:
+        print()
+        print(printable(f"plot: {args.plot}"))
+    if args.split:
+        print("\nparts:")
+        for path in result.paths:
+            print(printable(f"  {path}"))
+    elif plan.cuts:
+        at = " ".join("--at " + _shell_word(spec) for spec in plan.at)
+        print()
+        print(printable(f"split there: modelcut split {_shell_word(args.model)} {at} -o DIR"))
+    return 0
+
+
+def _shell_word(text: str) -> str:
+    return text if re.fullmatch(r"[A-Za-z0-9_./:@#=,+-]+", text) else "'" + text.replace("'", "'\\''") + "'"
+
+
+def _one_line_error(parser: argparse.ArgumentParser):
+    """A usage mistake reported like any bad input: one line, exit 2."""
+    def error(message: str):
+        print(f"modelcut: error: {parser.prog.removeprefix('modelcut ')}: {printable(message)}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+
+    return error
+
+
+def _add_plan_commands(commands, raw) -> list[argparse.ArgumentParser]:
+    plan = commands.add_parser("plan", help="choose where to cut: balanced pipeline stages or a device/server split",
+                               description=PLAN_HELP, formatter_class=raw)
+    plan.add_argument("model", metavar="MODEL", help="the model: .onnx, or Keras .keras or .h5")
+    pipeline = plan.add_argument_group("pipeline plan")
+    pipeline.add_argument("--stages", metavar="N", help="number of stages (N - 1 cuts)")
+    pipeline.add_argument("--balance", metavar="params|flops|time",
+                          help="what to balance: parameter bytes (default), MACs, or measured time")
+    pipeline.add_argument("--profile", metavar="FILE", help="times from `modelcut profile`, for --balance time")
+    pipeline.add_argument("--max-stage-params", metavar="SIZE", help="cap on each stage's parameter bytes (e.g. 1GB)")
+    pipeline.add_argument("--max-boundary-bytes", metavar="SIZE",
+                          help="cap on the bytes crossing each cut (e.g. 16MB)")
+    link = plan.add_argument_group("device/server plan")
+    link.add_argument("--device", metavar="FILE", help="profile recorded on the device (runs the first part)")
+    link.add_argument("--server", metavar="FILE", help="profile recorded on the server (runs the rest)")
+    link.add_argument("--rtt", metavar="DURATION", help="round-trip time paid once when the server is used (e.g. 20ms)")
+    link.add_argument("--sweep", metavar="RATES", help="bandwidths of the table of best plans "
+                      "(e.g. 1MB/s,10MB/s,100MB/s; default: a range around --bandwidth)")
+    both = plan.add_argument_group("both")
+    both.add_argument("--bandwidth", metavar="RATE", help="link speed (e.g. 10MB/s, 1Gbit/s); for a pipeline "
+                      "with --balance time, each stage's time includes sending its outputs")
+    both.add_argument("--batch", default="1", metavar="N",
+                      help="size of each input's leading symbolic dimension (default 1)")
+    both.add_argument("--dim", action="append", metavar="NAME=SIZE", help="size of a symbolic dimension (repeatable)")
+    out = plan.add_argument_group("output")
+    out.add_argument("--json", action="store_true", help="print the plan as JSON")
+    out.add_argument("--split", metavar="DIR", help="also split the model at the plan's cuts into DIR")
+    out.add_argument("--plot", metavar="FILE", help="draw the plan into FILE (.png, .svg or .pdf)")
+    out.add_argument("--force", action="store_true", help="replace --split DIR or --plot FILE if they exist "
+                     "(never a file the model reads)")
+    out.add_argument("-q", "--quiet", action="store_true", help="no messages on stderr")
+    plan.set_defaults(run=cmd_plan, inputs=None)
+
+    profile = commands.add_parser("profile", help="time each node on this machine (for plan --balance time)",
+                                  description=PROFILE_HELP, formatter_class=raw)
+    profile.add_argument("model", metavar="MODEL", help="the model: .onnx, or Keras .keras or .h5")
+    profile.add_argument("-o", "--output", required=True, metavar="FILE", help="the profile to write (JSON)")
+    profile.add_argument("--runs", default="20", metavar="N", help="timed runs; each node's median is kept (default 20)")
+    profile.add_argument("--warmup", default="3", metavar="N", help="untimed runs first (default 3)")
+    profile.add_argument("--threads", default="1", metavar="N", help="threads per op (default 1)")
+    profile.add_argument("--batch", default="1", metavar="N",
+                         help="size of each input's leading symbolic dimension (default 1)")
+    profile.add_argument("--dim", action="append", metavar="NAME=SIZE", help="size of a symbolic dimension (repeatable)")
+    profile.add_argument("--inputs", metavar="FILE", help=".npy (one input) or .npz (by input name) to run on "
+                         "instead of random values")
+    profile.add_argument("--force", action="store_true", help="replace FILE if it exists (never a file the model reads)")
+    profile.add_argument("--top", type=int, default=10, help=argparse.SUPPRESS)
+    profile.add_argument("--json", action="store_true", help="print the profile as JSON")
+    profile.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    profile.set_defaults(run=cmd_profile)
+    for parser in (plan, profile):
+        parser.error = _one_line_error(parser)
+    return [plan, profile]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="modelcut", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -306,7 +583,8 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--depth", type=int, default=2, help="deepest layer level to list (default 2)")
     inspect.add_argument("--json", action="store_true", help="print everything as JSON")
     inspect.set_defaults(run=cmd_inspect)
-    for command in (split, check, run, merge, inspect):  # --debug after the command works too
+    planning = _add_plan_commands(commands, raw)
+    for command in (split, check, run, merge, inspect, *planning):  # --debug after the command works too
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
@@ -352,7 +630,7 @@ def _check_inputs_file(path: str) -> None:
 def _check_input_files(args) -> None:
     if getattr(args, "inputs", None):
         _check_inputs_file(args.inputs)
-    if args.command in ("split", "inspect"):
+    if args.command in ("split", "inspect", "plan", "profile"):
         _core.check_input_file(args.model)  # its external data: read and checked by the core
     if args.command == "verify":
         for path in [args.model, *args.parts]:

@@ -1,0 +1,154 @@
+# A plan as a picture, with matplotlib (the Agg backend: no display needed).
+# Pipeline: the cost of each node along the model's topological order, the
+# stages shaded and labelled with their cost, the chosen cuts as vertical
+# lines, and on a second axis the bytes that would cross a cut after each
+# node. Device/server: predicted latency against link bandwidth, one point per
+# bandwidth of the sweep, coloured by where the model runs.
+from __future__ import annotations
+
+import os
+import tempfile
+
+from .table import format_cost
+from .units import format_bytes, format_rate, format_seconds
+
+FORMATS = (".png", ".svg", ".pdf")
+
+
+def check_plot_path(path: str, overwrite: bool, reads: list[str] = ()) -> None:
+    """Refuses, before planning, a picture path that cannot be written."""
+    if not path.lower().endswith(FORMATS):
+        raise ValueError(f"--plot '{path}': give a .png, .svg or .pdf file")
+    if os.path.isdir(path):
+        raise ValueError(f"--plot '{path}' is a directory")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"--plot '{path}': the folder '{folder}' does not exist")
+    if os.path.lexists(path):
+        for read in reads:
+            if os.path.exists(read) and os.path.samefile(path, read):
+                raise ValueError(f"--plot '{path}' is the input '{read}'; modelcut never replaces a file it reads")
+        if not overwrite:
+            raise ValueError(f"--plot '{path}' exists; give --force to replace it")
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError as error:
+        raise ValueError("drawing a plan needs matplotlib: pip install matplotlib") from error
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _stage_bounds(plan) -> list[tuple[int, int]]:
+    """[first, end) positions of each stage along plan.along."""
+    bounds, start = [], 0
+    for stage in plan.stages:
+        end = start + stage.get("node_count", 0)
+        bounds.append((start, end))
+        start = end
+    return bounds
+
+
+def _draw_pipeline(plan, figure) -> None:
+    axes = figure.add_subplot(1, 1, 1)
+    along = plan.along
+    positions = list(range(len(along)))
+    unit = plan.cost_unit
+    scale, label = {"us": (1e-3, "time per node (ms)"), "bytes": (1 / 2**20, "parameters per node (MiB)"),
+                    "MACs": (1e-6, "MACs per node (millions)")}.get(unit, (1.0, f"cost per node ({unit})"))
+    costs = [entry.get("cost", 0) * scale for entry in along]
+    colours = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C"]
+    bounds = _stage_bounds(plan)
+    top = max(costs, default=0) or 1.0
+    for index, ((start, end), stage) in enumerate(zip(bounds, plan.stages)):
+        colour = colours[index % len(colours)]
+        axes.axvspan(start - 0.5, end - 0.5, color=colour, alpha=0.08, linewidth=0)
+        axes.bar(positions[start:end], costs[start:end], width=0.9, color=colour)
+        cost = format_cost(stage.get("cost", 0), unit)
+        axes.text((start + end - 1) / 2, top * 1.02, f"stage {index + 1}\n{cost}", ha="center", va="bottom",
+                  fontsize=9, color=colour, fontweight="bold")
+    for start, _ in bounds[1:]:
+        axes.axvline(start - 0.5, color="black", linestyle="--", linewidth=1.2)
+    axes.set_ylim(0, top * 1.22)
+    axes.set_xlim(-0.5, len(along) - 0.5)
+    axes.set_ylabel(label)
+    axes.set_xlabel(f"node, in topological order ({len(along)} nodes); dashed lines: the plan's cuts")
+
+    alive = [entry.get("alive_bytes", 0) / 2**20 if entry.get("alive_bytes_known", True) else float("nan")
+             for entry in along]
+    twin = axes.twinx()
+    twin.step(positions, alive, where="post", color="#333333", linewidth=1, alpha=0.7)
+    twin.set_ylabel("MiB crossing a cut after the node")
+    twin.set_ylim(0, (max((value for value in alive if value == value), default=0) or 1) * 1.22)
+    for (start, _), cut in zip(bounds[1:], plan.cuts):
+        bytes_text = format_bytes(cut.get("crossing_bytes")) if cut.get("bytes_known", True) else "?"
+        twin.annotate(bytes_text, (start - 0.5, cut.get("crossing_bytes", 0) / 2**20), xytext=(4, 4),
+                      textcoords="offset points", fontsize=8, color="#333333")
+    model = os.path.basename(plan.model) if isinstance(plan.model, str) else "model"
+    summary = f"slowest stage {format_cost(plan.bottleneck, unit)}"
+    if plan.ideal:
+        summary += f", {plan.bottleneck / plan.ideal:.2f}x the ideal"
+    axes.set_title(f"{model}: {len(plan.stages)} stages balanced by {plan.objective} ({summary})", fontsize=11)
+
+
+def _draw_device_server(plan, figure) -> None:
+    axes = figure.add_subplot(1, 1, 1)
+    styles = {"device only": ("#4C72B0", "o"), "split": ("#55A868", "s"), "server only": ("#C44E52", "^")}
+    rows = sorted(plan.sweep, key=lambda row: row["bandwidth"])
+    axes.plot([row["bandwidth"] for row in rows], [row["latency_s"] * 1e3 for row in rows], color="#999999",
+              linewidth=1, zorder=1)
+    for placement, (colour, marker) in styles.items():
+        points = [row for row in rows if row["placement"] == placement]
+        if points:
+            axes.scatter([row["bandwidth"] for row in points], [row["latency_s"] * 1e3 for row in points],
+                         color=colour, marker=marker, label=placement, zorder=2)
+    for row in rows:
+        if row["placement"] == "split":
+            axes.annotate(format_bytes(row.get("crossing_bytes", 0)), (row["bandwidth"], row["latency_s"] * 1e3),
+                          xytext=(4, 6), textcoords="offset points", fontsize=8, color="#55A868")
+    bandwidth = plan.request.get("bandwidth")
+    if bandwidth:
+        axes.axvline(bandwidth, color="black", linestyle="--", linewidth=1)
+        axes.annotate(f"{format_rate(bandwidth)}: {plan.placement}, {format_seconds(plan.latency_s)}",
+                      (bandwidth, axes.get_ylim()[1]), xytext=(4, -12), textcoords="offset points", fontsize=9)
+    axes.set_xscale("log")
+    axes.set_xlabel("link bandwidth (bytes/s)")
+    axes.set_ylabel("predicted latency (ms)")
+    axes.legend(title="best placement (split: bytes sent)", fontsize=9)
+    axes.grid(True, which="both", alpha=0.3)
+    model = os.path.basename(plan.model) if isinstance(plan.model, str) else "model"
+    axes.set_title(f"{model}: best device/server cut by bandwidth "
+                   f"(+{format_seconds(plan.request.get('rtt', 0))} round trip)", fontsize=11)
+
+
+def plot_plan(plan, path: str, overwrite: bool = False) -> str:
+    check_plot_path(path, overwrite)
+    plt = _pyplot()
+    figure = plt.figure(figsize=(11, 5.5), dpi=100)
+    try:
+        if plan.kind == "device-server":
+            _draw_device_server(plan, figure)
+        else:
+            _draw_pipeline(plan, figure)
+        figure.tight_layout()
+        # Written whole under a temporary name, then renamed into place.
+        suffix = os.path.splitext(path)[1]
+        folder = os.path.dirname(os.path.abspath(path))
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".modelcut-", suffix=suffix, delete=False) as file:
+            try:
+                # Fixed metadata: the same plan draws the same bytes.
+                metadata = {".png": {"Software": None}, ".svg": {"Date": None},
+                            ".pdf": {"CreationDate": None}}[suffix.lower()]
+                with plt.rc_context({"svg.hashsalt": "modelcut"}):
+                    figure.savefig(file, format=suffix[1:].lower(), metadata=metadata)
+            except BaseException:
+                os.unlink(file.name)
+                raise
+        os.replace(file.name, path)
+    finally:
+        plt.close(figure)
+    return path
