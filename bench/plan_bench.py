@@ -62,12 +62,20 @@ MODELS = {
     "resnet50": BenchModel(
         "resnet50",
         "torchvision ResNet-50 (weights=None), 1x3x224x224; units: stem, 16 bottleneck blocks, head",
-        plan_zoo.build_resnet50, plan_zoo.resnet50_units, plan_zoo.resnet50_feeds, (1, 17)),
+        plan_zoo.build_resnet50, lambda root: plan_zoo.resnet50_units(), plan_zoo.resnet50_feeds, (1, 17)),
     "transformer24": BenchModel(
         "transformer24",
         "24-layer transformer LM (d 256, 4 heads, ff 1024, vocab 32000, untied head), tokens 1x128; "
         "units: embedding, 24 layers, head",
-        plan_zoo.build_transformer, plan_zoo.transformer_units, plan_zoo.transformer_feeds, (1, 25)),
+        plan_zoo.build_transformer, lambda root: plan_zoo.transformer_units(), plan_zoo.transformer_feeds,
+        (1, 25)),
+    "mobilenetv2": BenchModel(
+        "mobilenetv2",
+        "keras.applications.MobileNetV2 (weights=None) through tf2onnx, 1x224x224x3; "
+        "units: stem, 17 inverted-residual blocks, head",
+        lambda root: plan_zoo.build_keras_cnn(root)[1],
+        lambda root: plan_zoo.keras_cnn_units(plan_zoo.build_keras_cnn(root)[0]),
+        plan_zoo.keras_cnn_feeds, (1, 18)),
 }
 METHODS = ("equal", "deepspeed", "params", "flops", "time")
 LABELS = {
@@ -126,7 +134,7 @@ def bench_model(model: BenchModel, root: Path, stages: int, rounds: int, profile
     folder = root / model.name
     folder.mkdir(parents=True, exist_ok=True)
     path = model.build(root)
-    units = model.units()
+    units = model.units(root)
     feeds = model.feeds()
     result = {"model": model.name, "description": model.description, "rows": {}}
 

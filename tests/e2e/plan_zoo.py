@@ -195,6 +195,30 @@ def build_keras_cnn(folder: str | os.PathLike) -> tuple[Path, Path]:
     return _finish(tmp_keras, keras_path), onnx_path
 
 
+def keras_cnn_units(keras_path: str | os.PathLike) -> list[Unit]:
+    """Stem (Conv1, bn_Conv1, Conv1_relu), the 17 inverted-residual blocks, head (Conv_1 ... predictions).
+
+    A unit's cut is its last layer (block_2_add, or block_1_project_BN for a
+    block without a residual); the parameters are Keras's count_params."""
+    from modelcut.verify_keras import load_keras_model
+
+    groups: dict[str, list] = {}
+    for layer in load_keras_model(keras_path).layers:
+        name = layer.name
+        if type(layer).__name__ == "InputLayer":
+            continue
+        if name.startswith("block_"):
+            key = "_".join(name.split("_")[:2])
+        elif name.startswith("expanded_conv"):
+            key = "expanded_conv"
+        elif name in ("Conv1", "bn_Conv1", "Conv1_relu"):
+            key = "stem"
+        else:
+            key = "head"
+        groups.setdefault(key, []).append(layer)
+    return [Unit(layers[-1].name, sum(layer.count_params() for layer in layers)) for layers in groups.values()]
+
+
 def keras_cnn_feeds(seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     return {"input": rng.standard_normal((1, IMAGE, IMAGE, 3)).astype(np.float32)}
