@@ -26,7 +26,9 @@ from google.protobuf.message import DecodeError
 from . import _core, api
 from ._ort import load_feeds, random_inputs
 from .intervene import gaussian_noise, run_chain
-from .plan import BALANCES, plan as plan_pipeline, plan_device_server, profile as profile_model
+from .plan import BALANCES, plan_device_server
+from .plan import plan as plan_pipeline
+from .plan import profile as profile_model
 from .plan.plot import check_plot_path
 from .plan.units import format_seconds, parse_bytes, parse_rate, parse_rates, parse_seconds
 from .verify import verify

@@ -13,8 +13,9 @@ from typing import Mapping, Sequence
 import onnx
 
 from .. import _core, api
-from .profiler import check_dims, profile as measure_profile
 from .profile_file import read_profile_nodes
+from .profiler import check_dims
+from .profiler import profile as measure_profile
 from .units import parse_bytes, parse_rate, parse_seconds
 
 BALANCES = ("params", "flops", "time")
@@ -53,7 +54,7 @@ class Plan:
 
     def to_dict(self) -> dict:
         model = self.model if isinstance(self.model, str) else "<onnx.ModelProto>"
-        return {"model": model, "request": self.request, **self._data}
+        return {"model": model, "request": self.request, "at": self.at, **self._data}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False)

@@ -1,11 +1,11 @@
 # A plan as a picture, with matplotlib (the Agg backend: no display needed).
 # Pipeline: the cost of each node along the model's topological order, the
 # stages shaded and labelled with their cost, the chosen cuts as vertical
-# lines, and on a second axis the bytes that would cross a cut after each
-# node. Device/server: predicted latency against link bandwidth, one point per
+# lines, and below it the bytes that would cross a cut after each node. Device/server: predicted latency against link bandwidth, one point per
 # bandwidth of the sweep, coloured by where the model runs.
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 
@@ -53,8 +53,12 @@ def _stage_bounds(plan) -> list[tuple[int, int]]:
     return bounds
 
 
+def _short(name: str, limit: int = 28) -> str:
+    return name if len(name) <= limit else "..." + name[-(limit - 3):]
+
+
 def _draw_pipeline(plan, figure) -> None:
-    axes = figure.add_subplot(1, 1, 1)
+    costs_axes, bytes_axes = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.4]})
     along = plan.along
     positions = list(range(len(along)))
     unit = plan.cost_unit
@@ -66,33 +70,40 @@ def _draw_pipeline(plan, figure) -> None:
     top = max(costs, default=0) or 1.0
     for index, ((start, end), stage) in enumerate(zip(bounds, plan.stages)):
         colour = colours[index % len(colours)]
-        axes.axvspan(start - 0.5, end - 0.5, color=colour, alpha=0.08, linewidth=0)
-        axes.bar(positions[start:end], costs[start:end], width=0.9, color=colour)
+        for axes in (costs_axes, bytes_axes):
+            axes.axvspan(start - 0.5, end - 0.5, color=colour, alpha=0.08, linewidth=0)
+        costs_axes.bar(positions[start:end], costs[start:end], width=0.85, color=colour)
         cost = format_cost(stage.get("cost", 0), unit)
-        axes.text((start + end - 1) / 2, top * 1.02, f"stage {index + 1}\n{cost}", ha="center", va="bottom",
-                  fontsize=9, color=colour, fontweight="bold")
+        costs_axes.text((start + end - 1) / 2, top * 1.03, f"stage {index + 1}\n{cost}", ha="center", va="bottom",
+                        fontsize=9, color=colour, fontweight="bold")
     for start, _ in bounds[1:]:
-        axes.axvline(start - 0.5, color="black", linestyle="--", linewidth=1.2)
-    axes.set_ylim(0, top * 1.22)
-    axes.set_xlim(-0.5, len(along) - 0.5)
-    axes.set_ylabel(label)
-    axes.set_xlabel(f"node, in topological order ({len(along)} nodes); dashed lines: the plan's cuts")
+        for axes in (costs_axes, bytes_axes):
+            axes.axvline(start - 0.5, color="black", linestyle="--", linewidth=1.2)
+    costs_axes.set_ylim(0, top * 1.25)
+    costs_axes.set_xlim(-0.5, len(along) - 0.5)
+    costs_axes.set_ylabel(label)
 
+    # What would cross a cut placed after each node: the price of cutting there.
     alive = [entry.get("alive_bytes", 0) / 2**20 if entry.get("alive_bytes_known", True) else float("nan")
              for entry in along]
-    twin = axes.twinx()
-    twin.step(positions, alive, where="post", color="#333333", linewidth=1, alpha=0.7)
-    twin.set_ylabel("MiB crossing a cut after the node")
-    twin.set_ylim(0, (max((value for value in alive if value == value), default=0) or 1) * 1.22)
+    bytes_axes.fill_between(positions, alive, step="post", color="#555555", alpha=0.35, linewidth=0)
+    bytes_axes.step(positions, alive, where="post", color="#333333", linewidth=0.8)
+    highest = max((value for value in alive if not math.isnan(value)), default=0) or 1
+    bytes_axes.set_ylim(0, highest * 1.45)
+    bytes_axes.set_ylabel("MiB crossing a\ncut after the node")
+    bytes_axes.set_xlabel(f"node, in the topological order the plan cuts ({len(along)} nodes); "
+                          "dashed lines: the plan's cuts")
     for (start, _), cut in zip(bounds[1:], plan.cuts):
-        bytes_text = format_bytes(cut.get("crossing_bytes")) if cut.get("bytes_known", True) else "?"
-        twin.annotate(bytes_text, (start - 0.5, cut.get("crossing_bytes", 0) / 2**20), xytext=(4, 4),
-                      textcoords="offset points", fontsize=8, color="#333333")
+        bytes_text = format_bytes(cut.get("crossing_bytes")) if cut.get("bytes_known", True) else "? bytes"
+        values = ", ".join(_short(value) for value in cut.get("values", [])[:2])
+        bytes_axes.annotate(f"{bytes_text}\nafter {values}", (start - 0.5, highest * 1.4), xytext=(3, 0),
+                            textcoords="offset points", fontsize=7.5, va="top", color="#222222")
     model = os.path.basename(plan.model) if isinstance(plan.model, str) else "model"
     summary = f"slowest stage {format_cost(plan.bottleneck, unit)}"
     if plan.ideal:
         summary += f", {plan.bottleneck / plan.ideal:.2f}x the ideal"
-    axes.set_title(f"{model}: {len(plan.stages)} stages balanced by {plan.objective} ({summary})", fontsize=11)
+    costs_axes.set_title(f"{model}: {len(plan.stages)} stages balanced by {plan.objective} ({summary})",
+                         fontsize=11)
 
 
 def _draw_device_server(plan, figure) -> None:
@@ -128,7 +139,7 @@ def _draw_device_server(plan, figure) -> None:
 def plot_plan(plan, path: str, overwrite: bool = False) -> str:
     check_plot_path(path, overwrite)
     plt = _pyplot()
-    figure = plt.figure(figsize=(11, 5.5), dpi=100)
+    figure = plt.figure(figsize=(11, 6), dpi=100)
     try:
         if plan.kind == "device-server":
             _draw_device_server(plan, figure)

@@ -152,7 +152,8 @@ def profile_keras(path: str, runs: int, warmup: int, threads: int, batch: int, d
     names = _node_names(recorder)
     times = {names[entry]: median(recorder.times[entry]) * 1e6 for entry in recorder.order}
     runtime = f"keras {module.__version__}"
-    extra = {"backend": module.backend.backend()}
+    extra = {"backend": module.backend.backend(),
+             "input_shapes": {name: list(np.shape(value)) for name, value in feeds.items()}}
     return times, median(totals) * 1e6, runtime, extra
 
 

@@ -103,7 +103,8 @@ def profile_onnx(path: str, runs: int, warmup: int, threads: int, batch: int, di
     total = median([end - start for start, end in measured])
     # Nodes ORT never ran: Constant nodes it turned into weights when loading.
     not_run = [name for name, did_run in zip(names, ran) if not did_run]
-    return times, total, f"onnxruntime {ort.__version__}", {"not_run": not_run}
+    shapes = {name: list(value.shape) for name, value in feeds.items()}
+    return times, total, f"onnxruntime {ort.__version__}", {"input_shapes": shapes, "not_run": not_run}
 
 
 def _run_containing(intervals: list[tuple[float, float]], start: float) -> int | None:

@@ -36,6 +36,18 @@ def model_files(path: str) -> list[str]:
     return [path]
 
 
+def _in_dataflow_order(path: str, node_times: dict[str, float]) -> dict[str, float]:
+    """`node_times` in the topological order the planners use, so that a
+    profile reads like the model; names the dataflow lacks come last."""
+    try:
+        order = [node["name"] for node in _core.nodes(path, [])]
+    except _core.Error:
+        return node_times  # the core cannot index this model: the planners cannot use it either
+    ordered = {name: node_times[name] for name in order if name in node_times}
+    ordered.update((name, value) for name, value in node_times.items() if name not in ordered)
+    return ordered
+
+
 def profile(
     model: str | os.PathLike,
     output: str | os.PathLike | None = None,
@@ -84,6 +96,7 @@ def profile(
     else:
         from .profile_keras import profile_keras as measure
     node_times, total_us, runtime, extra = measure(path, runs, warmup, threads, batch, dims, inputs, progress)
+    node_times = _in_dataflow_order(path, node_times)
     result = build_profile(path, runtime, threads, runs, batch, dims, node_times, total_us, extra)
     if inputs is not None:
         result["inputs"] = os.path.basename(inputs)

@@ -131,7 +131,8 @@ def format_device_server(plan) -> list[str]:
                  ", ".join(row.get("cut_values", [])) or "-"]
                 for row in plan.sweep]
         lines += format_columns(["bandwidth", "latency", "placement", "bytes", "cut after"], rows, right=[0, 1, 3])
-    lines += ["", "searched every valid 2-way partition (minimum cut)" + ("" if plan.optimal else " (not exhaustively)")]
+    searched = "searched every valid 2-way partition (minimum cut)" + ("" if plan.optimal else " (not exhaustively)")
+    lines += ["", searched]
     return lines
 
 
