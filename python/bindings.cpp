@@ -6,12 +6,17 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <map>
 #include <memory>
+#include <optional>
 #include <typeinfo>
 
+#include "formats/source_model.h"
 #include "modelcut/file_type.h"
 #include "modelcut/modelcut.h"
+#include "modelcut/plan.h"
 
 namespace py = pybind11;
 
@@ -184,6 +189,167 @@ py::dict inspect(const std::string& model, const std::vector<py::bytes>& type_hi
   return out;
 }
 
+// _core.nodes: the dataflow's nodes in topological order, as profiles and
+// plans name them.
+py::list nodes(const std::string& model, const std::vector<py::bytes>& type_hints) {
+  const auto hints = as_strings(type_hints);
+  std::optional<modelcut::Model> opened;
+  {
+    py::gil_scoped_release release;
+    opened.emplace(modelcut::Model::open(model, hints));
+  }
+  const modelcut::Dataflow& dataflow = opened->dataflow();
+  py::list out;
+  for (modelcut::NodeId id : dataflow.topological_order()) {
+    const modelcut::Node& node = dataflow.node(id);
+    std::string layer;
+    for (std::size_t i = 0; i < node.scope.size(); ++i) {
+      if (i > 0) layer += dataflow.scope_separator;
+      layer += node.scope[i];
+    }
+    py::dict entry;
+    entry["name"] = text(node.name);
+    entry["op"] = text(node.op);
+    entry["layer"] = text(layer);
+    out.append(entry);
+  }
+  return out;
+}
+
+modelcut::DimBindings dim_bindings(std::uint64_t batch, const std::map<std::string, std::uint64_t>& dims) {
+  if (batch == 0) throw modelcut::Error("the batch size must be at least 1");
+  for (const auto& [name, size] : dims) {
+    if (size == 0) throw modelcut::Error("the size of the dimension '" + name + "' must be at least 1");
+  }
+  return modelcut::DimBindings{batch, dims};
+}
+
+py::dict to_dict(const modelcut::Plan& plan, double seconds) {
+  py::list cuts;
+  for (const auto& cut : plan.cuts) {
+    py::dict entry;
+    entry["spec"] = text(cut.spec);
+    entry["values"] = texts(cut.values);
+    py::list crossing;
+    for (const auto& value : cut.crossing) crossing.append(to_dict(value));
+    entry["crossing"] = crossing;
+    entry["crossing_bytes"] = cut.crossing_bytes;
+    entry["bytes_known"] = cut.bytes_known;
+    cuts.append(entry);
+  }
+  py::list stages;
+  for (const auto& stage : plan.stages) {
+    py::dict entry;
+    entry["first_layer"] = text(stage.first_layer);
+    entry["last_layer"] = text(stage.last_layer);
+    entry["node_count"] = stage.node_count;
+    entry["param_bytes"] = stage.param_bytes;
+    entry["macs"] = stage.macs;
+    entry["macs_known"] = stage.macs_known;
+    entry["time_us"] = stage.time_us;
+    entry["transfer_us"] = stage.transfer_us;
+    entry["cost"] = stage.cost;
+    stages.append(entry);
+  }
+  py::list sweep;
+  for (const auto& row : plan.sweep) {
+    py::dict entry;
+    entry["bandwidth"] = row.bandwidth;
+    entry["latency_s"] = row.latency_s;
+    entry["placement"] = row.placement;
+    entry["cut_values"] = texts(row.cut_values);
+    entry["crossing_bytes"] = row.crossing_bytes;
+    sweep.append(entry);
+  }
+  py::list along;
+  for (const auto& position : plan.along) {
+    py::dict entry;
+    entry["node"] = text(position.node);
+    entry["layer"] = text(position.layer);
+    entry["op"] = text(position.op);
+    entry["cost"] = position.cost;
+    entry["alive_bytes"] = position.alive_bytes;
+    entry["alive_bytes_known"] = position.alive_bytes_known;
+    along.append(entry);
+  }
+  py::dict out;
+  out["kind"] = plan.kind;
+  out["objective"] = plan.objective;
+  out["cost_unit"] = plan.cost_unit;
+  out["cuts"] = cuts;
+  out["stages"] = stages;
+  out["bottleneck"] = plan.bottleneck;
+  out["ideal"] = plan.ideal;
+  out["lower_bound"] = plan.lower_bound;
+  out["optimal"] = plan.optimal;
+  out["latency_s"] = plan.latency_s;
+  out["placement"] = plan.placement;
+  out["sweep"] = sweep;
+  out["along"] = along;
+  out["unbound_symbols"] = texts(plan.unbound_symbols);
+  out["warnings"] = texts(plan.warnings);
+  out["plan_seconds"] = seconds;
+  return out;
+}
+
+// Runs `plan` on a model opened for it, without the GIL; plan_seconds is the
+// planning alone, not the opening of the model.
+template <typename Planner>
+py::dict plan_model(const std::string& model, const std::vector<py::bytes>& type_hints, Planner&& planner) {
+  const auto hints = as_strings(type_hints);
+  modelcut::Plan plan;
+  double seconds = 0;
+  {
+    py::gil_scoped_release release;
+    const modelcut::Model opened = modelcut::Model::open(model, hints);
+    const auto start = std::chrono::steady_clock::now();
+    plan = planner(opened);
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  return to_dict(plan, seconds);
+}
+
+modelcut::Balance balance_named(const std::string& name) {
+  if (name == "params") return modelcut::Balance::Params;
+  if (name == "flops") return modelcut::Balance::Flops;
+  if (name == "time") return modelcut::Balance::Time;
+  throw modelcut::Error("unknown balance '" + name + "' (expected params, flops or time)");
+}
+
+py::dict plan_pipeline(const std::string& model, const std::vector<py::bytes>& type_hints, std::size_t stages,
+                       const std::string& balance, const std::optional<std::string>& profile,
+                       std::optional<double> bandwidth, std::optional<std::uint64_t> max_stage_param_bytes,
+                       std::optional<std::uint64_t> max_boundary_bytes, std::uint64_t batch,
+                       const std::map<std::string, std::uint64_t>& dims) {
+  modelcut::PipelineOptions options;
+  options.stages = stages;
+  options.balance = balance_named(balance);
+  options.bandwidth = bandwidth;
+  options.max_stage_param_bytes = max_stage_param_bytes;
+  options.max_boundary_bytes = max_boundary_bytes;
+  options.dims = dim_bindings(batch, dims);
+  return plan_model(model, type_hints, [&](const modelcut::Model& opened) {
+    if (profile) options.times = modelcut::read_profile(*profile);
+    return opened.plan_pipeline(options);
+  });
+}
+
+py::dict plan_device_server(const std::string& model, const std::vector<py::bytes>& type_hints,
+                            const std::string& device_profile, const std::string& server_profile, double bandwidth,
+                            double rtt, const std::vector<double>& sweep_bandwidths, std::uint64_t batch,
+                            const std::map<std::string, std::uint64_t>& dims) {
+  modelcut::DeviceServerOptions options;
+  options.bandwidth = bandwidth;
+  options.rtt = rtt;
+  options.sweep_bandwidths = sweep_bandwidths;
+  options.dims = dim_bindings(batch, dims);
+  return plan_model(model, type_hints, [&](const modelcut::Model& opened) {
+    options.device = modelcut::read_profile(device_profile);
+    options.server = modelcut::read_profile(server_profile);
+    return opened.plan_device_server(options);
+  });
+}
+
 // The C++ type of an exception, demangled ("std::out_of_range").
 std::string type_name(const std::type_info& type) {
   int status = 0;
@@ -261,9 +427,51 @@ PYBIND11_MODULE(_core, m) {
         return py::bytes(bytes);
       },
       py::arg("model"), "MODEL without its large weights, for shape inference.");
+  m.def("nodes", &nodes, py::arg("model"), py::arg("type_hints") = std::vector<py::bytes>{},
+        "The nodes of MODEL in topological order: name (as profiles name them), op and layer.");
+  m.def("plan_pipeline", &plan_pipeline, py::arg("model"), py::arg("type_hints") = std::vector<py::bytes>{},
+        py::arg("stages") = 2, py::arg("balance") = "params", py::arg("profile") = py::none(),
+        py::arg("bandwidth") = py::none(), py::arg("max_stage_param_bytes") = py::none(),
+        py::arg("max_boundary_bytes") = py::none(), py::arg("batch") = 1,
+        py::arg("dims") = std::map<std::string, std::uint64_t>{},
+        "The cuts that split MODEL into STAGES pipeline stages whose most expensive stage is cheapest.");
+  m.def("plan_device_server", &plan_device_server, py::arg("model"), py::arg("type_hints") = std::vector<py::bytes>{},
+        py::arg("device_profile"), py::arg("server_profile"), py::arg("bandwidth"), py::arg("rtt") = 0.0,
+        py::arg("sweep_bandwidths") = std::vector<double>{}, py::arg("batch") = 1,
+        py::arg("dims") = std::map<std::string, std::uint64_t>{},
+        "The device/server split of MODEL with the least predicted latency over a link.");
   m.def(
       "file_type", [](const std::string& path) { return modelcut::to_string(modelcut::sniff_file_type(path)); },
       py::arg("path"),
       "What PATH holds by its first bytes: 'onnx', 'keras-zip', 'hdf5', or 'not-keras' (named like Keras, "
       "but neither).");
+  // What each node costs (owned by the costs work of issue 8; self-contained).
+  m.def(
+      "node_costs",
+      [](const std::string& model, const std::vector<py::bytes>& type_hints, std::uint64_t batch,
+         const std::map<std::string, std::uint64_t>& dims) {
+        const auto hints = as_strings(type_hints);
+        modelcut::DimBindings bindings;
+        bindings.batch = batch;
+        bindings.symbols = dims;
+        std::vector<modelcut::NodeCostSummary> report;
+        {
+          py::gil_scoped_release release;
+          report = modelcut::node_costs_report(model, hints, bindings);
+        }
+        py::list out;
+        for (const auto& node : report) {
+          py::dict entry;
+          entry["name"] = text(node.name);
+          entry["op"] = text(node.op);
+          entry["param_bytes"] = node.cost.param_bytes;
+          entry["macs"] = node.cost.macs;
+          entry["macs_known"] = node.cost.macs_known;
+          out.append(entry);
+        }
+        return out;
+      },
+      py::arg("model"), py::arg("type_hints") = std::vector<py::bytes>{}, py::arg("batch") = std::uint64_t{1},
+      py::arg("dims") = std::map<std::string, std::uint64_t>{},
+      "Per node in topological order: name, op, param_bytes, macs and macs_known.");
 }

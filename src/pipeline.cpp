@@ -1,15 +1,20 @@
 // The pipeline behind the public API: load -> index -> resolve the cut ->
-// partition -> emit, plus merge and inspect. This is the only place that
-// ties a file format (src/formats/*) to the format-neutral middle
-// (index, resolve, partition).
+// partition -> emit, plus merge, inspect and plan. This is the only place
+// that ties a file format (src/formats/*) to the format-neutral middle
+// (index, resolve, partition, plan). Model opens a file once; the free
+// functions (split_model, resolve_cuts, inspect_model) open a Model and use
+// it, so there is one code path for each.
 #include <algorithm>
 #include <set>
+#include <stdexcept>
 
 #include "formats/onnx/onnx_model.h"
 #include "formats/source_model.h"
 #include "modelcut/modelcut.h"
 #include "modelcut/partition.h"
+#include "modelcut/plan.h"
 #include "modelcut/resolve.h"
+#include "plan/planners.h"
 #include "util/output_files.h"
 
 namespace modelcut {
@@ -53,30 +58,61 @@ fs::path in_place_folder(const fs::path& model_path, const fs::path& requested) 
   return requested.empty() ? model_path.parent_path() : requested;
 }
 
+CutSummary summarize_cut(const Dataflow& dataflow, const CutPoint& cut) {
+  CutSummary summary{cut.spec, to_string(cut.kind), cut.resolved_name, {}};
+  for (ValueId id : cut.values) summary.values.push_back(dataflow.value(id).name);
+  return summary;
+}
+
+// A format adapter's costs are ours to trust only once their count matches
+// the dataflow's nodes: the planners index them by NodeId.
+std::vector<NodeCost> costs_checked(const Dataflow& dataflow, std::vector<NodeCost> costs) {
+  if (costs.size() != dataflow.nodes().size()) {
+    throw std::logic_error("node_costs gave " + std::to_string(costs.size()) + " costs for " +
+                           std::to_string(dataflow.nodes().size()) + " nodes");
+  }
+  return costs;
+}
+
 }  // namespace
 
-SplitResult split_model(const fs::path& model_path, const SplitOptions& options) {
+struct Model::Impl {
+  fs::path path;
+  std::unique_ptr<SourceModel> source;
+  LayerIndex layers;
+
+  Impl(fs::path model_path, std::unique_ptr<SourceModel> opened)
+      : path(std::move(model_path)), source(std::move(opened)), layers(source->dataflow()) {}
+};
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+
+Model Model::open(const fs::path& path, const std::vector<std::string>& type_hints) {
+  auto source = open_source_model(path, type_hints);
+  return Model(std::make_unique<Impl>(path, std::move(source)));
+}
+
+const fs::path& Model::path() const { return impl_->path; }
+const Dataflow& Model::dataflow() const { return impl_->source->dataflow(); }
+
+SplitResult Model::split(const SplitOptions& options) const {
+  const fs::path& model_path = impl_->path;
+  const SourceModel& model = *impl_->source;
   const bool in_place = options.weights.mode == WeightMode::InPlace;
   const fs::path folder = in_place ? in_place_folder(model_path, options.output_dir) : options.output_dir;
-  if (!in_place) {
-    if (options.output_dir.empty()) fail("no output directory given");
-    // Early, before the model is read, for the common mistake; the files the
-    // model reads are known only once it is open, and checked below.
-    check_output_path(options.output_dir, {model_path}, options.overwrite);
-  }
-  const auto model = open_source_model(model_path, options.type_hints);
-  const std::vector<fs::path> inputs = model->input_files();
+  if (!in_place && options.output_dir.empty()) fail("no output directory given");
+  const std::vector<fs::path> inputs = model.input_files();
   if (!in_place) check_output_path(options.output_dir, inputs, options.overwrite);
-  const Dataflow& dataflow = model->dataflow();
-  const LayerIndex layers(dataflow);
+  const Dataflow& dataflow = model.dataflow();
 
   SplitResult result;
   std::vector<CutPoint> cuts;
   for (const std::string& spec : options.cuts) {
-    cuts.push_back(resolve_cut(dataflow, layers, spec));
-    CutSummary summary{spec, to_string(cuts.back().kind), cuts.back().resolved_name, {}};
-    for (ValueId id : cuts.back().values) summary.values.push_back(dataflow.value(id).name);
-    result.cuts.push_back(std::move(summary));
+    cuts.push_back(resolve_cut(dataflow, impl_->layers, spec));
+    result.cuts.push_back(summarize_cut(dataflow, cuts.back()));
   }
   const Partition partition = partition_dataflow(dataflow, cuts);
 
@@ -85,7 +121,7 @@ SplitResult split_model(const fs::path& model_path, const SplitOptions& options)
   if (!in_place) staged = std::make_unique<StagedDirectory>(options.output_dir, options.overwrite);
   const std::string stem = model_path.stem().string();
   for (std::size_t index = 0; index < partition.parts.size(); ++index) {
-    const std::string file_name = part_file_name(stem, index, partition.parts.size(), model->part_extension());
+    const std::string file_name = part_file_name(stem, index, partition.parts.size(), model.part_extension());
     WriteOptions write_options{options.weights, {}};
     if (options.progress) {
       write_options.progress = [&, index](std::uint64_t done, std::uint64_t total) {
@@ -93,12 +129,12 @@ SplitResult split_model(const fs::path& model_path, const SplitOptions& options)
       };
     }
     if (in_place) beside_model.claim(folder / file_name, inputs, options.overwrite);
-    model->write_part(partition, index, (in_place ? folder : staged->staging()) / file_name, write_options);
+    model.write_part(partition, index, (in_place ? folder : staged->staging()) / file_name, write_options);
     const Part& part = partition.parts[index];
     PartSummary summary;
     summary.path = folder / file_name;
     summary.node_count = part.nodes.size();
-    summary.initializer_count = model->part_weight_count(partition, index);
+    summary.initializer_count = model.part_weight_count(partition, index);
     for (ValueId id : part.inputs) summary.inputs.push_back(summarize(dataflow, id));
     for (ValueId id : part.outputs) summary.outputs.push_back(summarize(dataflow, id));
     result.parts.push_back(std::move(summary));
@@ -108,43 +144,18 @@ SplitResult split_model(const fs::path& model_path, const SplitOptions& options)
   return result;
 }
 
-std::vector<CutSummary> resolve_cuts(const fs::path& model_path, const std::vector<std::string>& cuts,
-                                     const std::vector<std::string>& type_hints) {
-  const auto model = open_source_model(model_path, type_hints);
-  const Dataflow& dataflow = model->dataflow();
-  const LayerIndex layers(dataflow);
+std::vector<CutSummary> Model::resolve(const std::vector<std::string>& cuts) const {
   std::vector<CutSummary> summaries;
-  for (const std::string& spec : cuts) {
-    const CutPoint cut = resolve_cut(dataflow, layers, spec);
-    CutSummary summary{spec, to_string(cut.kind), cut.resolved_name, {}};
-    for (ValueId id : cut.values) summary.values.push_back(dataflow.value(id).name);
-    summaries.push_back(std::move(summary));
-  }
+  for (const std::string& spec : cuts)
+    summaries.push_back(summarize_cut(dataflow(), resolve_cut(dataflow(), impl_->layers, spec)));
   return summaries;
 }
 
-MergeResult merge_parts(const std::vector<fs::path>& part_paths, const fs::path& output, bool overwrite) {
-  if (part_paths.size() < 2) fail("merge needs at least two parts");
-  check_output_path(output, part_paths, overwrite);
-  // The parts and every file they read: in-place parts read the model's own
-  // weight files, which the merged model must not replace.
-  std::vector<fs::path> inputs;
-  for (const fs::path& part : part_paths) {
-    for (fs::path& file : open_source_model(part, {})->input_files()) inputs.push_back(std::move(file));
-  }
-  check_output_path(output, inputs, overwrite);
-  const auto [nodes, weights] = merge_source_parts(part_paths, output);
-  return MergeResult{output, nodes, weights};
-}
-
-InspectReport inspect_model(const fs::path& model_path, const std::vector<std::string>& type_hints) {
-  const auto model = open_source_model(model_path, type_hints);
-  const Dataflow& dataflow = model->dataflow();
-  const LayerIndex layers(dataflow);
-
+InspectReport Model::inspect() const {
+  const Dataflow& dataflow = this->dataflow();
   InspectReport report;
-  const ModelFacts facts = model->facts();
-  report.path = model_path.string();
+  const ModelFacts facts = impl_->source->facts();
+  report.path = impl_->path.string();
   report.format = facts.format;
   report.producer = facts.producer;
   report.ir_version = facts.format_version;
@@ -153,7 +164,7 @@ InspectReport inspect_model(const fs::path& model_path, const std::vector<std::s
   report.initializer_count = facts.weight_count;
   for (ValueId id : dataflow.graph_inputs()) report.inputs.push_back(summarize(dataflow, id));
   for (ValueId id : dataflow.graph_outputs()) report.outputs.push_back(summarize(dataflow, id));
-  for (const Layer& layer : layers.layers()) {
+  for (const Layer& layer : impl_->layers.layers()) {
     LayerSummary summary{layer.name, layer.path.size(), layer.nodes.size(), {}};
     for (ValueId id : layer.outputs) summary.outputs.push_back(summarize(dataflow, id));
     report.layers.push_back(std::move(summary));
@@ -172,6 +183,56 @@ InspectReport inspect_model(const fs::path& model_path, const std::vector<std::s
     report.cut_points.push_back(std::move(point));
   }
   return report;
+}
+
+std::vector<NodeCost> Model::node_costs(const DimBindings& dims) const {
+  const DimSizes sizes(dataflow(), dims);
+  return costs_checked(dataflow(), impl_->source->node_costs(sizes));
+}
+
+Plan Model::plan_pipeline(const PipelineOptions& options) const {
+  const DimSizes sizes(dataflow(), options.dims);
+  const auto costs = costs_checked(dataflow(), impl_->source->node_costs(sizes));
+  return modelcut::plan_pipeline(dataflow(), impl_->layers, costs, sizes, options);
+}
+
+Plan Model::plan_device_server(const DeviceServerOptions& options) const {
+  const DimSizes sizes(dataflow(), options.dims);
+  const auto costs = costs_checked(dataflow(), impl_->source->node_costs(sizes));
+  return modelcut::plan_device_server(dataflow(), impl_->layers, costs, sizes, options);
+}
+
+SplitResult split_model(const fs::path& model_path, const SplitOptions& options) {
+  if (options.weights.mode != WeightMode::InPlace) {
+    if (options.output_dir.empty()) fail("no output directory given");
+    // Early, before the model is read, for the common mistake; the files the
+    // model reads are known only once it is open, and checked by split.
+    check_output_path(options.output_dir, {model_path}, options.overwrite);
+  }
+  return Model::open(model_path, options.type_hints).split(options);
+}
+
+std::vector<CutSummary> resolve_cuts(const fs::path& model_path, const std::vector<std::string>& cuts,
+                                     const std::vector<std::string>& type_hints) {
+  return Model::open(model_path, type_hints).resolve(cuts);
+}
+
+MergeResult merge_parts(const std::vector<fs::path>& part_paths, const fs::path& output, bool overwrite) {
+  if (part_paths.size() < 2) fail("merge needs at least two parts");
+  check_output_path(output, part_paths, overwrite);
+  // The parts and every file they read: in-place parts read the model's own
+  // weight files, which the merged model must not replace.
+  std::vector<fs::path> inputs;
+  for (const fs::path& part : part_paths) {
+    for (fs::path& file : open_source_model(part, {})->input_files()) inputs.push_back(std::move(file));
+  }
+  check_output_path(output, inputs, overwrite);
+  const auto [nodes, weights] = merge_source_parts(part_paths, output);
+  return MergeResult{output, nodes, weights};
+}
+
+InspectReport inspect_model(const fs::path& model_path, const std::vector<std::string>& type_hints) {
+  return Model::open(model_path, type_hints).inspect();
 }
 
 std::vector<fs::path> input_files(const fs::path& model_path) {

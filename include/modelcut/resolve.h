@@ -56,7 +56,10 @@ const char* to_string(CutPoint::Kind kind);
 
 // Resolves one name. The name may be prefixed with "tensor:", "node:" or
 // "layer:" to say what it names; otherwise a tensor name is tried first, then
-// a node name, then a layer name. Throws Error for an unknown or ambiguous name,
+// a node name, then a layer name. "tensors:a,b,c" names several tensors at
+// once (the cut is placed after all of them, their values in that order;
+// the plans write such cuts where several values cross): each name must be
+// a tensor of the model, and names are split at every ','. Throws Error for an unknown or ambiguous name,
 // listing the closest candidates. For an unknown layer the message also says
 // that exporters drop layers that compute nothing at inference, and names the
 // cut that gives the same values where the model shows one (the layer before

@@ -55,11 +55,7 @@ class SourceModel {
   // What every node costs (indexed by NodeId): parameter bytes and MACs, with
   // symbolic dimensions sized by `dims`. The format knows its ops' meaning;
   // the planners (src/plan) only add these up.
-  // TODO(issue 8): pure virtual once the ONNX and Keras adapters give costs.
-  virtual std::vector<NodeCost> node_costs(const DimSizes& dims) const {
-    (void)dims;
-    return std::vector<NodeCost>(dataflow().nodes().size(), NodeCost{0, 0, false});
-  }
+  virtual std::vector<NodeCost> node_costs(const DimSizes& dims) const = 0;
 };
 
 // Opens a model by its content and file name. `type_hints` are serialized
@@ -68,6 +64,18 @@ std::unique_ptr<SourceModel> open_source_model(const std::filesystem::path& path
                                                const std::vector<std::string>& type_hints);
 
 // Merges parts of one format into `output`; returns (nodes, weights) counts.
+// One node's costs with its name and op, for reports.
+struct NodeCostSummary {
+  std::string name, op;
+  NodeCost cost;
+};
+
+// Opens a model and lists what each node costs, in topological order, with
+// symbolic dimensions sized by `dims` (modelcut._core.node_costs). Throws
+// Error naming the file.
+std::vector<NodeCostSummary> node_costs_report(const std::filesystem::path& path,
+                                               const std::vector<std::string>& type_hints, const DimBindings& dims);
+
 std::pair<std::size_t, std::size_t> merge_source_parts(const std::vector<std::filesystem::path>& parts,
                                                        const std::filesystem::path& output);
 

@@ -282,7 +282,51 @@ void refuse_clash_with_layer(const LayerIndex& layers, const std::string& name, 
 
 }  // namespace
 
+namespace {
+
+// "tensors:a,b,c": a cut after several values at once, as a planner finds
+// them where more than one value crosses. The names are split at every ',';
+// a value whose name has a ',' in it cannot be named this way.
+CutPoint cut_at_tensors(const Dataflow& dataflow, const LayerIndex& layers, const std::string& spec,
+                        const std::string& list) {
+  CutPoint cut;
+  cut.spec = spec;
+  cut.kind = CutPoint::Kind::Tensor;
+  cut.resolved_name = list;
+  std::size_t begin = 0;
+  while (true) {
+    const std::size_t end = std::min(list.find(',', begin), list.size());
+    const std::string name = list.substr(begin, end - begin);
+    if (name.empty()) {
+      fail("empty tensor name in ", quoted(spec), ": write the names separated by single commas");
+    }
+    const auto value = dataflow.find_value(name);
+    if (!value) {
+      std::string hint;
+      for (const std::string& candidate : closest_names(dataflow, layers, name)) {
+        hint += hint.empty() ? "; did you mean " : ", ";
+        hint += quoted(candidate);
+      }
+      fail("no tensor named ", quoted(name), " in the model (from ", quoted(spec),
+           "; names in a tensors: list are separated by ',')", hint, hint.empty() ? "" : "?");
+    }
+    if (std::find(cut.values.begin(), cut.values.end(), *value) != cut.values.end()) {
+      fail("the cut ", quoted(spec), " names the tensor ", quoted(name), " twice");
+    }
+    cut.values.push_back(*value);
+    if (end == list.size()) break;
+    begin = end + 1;
+  }
+  return cut;
+}
+
+}  // namespace
+
 CutPoint resolve_cut(const Dataflow& dataflow, const LayerIndex& layers, const std::string& spec) {
+  const std::string tensors = "tensors:";
+  if (spec.compare(0, tensors.size(), tensors) == 0) {
+    return cut_at_tensors(dataflow, layers, spec, spec.substr(tensors.size()));
+  }
   std::string kind;
   std::string name = spec;
   for (const char* prefix : {"tensor:", "node:", "layer:"}) {

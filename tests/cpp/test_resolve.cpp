@@ -538,3 +538,56 @@ TEST(Resolve, ANameThatIsATensorAndTheSameLayerOutputIsNotAmbiguous) {
 
 }  // namespace
 }  // namespace modelcut::test
+
+namespace modelcut::test {
+namespace {
+
+// ---- several tensors at once (tensors:a,b) --------------------------------
+
+TEST(ResolveTensors, SeveralTensorsInTheGivenOrder) {
+  const Graph g = graph_from_text(kDense);
+  const CutPoint cut = resolve(g, "tensors:a1,h1");
+  EXPECT_EQ(cut.kind, CutPoint::Kind::Tensor);
+  EXPECT_EQ(cut.resolved_name, "a1,h1");
+  EXPECT_EQ(value_names(g.dataflow, cut.values), (Names{"a1", "h1"}));
+  EXPECT_EQ(value_names(g.dataflow, resolve(g, "tensors:h2").values), (Names{"h2"}));
+}
+
+TEST(ResolveTensors, AnUnknownNameIsNamed) {
+  const Graph g = graph_from_text(kDense);
+  EXPECT_TRUE(mentions(resolve_error(g, "tensors:a1,hh2"),
+                       {"no tensor named 'hh2'", "'tensors:a1,hh2'", "separated by ','", "did you mean", "'h2'"}));
+  // A layer name is no tensor name.
+  EXPECT_TRUE(mentions(resolve_error(g, "tensors:model/fc1,a1"), {"no tensor named 'model/fc1'"}));
+}
+
+TEST(ResolveTensors, EmptyAndRepeatedNamesAreRefused) {
+  const Graph g = graph_from_text(kDense);
+  EXPECT_TRUE(mentions(resolve_error(g, "tensors:"), {"empty tensor name", "'tensors:'"}));
+  EXPECT_TRUE(mentions(resolve_error(g, "tensors:a1,,h1"), {"empty tensor name"}));
+  EXPECT_TRUE(mentions(resolve_error(g, "tensors:a1,"), {"empty tensor name"}));
+  EXPECT_TRUE(mentions(resolve_error(g, "tensors:a1,h1,a1"), {"names the tensor 'a1' twice"}));
+}
+
+TEST(ResolveTensors, PartitionPutsTheirAncestorsFirst) {
+  // A residual block: a cut after both the inner value and the skip.
+  const Graph g = graph_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[N, 4] x) => (float[N, 4] y) {
+      [stem] s = Relu(x)
+      [conv1] h = Neg(s)
+      [conv2] r = Abs(h)
+      [add] y = Add(r, s)
+    }
+  )");
+  const Partition p = partition_dataflow(g.dataflow, cuts_at(g.dataflow, {"tensors:h,s"}));
+  EXPECT_EQ(node_names(g.dataflow, p.parts[0].nodes), (Names{"stem", "conv1"}));
+  EXPECT_EQ(value_names(g.dataflow, p.boundary(0)), (Names{"h", "s"}));
+  EXPECT_TRUE(is_valid_chain(g.dataflow, p));
+  // A graph input among them is refused as any cut at it is.
+  EXPECT_TRUE(mentions(error_from([&] { partition_dataflow(g.dataflow, cuts_at(g.dataflow, {"tensors:h,x"})); }),
+                       {"'x'", "graph input"}));
+}
+
+}  // namespace
+}  // namespace modelcut::test

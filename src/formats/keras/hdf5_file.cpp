@@ -1,6 +1,7 @@
 // HDF5 helpers for the Keras adapter (see hdf5_file.h).
 #include "hdf5_file.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
@@ -327,20 +328,54 @@ std::vector<std::string> children(const File& file, const std::string& group) {
   return names;
 }
 
-std::size_t count_datasets(const File& file, const std::string& group) {
-  std::size_t count = 0;
-  std::vector<std::string> pending{group};  // iterative: the depth of groups is the file's to choose
+std::vector<std::string> datasets_below(const File& file, const std::string& group) {
+  // Iterative, each object once by address: the depth of groups is the
+  // file's to choose, and links may form cycles.
+  constexpr std::size_t kMaxObjects = std::size_t{1} << 22;
+  std::vector<std::string> datasets;
+  std::set<haddr_t> seen;
+  std::vector<std::string> pending{group};
   while (!pending.empty()) {
     const std::string current = std::move(pending.back());
     pending.pop_back();
     for (const std::string& name : children(file, current)) {
       const std::string path = current.empty() ? name : current + "/" + name;
-      const H5I_type_t type = object_type(file, path);
-      if (type == H5I_DATASET) ++count;
-      if (type == H5I_GROUP) pending.push_back(path);
+      H5O_info_t info;
+      if (H5Oget_info_by_name2(file.id(), path.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) continue;
+      if (!seen.insert(info.addr).second) continue;
+      if (seen.size() > kMaxObjects) fail(where(file, group), ": more than ", kMaxObjects, " objects below the group");
+      if (info.type == H5O_TYPE_DATASET) datasets.push_back(path);
+      if (info.type == H5O_TYPE_GROUP) pending.push_back(path);
     }
   }
-  return count;
+  std::sort(datasets.begin(), datasets.end());
+  return datasets;
+}
+
+std::size_t count_datasets(const File& file, const std::string& group) { return datasets_below(file, group).size(); }
+
+std::optional<std::uint64_t> dataset_bytes(const File& file, const std::string& path) {
+  Handle dataset(H5Dopen2(file.id(), object_path(path), H5P_DEFAULT));
+  if (!dataset.valid()) return std::nullopt;
+  Handle space(H5Dget_space(dataset.get()));
+  Handle type(H5Dget_type(dataset.get()));
+  if (!space.valid() || !type.valid()) return std::nullopt;
+  const H5S_class_t kind = H5Sget_simple_extent_type(space.get());
+  if (kind == H5S_NULL) return 0;
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 0 || rank > H5S_MAX_RANK) return std::nullopt;
+  hsize_t dims[H5S_MAX_RANK];
+  if (H5Sget_simple_extent_dims(space.get(), dims, nullptr) != rank) return std::nullopt;
+  // The file states the dims; their product is checked rather than trusted
+  // to HDF5's own count.
+  std::uint64_t bytes = H5Tget_size(type.get());
+  if (bytes == 0) return std::nullopt;
+  for (int axis = 0; axis < rank; ++axis) {
+    std::uint64_t next = 0;
+    if (__builtin_mul_overflow(bytes, static_cast<std::uint64_t>(dims[axis]), &next)) return std::nullopt;
+    bytes = next;
+  }
+  return bytes;
 }
 
 std::optional<std::string> read_string_attribute(const File& file, const std::string& object, const std::string& name) {

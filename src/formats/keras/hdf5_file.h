@@ -80,6 +80,13 @@ bool is_dataset(const File& file, const std::string& path);
 std::vector<std::string> children(const File& file, const std::string& group);
 // Number of datasets below a group (recursively).
 std::size_t count_datasets(const File& file, const std::string& group);
+// Paths of the datasets below a group (recursively, each object once), in
+// name order.
+std::vector<std::string> datasets_below(const File& file, const std::string& group);
+// Bytes of a dataset's data as its type and dims state them, read from its
+// header (the data is not read); nullopt when it is not a dataset or the
+// size does not fit in 64 bits.
+std::optional<std::uint64_t> dataset_bytes(const File& file, const std::string& path);
 
 // A string attribute (fixed or variable length), or nullopt when absent.
 std::optional<std::string> read_string_attribute(const File& file, const std::string& object, const std::string& name);

@@ -1,6 +1,7 @@
 // The Keras format adapter: a KerasModel seen as a SourceModel.
 #include "../source_model.h"
 #include "emit_keras.h"
+#include "keras_costs.h"
 #include "keras_model.h"
 #include "modelcut/error.h"
 
@@ -67,6 +68,11 @@ class KerasSource final : public SourceModel {
 
   std::size_t part_weight_count(const Partition& partition, std::size_t index) const override {
     return keras::part_weight_count(*model_, partition, index);
+  }
+
+  std::vector<NodeCost> node_costs(const DimSizes& dims) const override {
+    std::lock_guard<std::mutex> lock(h5::library_lock());
+    return keras_node_costs(*model_, dims);
   }
 
  private:

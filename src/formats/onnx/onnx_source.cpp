@@ -6,6 +6,7 @@
 #include "../../util/output_files.h"
 #include "../source_model.h"
 #include "emit_onnx.h"
+#include "onnx_costs.h"
 #include "onnx_model.h"
 
 namespace modelcut::onnx {
@@ -76,6 +77,10 @@ class OnnxSource final : public SourceModel {
       }
     }
     return weights.size();
+  }
+
+  std::vector<NodeCost> node_costs(const DimSizes& dims) const override {
+    return onnx_node_costs(*model_, dataflow_, dims);
   }
 
  private:
