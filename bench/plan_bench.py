@@ -125,7 +125,7 @@ def cuts_from_bounds(units, bounds: list[int]) -> list[str]:
 def plan_cuts(model_path: Path, stages: int, balance: str, profile: Path | None):
     start = time.perf_counter()
     plan = modelcut.plan(str(model_path), stages=stages, balance=balance,
-                         profile=str(profile) if profile else None)
+                         profile=str(profile) if balance == "time" else None)
     return list(plan.at), time.perf_counter() - start, plan
 
 
@@ -142,7 +142,7 @@ def bench_model(model: BenchModel, root: Path, stages: int, rounds: int, profile
     if "time" in methods:
         profile = folder / "times.json"
         start = time.perf_counter()
-        modelcut.profile(str(path), output=str(profile), runs=profile_runs, threads=1)
+        modelcut.profile(str(path), output=str(profile), runs=profile_runs, threads=1, overwrite=True)
         result["profile_seconds"] = time.perf_counter() - start
 
     chains, rows = {}, {}

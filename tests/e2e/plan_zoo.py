@@ -64,8 +64,15 @@ def _torch_export(model, args, path: Path, input_names: list[str]) -> None:
 
 def resnet50_module():
 
+    import zoo
+
     torch.manual_seed(0)
-    return torchvision.models.resnet50(weights=None).eval()
+    model = torchvision.models.resnet50(weights=None)
+    # Trained-like BatchNorm statistics: with the initial ones every folded
+    # bias of a width is the same zero vector, which the exporter stores once
+    # behind Identity nodes, a graph no trained model gives.
+    zoo._randomize_torch_bn(model, 0)
+    return model.eval()
 
 
 def resnet50_units(model=None) -> list[Unit]:
