@@ -62,68 +62,14 @@ struct Sequence {
   std::uint64_t size() const { return nodes.size(); }
 };
 
-// The live nodes in the topological order the search cuts. A node that reads
-// no graph input, even through other nodes, computes from stored weights only
-// (the TorchScript exporter's Identity of a deduplicated weight); exporters
-// list such nodes first, where every one of their outputs would cross every
-// cut up to its reader, and a plan would pass weights between stages. Each
-// is placed just before its first reader instead (as the partition places
-// it, with the first part that needs it); the others keep their order.
-std::vector<NodeId> planning_order(const Dataflow& dataflow, const std::vector<char>& live) {
-  const auto& order = dataflow.topological_order();
-  std::vector<char> reads_input(dataflow.nodes().size(), 0);
-  for (NodeId id : order) {
-    for (ValueId input : dataflow.node(id).inputs) {
-      const Value& value = dataflow.value(input);
-      if (value.kind == ValueKind::GraphInput ||
-          (value.kind == ValueKind::Computed && value.producer != kNoNode && reads_input[value.producer])) {
-        reads_input[id] = 1;
-      }
-    }
-  }
-  std::vector<char> placed(dataflow.nodes().size(), 0);
-  std::vector<NodeId> result;
-  // Explicit stack: a long chain of weight-only nodes must not exhaust the call stack.
-  std::vector<std::pair<NodeId, bool>> pending;
-  auto place = [&](NodeId start) {
-    pending.push_back({start, false});
-    while (!pending.empty()) {
-      auto [id, inputs_done] = pending.back();
-      pending.pop_back();
-      if (placed[id]) continue;
-      if (inputs_done) {
-        placed[id] = 1;
-        result.push_back(id);
-        continue;
-      }
-      pending.push_back({id, true});
-      const auto& inputs = dataflow.node(id).inputs;
-      for (auto it = inputs.rbegin(); it != inputs.rend(); ++it) {
-        const NodeId producer = dataflow.value(*it).producer;
-        if (producer != kNoNode && live[producer] && !reads_input[producer] && !placed[producer]) {
-          pending.push_back({producer, false});
-        }
-      }
-    }
-  };
-  for (NodeId id : order) {
-    if (live[id] && reads_input[id]) place(id);
-  }
-  // Weight-only nodes read by no input-reading node (a graph output computed
-  // from weights alone) go last, in topological order.
-  for (NodeId id : order) {
-    if (live[id] && !placed[id]) place(id);
-  }
-  return result;
-}
-
 Sequence build_sequence(const Dataflow& dataflow, const std::vector<std::uint64_t>& unit_cost,
                         const std::vector<NodeCost>& costs, const DimSizes& sizes,
                         const std::optional<double>& bandwidth) {
   Sequence seq;
   const std::vector<char> live = find_live_nodes(dataflow);
   seq.position.assign(dataflow.nodes().size(), kNone);
-  for (NodeId id : planning_order(dataflow, live)) {
+  for (NodeId id : dataflow.topological_order()) {
+    if (!live[id]) continue;
     seq.position[id] = static_cast<std::uint32_t>(seq.nodes.size());
     seq.nodes.push_back(id);
   }

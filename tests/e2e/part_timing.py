@@ -1,9 +1,12 @@
 """Times chains of parts on ONNX Runtime with one thread, each part fed its predecessor's real outputs.
 
-Several chains (one per way of cutting the same model) are timed together,
-interleaved run by run, so that a load that comes and goes on a shared
-machine falls on all of them alike; each part's time is the minimum over the
-rounds (the run least disturbed), the median is kept too.
+A part's time is the CPU time of the calling thread during its run: with
+one intra-op thread and sequential execution ONNX Runtime computes in that
+thread, so time spent waiting for a core on a loaded machine is left out
+(wall time is kept too). Several chains (one per way of cutting the same
+model) are timed together, interleaved run by run, so that what load still
+costs (shared caches, memory bandwidth) falls on all of them alike; each
+part's time is the minimum over the rounds, the median is kept too.
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ def one_thread_session(path) -> ort.InferenceSession:
 
 @dataclass
 class ChainTiming:
-    """Per part: min and median milliseconds; per boundary: bytes part k hands to part k+1."""
+    """Per part: min and median CPU milliseconds, min wall milliseconds; per boundary:
+    the bytes part k hands to part k+1."""
 
     min_ms: list[float]
     median_ms: list[float]
+    wall_min_ms: list[float]
     boundary_bytes: list[int]
     samples_ms: list[list[float]] = field(repr=False, default_factory=list)
 
@@ -66,13 +71,18 @@ class _Chain:
             current = dict(zip(names, session.run(None, self.inputs[-1])))
             if index + 1 < len(self.sessions):
                 self.boundary_bytes.append(sum(int(np.asarray(value).nbytes) for value in current.values()))
-        self.samples: list[list[float]] = [[] for _ in self.sessions]
+        self.reset()
+
+    def reset(self) -> None:
+        self.cpu: list[list[float]] = [[] for _ in self.sessions]
+        self.wall: list[list[float]] = [[] for _ in self.sessions]
 
     def run_once(self) -> None:
         for index, session in enumerate(self.sessions):
-            start = time.perf_counter()
+            start_cpu, start_wall = time.thread_time(), time.perf_counter()
             session.run(None, self.inputs[index])
-            self.samples[index].append((time.perf_counter() - start) * 1000.0)
+            self.cpu[index].append((time.thread_time() - start_cpu) * 1000.0)
+            self.wall[index].append((time.perf_counter() - start_wall) * 1000.0)
 
 
 def time_chains(chains: Mapping[str, Sequence], feeds: Mapping[str, np.ndarray], rounds: int = 10,
@@ -83,16 +93,17 @@ def time_chains(chains: Mapping[str, Sequence], feeds: Mapping[str, np.ndarray],
         for chain in prepared.values():
             chain.run_once()
     for chain in prepared.values():
-        chain.samples = [[] for _ in chain.sessions]
+        chain.reset()
     for _ in range(rounds):
         for chain in prepared.values():
             chain.run_once()
     return {
         name: ChainTiming(
-            min_ms=[min(samples) for samples in chain.samples],
-            median_ms=[statistics.median(samples) for samples in chain.samples],
+            min_ms=[min(samples) for samples in chain.cpu],
+            median_ms=[statistics.median(samples) for samples in chain.cpu],
+            wall_min_ms=[min(samples) for samples in chain.wall],
             boundary_bytes=chain.boundary_bytes,
-            samples_ms=chain.samples,
+            samples_ms=chain.cpu,
         )
         for name, chain in prepared.items()
     }

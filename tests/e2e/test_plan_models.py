@@ -135,3 +135,35 @@ def test_time_plan_balances_measured_parts(models, tmp_path, name):
         f"{name}: cut at {plan.at}, the parts take {parts} ms (min of {TIME_ROUNDS} one-thread runs); "
         f"the slowest is {timing.slowest_over_ideal:.3f}x the ideal {timing.ideal:.1f} ms (sum / {STAGES})"
     )
+
+
+def test_weight_behind_identity_never_crosses_a_cut(tmp_path):
+    # The TorchScript exporter stores a repeated weight once and reads the
+    # copies through Identity nodes that it lists first. Such a node computes
+    # from weights only: no plan may hand its output from stage to stage.
+    from onnx import TensorProto, helper
+
+    rng = np.random.default_rng(0)
+    weights = [numpy_helper.from_array(rng.standard_normal((16, 16)).astype(np.float32), f"w{index}")
+               for index in range(6)]
+    nodes = [helper.make_node("Identity", ["w5"], ["w5_copy"], name="copy_of_w5")]
+    previous = "x"
+    for index in range(6):
+        weight = "w5_copy" if index == 5 else f"w{index}"
+        nodes.append(helper.make_node("MatMul", [previous, weight], [f"m{index}"], name=f"mm{index}"))
+        nodes.append(helper.make_node("Relu", [f"m{index}"], [f"r{index}"], name=f"relu{index}"))
+        previous = f"r{index}"
+    graph = helper.make_graph(nodes, "identity_first",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16])],
+                              [helper.make_tensor_value_info(previous, TensorProto.FLOAT, [1, 16])],
+                              initializer=weights)
+    path = tmp_path / "identity_first.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+
+    for balance in ("params", "flops"):
+        plan = modelcut.plan(str(path), stages=3, balance=balance)
+        crossing = [value["name"] for cut in plan.to_dict()["cuts"] for value in cut["crossing"]]
+        assert "w5_copy" not in crossing, f"{balance}: the copied weight crosses a cut: {plan.at}"
+        result = modelcut.split(str(path), at=plan.at, output_dir=str(tmp_path / balance))
+        report = modelcut.verify(str(path), result.paths)
+        assert report.ok, report.format_table()
