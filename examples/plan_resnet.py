@@ -53,7 +53,8 @@ def main() -> None:
         stage_times = _stage_times_of(plan, times["nodes"])
         ideal = sum(stage_times) / 4
         print(f"  by {balance:6}: stages {', '.join(f'{value:.0f}' for value in stage_times)} ms; "
-              f"slowest {max(stage_times) / ideal:.2f}x the ideal; cuts {plan.at}")
+              f"slowest {max(stage_times) / ideal:.2f}x the ideal; stages end at "
+              f"{', '.join(stage['last_layer'] for stage in plan.stages[:-1])}")
         if balance == "time" and args.picture:
             plan.plot(args.picture, overwrite=True)
             print(f"  drawn into {args.picture}")

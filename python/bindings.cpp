@@ -189,7 +189,7 @@ py::dict inspect(const std::string& model, const std::vector<py::bytes>& type_hi
   return out;
 }
 
-// _core.nodes: the dataflow's nodes in topological order, as profiles and
+// _core.nodes: the dataflow's nodes in planning_order(), as profiles and
 // plans name them.
 py::list nodes(const std::string& model, const std::vector<py::bytes>& type_hints) {
   const auto hints = as_strings(type_hints);
@@ -200,7 +200,7 @@ py::list nodes(const std::string& model, const std::vector<py::bytes>& type_hint
   }
   const modelcut::Dataflow& dataflow = opened->dataflow();
   py::list out;
-  for (modelcut::NodeId id : dataflow.topological_order()) {
+  for (modelcut::NodeId id : modelcut::planning_order(dataflow)) {
     const modelcut::Node& node = dataflow.node(id);
     std::string layer;
     for (std::size_t i = 0; i < node.scope.size(); ++i) {
@@ -428,7 +428,8 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("model"), "MODEL without its large weights, for shape inference.");
   m.def("nodes", &nodes, py::arg("model"), py::arg("type_hints") = std::vector<py::bytes>{},
-        "The nodes of MODEL in topological order: name (as profiles name them), op and layer.");
+        "The nodes of MODEL in the order plans list them (a topological order): name (as profiles name them), op and "
+        "layer.");
   m.def("plan_pipeline", &plan_pipeline, py::arg("model"), py::arg("type_hints") = std::vector<py::bytes>{},
         py::arg("stages") = 2, py::arg("balance") = "params", py::arg("profile") = py::none(),
         py::arg("bandwidth") = py::none(), py::arg("max_stage_param_bytes") = py::none(),

@@ -136,7 +136,7 @@ struct BandwidthRow {
   std::uint64_t crossing_bytes = 0;
 };
 
-// Cost along the model, one entry per node in topological order, for tables
+// Cost along the model, one entry per node in planning_order(), for tables
 // and pictures.
 struct PositionCost {
   std::string node, layer, op;
@@ -165,6 +165,14 @@ struct Plan {
   std::vector<std::string> unbound_symbols;
   std::vector<std::string> warnings;  // e.g. nodes with unknown MACs, profile names not in the model
 };
+
+// The order in which the pipeline planner cuts and plans list nodes: the
+// dataflow's topological order, except that a node computed from stored
+// weights alone (no graph input upstream: an Identity or Transpose of a
+// weight, a Constant) comes right before its first reader. Exporters often
+// put such nodes at the very start; cut where they stand, their outputs
+// would cross every boundary as if they were activations.
+std::vector<NodeId> planning_order(const Dataflow& dataflow);
 
 // A model opened once: inspect it, plan it and split it without reading it
 // again. Not copyable; safe to use from one thread at a time.

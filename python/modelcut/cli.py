@@ -30,6 +30,7 @@ from .plan import BALANCES, plan_device_server
 from .plan import plan as plan_pipeline
 from .plan import profile as profile_model
 from .plan.plot import check_plot_path
+from .plan.profile_file import as_created
 from .plan.units import format_seconds, parse_bytes, parse_rate, parse_rates, parse_seconds
 from .verify import verify
 
@@ -196,6 +197,7 @@ def _save_outputs(args, outputs: dict[str, np.ndarray]) -> None:
     with tempfile.NamedTemporaryFile(dir=folder, prefix=".modelcut-", suffix=".npz", delete=False) as file:
         try:
             np.savez(file, **outputs)
+            as_created(file.name)
         except BaseException:
             os.unlink(file.name)
             raise
@@ -440,8 +442,12 @@ def cmd_plan(args) -> int:
             print(printable(f"  {path}"))
     elif plan.cuts:
         at = " ".join("--at " + _shell_word(spec) for spec in plan.at)
+        command = f"modelcut split {_shell_word(args.model)} {at} -o DIR"
         print()
-        print(printable(f"split there: modelcut split {_shell_word(args.model)} {at} -o DIR"))
+        if len(command) > 300:  # cuts after many values: a command nobody would retype
+            print("split there: add --split DIR (--json lists each cut's spec for modelcut split --at)")
+        else:
+            print(printable(f"split there: {command}"))
     return 0
 
 
@@ -450,9 +456,12 @@ def _shell_word(text: str) -> str:
 
 
 def _one_line_error(parser: argparse.ArgumentParser):
-    """A usage mistake reported like any bad input: one line, exit 2."""
+    """A usage mistake reported like any bad input: one line, exit 2
+    (argparse's own report starts with the whole usage)."""
     def error(message: str):
-        print(f"modelcut: error: {parser.prog.removeprefix('modelcut ')}: {printable(message)}", file=sys.stderr)
+        command = parser.prog.removeprefix("modelcut").strip()
+        where = f"{command}: " if command else ""
+        print(f"modelcut: error: {where}{printable(message)} (see {parser.prog} --help)", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
 
     return error
@@ -508,8 +517,6 @@ def _add_plan_commands(commands, raw) -> list[argparse.ArgumentParser]:
     profile.add_argument("--json", action="store_true", help="print the profile as JSON")
     profile.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     profile.set_defaults(run=cmd_profile)
-    for parser in (plan, profile):
-        parser.error = _one_line_error(parser)
     return [plan, profile]
 
 
@@ -588,6 +595,8 @@ def build_parser() -> argparse.ArgumentParser:
     planning = _add_plan_commands(commands, raw)
     for command in (split, check, run, merge, inspect, *planning):  # --debug after the command works too
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    for command in (parser, split, check, run, merge, inspect, *planning):
+        command.error = _one_line_error(command)
     return parser
 
 

@@ -10,8 +10,8 @@
 // node->t; an infinite edge reader->producer forbids a server node feeding a
 // device node; each value sent over the link gets one auxiliary vertex, so
 // that it is paid once however many server nodes read it. Capacities are
-// integer nanoseconds. Nodes that no graph output needs are left out (split
-// puts them in the last part); Constant nodes are free (copied where read).
+// integer nanoseconds; the cut is found by push-relabel (plan/max_flow.h). Nodes that no graph output needs are left
+// out (split puts them in the last part); Constant nodes are free (copied where read).
 #include <algorithm>
 #include <cmath>
 
@@ -101,10 +101,10 @@ class PlacementProblem {
     }
     const auto infinite = checked_add(finite, 1);
     if (!infinite) fail("the profiles' times and transfer times add up to more than 2^64 ns");
-    MaxFlow flow(count);
-    for (const Pending& edge : edges) flow.add_edge(edge.from, edge.to, edge.infinite ? *infinite : edge.capacity);
-    const std::uint64_t cut = flow.run(s, t);
-    const std::vector<char> side = flow.source_side(s);
+    MinCut min_cut(count);
+    for (const Pending& edge : edges) min_cut.add_edge(edge.from, edge.to, edge.infinite ? *infinite : edge.capacity);
+    const std::uint64_t cut = min_cut.run(s, t);
+    const std::vector<char> side = min_cut.source_side();
 
     Placement placement;
     placement.on_device.assign(nodes.size(), 0);
@@ -225,10 +225,10 @@ Plan plan_device_server(const Dataflow& dataflow, const LayerIndex& layers, cons
   std::vector<char> counted(dataflow.nodes().size(), 0);
   StagePlan device_stage, server_stage;
   if (best.kind == "split") {
-    const PlanCut described = describe_cut(dataflow, layers, sizes, best.cut_values, {});
-    const CutPoint cut = resolve_cut(dataflow, layers, described.spec);
+    CutPoint cut;
+    plan.cuts.push_back(describe_cut(dataflow, layers, best.cut_values, cut));
     const Partition partition = partition_dataflow(dataflow, {cut});
-    plan.cuts.push_back(describe_cut(dataflow, layers, sizes, best.cut_values, partition.boundary(0)));
+    describe_crossing(dataflow, sizes, partition.boundary(0), plan.cuts.back());
     device_stage = summarize_part(dataflow, partition.parts[0], costs, device, counted);
     server_stage = summarize_part(dataflow, partition.parts[1], costs, server, counted);
   } else {

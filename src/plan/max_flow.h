@@ -1,7 +1,7 @@
-// Maximum flow / minimum s-t cut on a directed graph with integer
-// capacities (Dinic's algorithm, with an iterative search so that long
-// chains of nodes cannot exhaust the stack). The device/server planner
-// solves its placement as a minimum cut with it.
+// Minimum s-t cut on a directed graph with integer capacities, by
+// push-relabel (FIFO selection, periodic global relabelling), iterative
+// throughout so that long chains of nodes cannot exhaust the stack. The
+// device/server planner solves its placement as a minimum cut with it.
 #pragma once
 
 #include <cstdint>
@@ -9,20 +9,22 @@
 
 namespace modelcut {
 
-class MaxFlow {
+class MinCut {
  public:
-  explicit MaxFlow(std::uint32_t vertices);
+  explicit MinCut(std::uint32_t vertices);
   void add_edge(std::uint32_t from, std::uint32_t to, std::uint64_t capacity);
-  // The value of a maximum flow from source to sink (= a minimum cut's
-  // capacity). Call once.
+  // The capacity of a minimum cut between source and sink. The sum of the
+  // capacities leaving the source must fit in 64 bits. Call once.
   std::uint64_t run(std::uint32_t source, std::uint32_t sink);
-  // After run(): the vertices still reachable from the source in the
-  // residual graph, the source side of a minimum cut (the smallest one).
-  std::vector<char> source_side(std::uint32_t source) const;
+  // After run(): the source side of a minimum cut, every vertex from which
+  // the sink cannot be reached in the residual graph (the largest such side).
+  std::vector<char> source_side() const;
 
  private:
-  bool build_levels(std::uint32_t source, std::uint32_t sink);
-  std::uint64_t augment(std::uint32_t source, std::uint32_t sink);
+  void global_relabel();
+  void discharge(std::uint32_t v);
+  void push(std::uint32_t v, std::uint32_t edge);
+  void relabel(std::uint32_t v);
 
   struct Edge {
     std::uint32_t to;
@@ -30,8 +32,14 @@ class MaxFlow {
   };
   std::vector<Edge> edges_;  // edge i's reverse is i ^ 1
   std::vector<std::vector<std::uint32_t>> out_;
-  std::vector<std::int32_t> level_;
+  std::uint32_t source_ = 0, sink_ = 0;
+  std::vector<std::uint32_t> height_;
+  std::vector<std::uint64_t> excess_;
   std::vector<std::uint32_t> next_edge_;
+  std::vector<std::uint32_t> active_;  // FIFO, read from active_head_
+  std::size_t active_head_ = 0;
+  std::vector<char> queued_;
+  std::size_t relabels_since_global_ = 0;
 };
 
 }  // namespace modelcut

@@ -2,8 +2,9 @@
 // possible, by parameter bytes, MACs or profiled time (plus, with a
 // bandwidth, the time to send each stage's outgoing boundary).
 //
-// Search space: the K-1 cut positions of ONE topological order (the
-// dataflow's). A cut after position p puts every node up to p before the
+// Search space: the K-1 cut positions of ONE topological order
+// (planning_order: the dataflow's, with weights-only nodes moved next to
+// their readers). A cut after position p puts every node up to p before the
 // boundary; the values crossing it are all those alive there, however many,
 // so cuts inside residual blocks and between parallel branches are
 // considered too. Partitions that interleave branches differently from that
@@ -68,7 +69,7 @@ Sequence build_sequence(const Dataflow& dataflow, const std::vector<std::uint64_
   Sequence seq;
   const std::vector<char> live = find_live_nodes(dataflow);
   seq.position.assign(dataflow.nodes().size(), kNone);
-  for (NodeId id : dataflow.topological_order()) {
+  for (NodeId id : planning_order(dataflow)) {
     if (!live[id]) continue;
     seq.position[id] = static_cast<std::uint32_t>(seq.nodes.size());
     seq.nodes.push_back(id);
@@ -174,26 +175,34 @@ class BottleneckSearch {
  public:
   BottleneckSearch(const Sequence& seq, std::size_t stages) : seq_(seq), stages_(stages) {}
 
-  bool feasible(std::uint64_t limit, std::uint64_t param_cap, const std::vector<char>& allowed) {
+  // With `record`, keeps what boundaries() needs.
+  bool feasible(std::uint64_t limit, std::uint64_t param_cap, const std::vector<char>& allowed, bool record = false) {
     const auto m = static_cast<std::uint32_t>(seq_.size());
     compute_earliest(limit, param_cap);
     // Stage k (0-based) ends in [k, m - stages + k]: every stage keeps a node.
     const std::uint32_t width = m - static_cast<std::uint32_t>(stages_) + 1;
-    ends_.assign(stages_, std::vector<bool>(width, false));
+    if (record) ends_.assign(stages_, std::vector<char>(width, 0));
+    previous_.assign(width, 0);
+    current_.assign(width, 0);
     for (std::size_t k = 0; k < stages_; ++k) {
       const auto first_end = static_cast<std::uint32_t>(k);
       const bool last = k + 1 == stages_;
       std::uint32_t latest_start = kNone;
-      for (std::uint32_t e = first_end; e < first_end + width; ++e) {
+      bool any = false;
+      for (std::uint32_t i = 0; i < width; ++i) {
+        const std::uint32_t e = first_end + i;
         // Starts become reachable as e passes them: s = e is reachable when
         // the previous stage can end at e - 1.
-        if (k == 0 ? e == 0 : ends_[k - 1][e - first_end]) latest_start = e;
-        if (last && e != m - 1) continue;
-        if (!last && !allowed[e]) continue;
-        ends_[k][e - first_end] = latest_start != kNone && earliest_[e] <= latest_start;
+        if (k == 0 ? e == 0 : previous_[i] != 0) latest_start = e;
+        const bool may_end = last ? e == m - 1 : allowed[e] != 0;
+        current_[i] = may_end && latest_start != kNone && earliest_[e] <= latest_start;
+        any = any || current_[i];
       }
+      if (record) ends_[k] = current_;
+      if (!any) return false;
+      std::swap(previous_, current_);
     }
-    return ends_.back()[width - 1];
+    return previous_[width - 1] != 0;
   }
 
   // The inner boundaries of a plan within the limit of the last successful
@@ -246,7 +255,8 @@ class BottleneckSearch {
   const Sequence& seq_;
   std::size_t stages_;
   std::vector<std::uint32_t> earliest_;
-  std::vector<std::vector<bool>> ends_;
+  std::vector<std::vector<char>> ends_;
+  std::vector<char> previous_, current_;
 };
 
 // The least limit in [low, high] for which `feasible` holds (it holds at high).
@@ -316,7 +326,7 @@ std::vector<PositionCost> plan_detail::costs_along(const Dataflow& dataflow, con
   bool alive_known = true;
   std::uint64_t alive = bytes_with(dataflow, sizes, inputs, alive_known);
   std::vector<PositionCost> along;
-  for (NodeId id : dataflow.topological_order()) {
+  for (NodeId id : planning_order(dataflow)) {
     const std::uint32_t at = seq.position[id];
     if (at != kNone) {
       alive = seq.alive_bytes[at];
@@ -386,11 +396,16 @@ Plan plan_pipeline(const Dataflow& dataflow, const LayerIndex& layers, const std
   BottleneckSearch search(seq, stages);
   const std::uint64_t param_cap = options.max_stage_param_bytes.value_or(kUnlimited);
   if (!search.feasible(kUnlimited, param_cap, allowed)) fail_caps(search, seq, options, allowed);
-  std::uint64_t high = seq.cost[m] + seq.tail_cost;
-  for (std::size_t j = 0; j + 1 < m; ++j) high = std::max(high, add_or_fail(seq.cost[m], seq.transfer[j]));
-  const std::uint64_t best =
-      least_feasible(0, high, [&](std::uint64_t limit) { return search.feasible(limit, param_cap, allowed); });
-  search.feasible(best, param_cap, allowed);
+  // No plan beats the total over K, nor the dearest position alone.
+  const std::uint64_t total_cost = add_or_fail(seq.cost[m], seq.tail_cost);
+  std::uint64_t low = total_cost / stages + (total_cost % stages != 0), high = total_cost;
+  for (std::size_t j = 0; j < m; ++j) {
+    low = std::max(low, seq.cost[j + 1] - seq.cost[j]);
+    high = std::max(high, add_or_fail(seq.cost[m], seq.transfer[j]));
+  }
+  const std::uint64_t best = least_feasible(
+      std::min(low, high), high, [&](std::uint64_t limit) { return search.feasible(limit, param_cap, allowed); });
+  search.feasible(best, param_cap, allowed, true);
   const std::vector<std::uint32_t> ends = search.boundaries();
 
   // The cuts: after each boundary, the values alive there that the stage
@@ -404,8 +419,8 @@ Plan plan_pipeline(const Dataflow& dataflow, const LayerIndex& layers, const std
         if (seq.needed_until[output] > end) values.push_back(output);
       }
     }
-    plan.cuts.push_back(describe_cut(dataflow, layers, sizes, values, {}));
-    cut_points.push_back(resolve_cut(dataflow, layers, plan.cuts.back().spec));
+    cut_points.emplace_back();
+    plan.cuts.push_back(describe_cut(dataflow, layers, values, cut_points.back()));
     previous_end = end;
   }
 
@@ -421,11 +436,8 @@ Plan plan_pipeline(const Dataflow& dataflow, const LayerIndex& layers, const std
     StagePlan stage = summarize_part(dataflow, partition.parts[k], costs, times, counted);
     std::uint64_t transfer = 0;
     if (k + 1 < partition.parts.size()) {
-      const PlanCut described = describe_cut(dataflow, layers, sizes, cut_points[k].values, partition.boundary(k));
-      plan.cuts[k].crossing = described.crossing;
-      plan.cuts[k].crossing_bytes = described.crossing_bytes;
-      plan.cuts[k].bytes_known = described.bytes_known;
-      if (options.bandwidth) transfer = transfer_ns(described.crossing_bytes, *options.bandwidth);
+      describe_crossing(dataflow, sizes, partition.boundary(k), plan.cuts[k]);
+      if (options.bandwidth) transfer = transfer_ns(plan.cuts[k].crossing_bytes, *options.bandwidth);
     }
     stage.transfer_us = static_cast<double>(transfer) / 1000.0;
     switch (options.balance) {

@@ -5,12 +5,64 @@
 #include <cmath>
 #include <limits>
 #include <set>
+#include <stdexcept>
 
 #include "modelcut/error.h"
 #include "plan/planners.h"
 #include "util/checked_math.h"
 
-namespace modelcut::plan_detail {
+namespace modelcut {
+
+std::vector<NodeId> planning_order(const Dataflow& dataflow) {
+  const auto& order = dataflow.topological_order();
+  std::vector<char> from_inputs(dataflow.nodes().size(), 0);
+  for (NodeId id : order) {
+    for (ValueId input : dataflow.node(id).inputs) {
+      const Value& value = dataflow.value(input);
+      if (value.kind == ValueKind::GraphInput || (value.producer != kNoNode && from_inputs[value.producer])) {
+        from_inputs[id] = 1;
+      }
+    }
+  }
+  std::vector<NodeId> planned;
+  planned.reserve(order.size());
+  std::vector<char> emitted(dataflow.nodes().size(), 0);
+  // Emits a weights-only node after the weights-only nodes it reads, with an
+  // explicit stack: such chains can be as long as the model.
+  std::vector<std::pair<NodeId, std::size_t>> stack;
+  auto emit_with_producers = [&](NodeId root) {
+    stack.emplace_back(root, 0);
+    while (!stack.empty()) {
+      auto& [id, next_input] = stack.back();
+      const auto& inputs = dataflow.node(id).inputs;
+      if (next_input < inputs.size()) {
+        const NodeId producer = dataflow.value(inputs[next_input++]).producer;
+        if (producer != kNoNode && !from_inputs[producer] && !emitted[producer]) {
+          emitted[producer] = 1;
+          stack.emplace_back(producer, 0);
+        }
+        continue;
+      }
+      planned.push_back(id);
+      stack.pop_back();
+    }
+  };
+  for (NodeId id : order) {
+    if (!from_inputs[id] || emitted[id]) continue;
+    emitted[id] = 1;
+    emit_with_producers(id);
+  }
+  // Weights-only nodes that no input-dependent node reads (they feed graph
+  // outputs only, or nothing) keep their place at the end.
+  for (NodeId id : order) {
+    if (emitted[id]) continue;
+    emitted[id] = 1;
+    emit_with_producers(id);
+  }
+  return planned;
+}
+
+namespace plan_detail {
 
 std::string layer_of(const Dataflow& dataflow, NodeId id) {
   const Node& node = dataflow.node(id);
@@ -116,11 +168,12 @@ std::uint64_t bytes_with(const Dataflow& dataflow, const DimSizes& sizes, const 
   return total;
 }
 
-PlanCut describe_cut(const Dataflow& dataflow, const LayerIndex& layers, const DimSizes& sizes,
-                     const std::vector<ValueId>& values, const std::vector<ValueId>& crossing) {
+PlanCut describe_cut(const Dataflow& dataflow, const LayerIndex& layers, const std::vector<ValueId>& values,
+                     CutPoint& resolved) {
   auto resolves_to_values = [&](const std::string& spec) {
     try {
-      return resolve_cut(dataflow, layers, spec).values == values;
+      resolved = resolve_cut(dataflow, layers, spec);
+      return resolved.values == values;
     } catch (const Error&) {
       return false;
     }
@@ -129,7 +182,8 @@ PlanCut describe_cut(const Dataflow& dataflow, const LayerIndex& layers, const D
   for (ValueId id : values) cut.values.push_back(dataflow.value(id).name);
   if (values.size() == 1) {
     cut.spec = cut.values.front();
-    if (!resolves_to_values(cut.spec)) cut.spec = "tensor:" + cut.values.front();
+    if (resolves_to_values(cut.spec)) return cut;
+    cut.spec = "tensor:" + cut.values.front();
   } else {
     cut.spec = "tensors:";
     for (std::size_t i = 0; i < cut.values.size(); ++i) {
@@ -143,12 +197,17 @@ PlanCut describe_cut(const Dataflow& dataflow, const LayerIndex& layers, const D
   if (!resolves_to_values(cut.spec)) {
     throw std::logic_error("the plan's cut " + cut.spec + " does not resolve to the values it was made of");
   }
+  return cut;
+}
+
+void describe_crossing(const Dataflow& dataflow, const DimSizes& sizes, const std::vector<ValueId>& crossing,
+                       PlanCut& cut) {
+  cut.crossing.clear();
   for (ValueId id : crossing) {
     const Value& value = dataflow.value(id);
     cut.crossing.push_back(ValueSummary{value.name, value.info.describe(), sizes.bytes(value.info)});
   }
   cut.crossing_bytes = bytes_with(dataflow, sizes, crossing, cut.bytes_known);
-  return cut;
 }
 
 StagePlan summarize_part(const Dataflow& dataflow, const Part& part, const std::vector<NodeCost>& costs,
@@ -201,4 +260,5 @@ void warn_unknown_macs(const Dataflow& dataflow, const std::vector<NodeCost>& co
   warnings.push_back(std::to_string(count) + " node(s) have unknown MACs, counted as 0 (ops: " + names + ")");
 }
 
-}  // namespace modelcut::plan_detail
+}  // namespace plan_detail
+}  // namespace modelcut

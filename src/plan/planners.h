@@ -52,10 +52,14 @@ std::uint64_t bytes_with(const Dataflow& dataflow, const DimSizes& sizes, const 
 // The cut after `values` (computed values, in this order) as a spec that
 // resolve_cut maps back to exactly these values: the name alone when it
 // resolves so, "tensor:NAME" when the name also means something else, and
-// "tensors:a,b,..." for several. `crossing` is the boundary the partition
-// made of it. Throws Error when a name cannot be written in a tensors: list.
-PlanCut describe_cut(const Dataflow& dataflow, const LayerIndex& layers, const DimSizes& sizes,
-                     const std::vector<ValueId>& values, const std::vector<ValueId>& crossing);
+// "tensors:a,b,..." for several. `resolved` receives the resolved cut.
+// Throws Error when a name cannot be written in a tensors: list.
+PlanCut describe_cut(const Dataflow& dataflow, const LayerIndex& layers, const std::vector<ValueId>& values,
+                     CutPoint& resolved);
+
+// Fills in what crosses a cut: `crossing` is the boundary the partition made.
+void describe_crossing(const Dataflow& dataflow, const DimSizes& sizes, const std::vector<ValueId>& crossing,
+                       PlanCut& cut);
 
 // Adds up a part's nodes; Constant nodes already counted by an earlier part
 // (`counted`) are skipped and marked otherwise. `times` may be empty.

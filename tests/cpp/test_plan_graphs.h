@@ -151,13 +151,15 @@ inline std::uint64_t unit_cost(const PlanGraph& g, NodeId id, Balance balance) {
 inline std::uint64_t value_bytes(const Dataflow& df, ValueId id) { return *df.value(id).info.bytes_per_item(); }
 
 // Brute force over the pipeline plan's search space: every choice of K-1
-// positions of the topological order, each cut after the values computed
+// positions of the planning order, each cut after the values computed
 // since the previous cut that are still needed, each stage costed from the
 // real partition. The least bottleneck in the plan's unit; -1 when no choice
 // meets the caps.
 inline double oracle_pipeline(const PlanGraph& g, const PipelineOptions& options) {
   const Dataflow& df = g.dataflow;
-  const auto& order = df.topological_order();
+  const std::vector<NodeId> order = planning_order(df);
+  std::vector<std::size_t> position_of(order.size());
+  for (std::size_t p = 0; p < order.size(); ++p) position_of[order[p]] = p;
   const std::size_t n = order.size(), k = options.stages;
   std::vector<std::size_t> positions(k - 1);
   std::uint64_t best = UINT64_MAX;
@@ -172,7 +174,7 @@ inline double oracle_pipeline(const PlanGraph& g, const PipelineOptions& options
           if (df.node(order[q]).is_constant) continue;
           for (ValueId output : df.node(order[q]).outputs) {
             bool later = df.value(output).is_graph_output;
-            for (NodeId reader : df.value(output).consumers) later = later || df.position_of(reader) > positions[c];
+            for (NodeId reader : df.value(output).consumers) later = later || position_of[reader] > positions[c];
             if (later) cut.values.push_back(output);
           }
         }

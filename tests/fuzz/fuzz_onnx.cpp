@@ -1,14 +1,15 @@
 // libFuzzer target: the ONNX reader and everything behind it. The input is
 // read as a model file (inspect_model and the pipeline walk of
-// fuzz_support.h: index, type propagation, layer index, cut resolution,
-// partitioning), then again from memory, with its own structure-only copy
-// as type hints, cut in the middle and emitted part by part in memory; each
-// emitted part must read back.
+// fuzz_support.h: index, type propagation, node costs, layer index, cut
+// resolution, partitioning), then again from memory, with its own
+// structure-only copy as type hints, costed, cut in the middle and emitted
+// part by part in memory; each emitted part must read back.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include "formats/onnx/emit_onnx.h"
+#include "formats/onnx/onnx_costs.h"
 #include "formats/onnx/onnx_model.h"
 #include "fuzz_support.h"
 #include "modelcut/error.h"
@@ -28,6 +29,13 @@ void cut_and_emit_in_memory(std::string bytes) {
     return;
   }
   Dataflow dataflow = onnx::index_onnx(*model);
+  // Costs have no error to report: whatever does not fit is unknown.
+  try {
+    onnx::onnx_node_costs(*model, dataflow, DimSizes(dataflow, DimBindings{}));
+  } catch (const Error& error) {
+    std::fprintf(stderr, "fuzz: node costs threw: %s\n", error.what());
+    std::abort();
+  }
   const LayerIndex layers(dataflow);
   const auto& order = dataflow.topological_order();
   if (order.size() < 2) return;

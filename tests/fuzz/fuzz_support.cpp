@@ -88,6 +88,25 @@ void exercise_pipeline(const fs::path& model) {
     return;
   }
   const Dataflow& dataflow = source->dataflow();
+  // Costs never fail on a model that opened: every size is checked and
+  // whatever does not fit is unknown. A batch near 2^63 and a bound symbol
+  // make the overflow paths reachable.
+  for (std::uint64_t batch : {std::uint64_t{1}, std::uint64_t{1} << 62}) {
+    DimBindings bindings;
+    bindings.batch = batch;
+    bindings.symbols["N"] = batch;
+    std::vector<NodeCost> costs;
+    try {
+      costs = source->node_costs(DimSizes(dataflow, bindings));
+    } catch (const Error& error) {
+      std::fprintf(stderr, "fuzz: node_costs threw: %s\n", error.what());
+      std::abort();
+    }
+    if (costs.size() != dataflow.nodes().size()) {
+      std::fprintf(stderr, "fuzz: node_costs gave %zu costs for %zu nodes\n", costs.size(), dataflow.nodes().size());
+      std::abort();
+    }
+  }
   const LayerIndex layers(dataflow);
   // A few places spread over the model rather than all of them: each cut
   // costs a partition of the whole graph.

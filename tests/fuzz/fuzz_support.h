@@ -24,7 +24,8 @@ std::filesystem::path write_input(const std::uint8_t* data, std::size_t size, co
 // reader must remove its temporary folders whether it succeeds or fails.
 void check_nothing_left_behind(const std::filesystem::path& input);
 
-// inspect_model, then the model's dataflow through the layer index, cut
+// inspect_model, then the model's node costs (which must not throw), and its
+// dataflow through the layer index, cut
 // resolution (layer, node and tensor names, and misspelled ones) and
 // partitioning at a few places. Parts are not written.
 void exercise_pipeline(const std::filesystem::path& model);

@@ -40,7 +40,8 @@ def test_time_plan_from_a_profile_dict(model):
     assert set(times["nodes"]) == {node["name"] for node in _core.nodes(source, [])}
     plan = modelcut.plan(source, stages=2, balance="time", profile=times, bandwidth="1GB/s")
     assert plan.objective == "time" and plan.request["bandwidth"] == 1e9
-    assert plan.request["profile"].startswith("measured (onnxruntime")
+    assert plan.request["profile"]["runtime"].startswith("onnxruntime") and plan.request["profile"]["runs"] == 2
+    assert "(measured: onnxruntime" in plan.table().splitlines()[0]
     assert plan.bottleneck == pytest.approx(max(stage["cost"] for stage in plan.stages))
 
 

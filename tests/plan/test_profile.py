@@ -43,6 +43,9 @@ def test_onnx_profile_covers_every_node(model, tmp_path):
     assert 0 < sum(data["nodes"].values()) <= 3 * data["total_us"]
     assert data["input_shapes"] == {"image": [1, 3, 32, 32]}
     assert [name for name in os.listdir(tmp_path) if name != "times.json"] == []  # no temporary file left
+    mask = os.umask(0)
+    os.umask(mask)
+    assert output.stat().st_mode & 0o777 == 0o666 & ~mask  # as any new file, not tempfile's 0600
 
 
 def test_unnamed_and_repeated_nodes_get_the_dataflow_names(model, tmp_path):

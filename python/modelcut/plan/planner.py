@@ -109,14 +109,12 @@ def _seconds(value, option: str) -> float:
     return float(value)
 
 
-def _model_node_names(path: str, hints: list[bytes]) -> set[str] | None:
-    """The dataflow's node names, or None before the core can list them."""
-    nodes = getattr(_core, "nodes", None)
-    return None if nodes is None else {node["name"] for node in nodes(path, hints)}
+def _model_node_names(path: str, hints: list[bytes]) -> set[str]:
+    """The dataflow's node names, as profiles name them."""
+    return {node["name"] for node in _core.nodes(path, hints)}
 
 
-def _profile_path(value, option: str, model: str, hints: list[bytes], names: set[str] | None,
-                  stack: ExitStack) -> str:
+def _profile_path(value, option: str, model: str, names: set[str], stack: ExitStack) -> str:
     """A profile file for the core: `value` if it is a path, or a dict
     (as modelcut.profile returns) written to a temporary file. Refuses a
     profile that names none of the model's nodes: it was recorded for
@@ -135,7 +133,7 @@ def _profile_path(value, option: str, model: str, hints: list[bytes], names: set
     if not os.path.lexists(path):
         raise ValueError(f"{label} does not exist: record one with `modelcut profile MODEL -o FILE`")
     times = read_profile_nodes(path)
-    if names is not None and times and not names.intersection(times):
+    if times and not names.intersection(times):
         with open(path, encoding="utf-8") as file:
             recorded = json.load(file).get("model", "?")
         raise ValueError(f"{label} names none of the {len(names)} nodes of '{os.path.basename(model)}': "
@@ -190,7 +188,7 @@ def plan(
         if balance == "time":
             if profile is None:
                 profile = measure_profile(path, runs=profile_runs, batch=batch, dims=dims)
-            profile_path = _profile_path(profile, "profile", path, hints, _model_node_names(path, hints), stack)
+            profile_path = _profile_path(profile, "profile", path, _model_node_names(path, hints), stack)
         data = _core.plan_pipeline(path, hints, stages, balance, profile_path, rate, stage_cap, boundary_cap,
                                    batch, dims)
         request = {"stages": stages, "balance": balance, "profile": _describe(profile), "bandwidth": rate,
@@ -232,8 +230,8 @@ def plan_device_server(
         path = stack.enter_context(api._as_path(model))
         hints = api.inferred_types(path) if infer_shapes else []
         names = _model_node_names(path, hints)
-        device_path = _profile_path(device, "device profile", path, hints, names, stack)
-        server_path = _profile_path(server, "server profile", path, hints, names, stack)
+        device_path = _profile_path(device, "device profile", path, names, stack)
+        server_path = _profile_path(server, "server profile", path, names, stack)
         data = _core.plan_device_server(path, hints, device_path, server_path, rate, delay, rates, batch, dims)
         request = {"device": _describe(device), "server": _describe(server), "bandwidth": rate, "rtt": delay,
                    "sweep": rates, "batch": batch, "dims": dims}
@@ -245,10 +243,11 @@ def _kept(model: api.ModelArg):
     return model if isinstance(model, onnx.ModelProto) else os.fspath(model)
 
 
-def _describe(profile) -> str | None:
-    """How a profile is named in the request: its path, or what a dict says."""
+def _describe(profile) -> str | dict | None:
+    """How a profile is named in the request: its path, or, for a profile
+    given as a dict, where it was measured."""
     if profile is None:
         return None
     if isinstance(profile, Mapping):
-        return f"measured ({profile.get('runtime', '?')}, {profile.get('runs', '?')} runs)"
+        return {key: profile.get(key) for key in ("runtime", "machine", "runs", "threads")}
     return os.fspath(profile)

@@ -9,6 +9,7 @@ import math
 import os
 import tempfile
 
+from .profile_file import as_created
 from .table import format_cost
 from .units import format_bytes, format_rate, format_seconds
 
@@ -53,6 +54,27 @@ def _stage_bounds(plan) -> list[tuple[int, int]]:
     return bounds
 
 
+def _cost_axis(unit: str, largest: float) -> tuple[float, str]:
+    """(divisor, axis label) that keeps the largest node's cost readable."""
+    if unit == "bytes":
+        name, scale = _byte_unit(largest)
+        return scale, f"parameters per node ({name})"
+    steps = {"us": [(1e6, "s"), (1e3, "ms"), (1, "us")],
+             "MACs": [(1e9, "billions"), (1e6, "millions"), (1e3, "thousands"), (1, "")]}.get(unit)
+    if steps is None:
+        return 1.0, f"cost per node ({unit})"
+    scale, name = next(((scale, name) for scale, name in steps if largest >= scale), steps[-1])
+    what = "time" if unit == "us" else "MACs"
+    return scale, f"{what} per node ({name})" if name else f"{what} per node"
+
+
+def _byte_unit(largest: float) -> tuple[str, float]:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if largest >= scale:
+            return unit, scale
+    return "bytes", 1
+
+
 def _short(name: str, limit: int = 28) -> str:
     return name if len(name) <= limit else "..." + name[-(limit - 3):]
 
@@ -62,9 +84,9 @@ def _draw_pipeline(plan, figure) -> None:
     along = plan.along
     positions = list(range(len(along)))
     unit = plan.cost_unit
-    scale, label = {"us": (1e-3, "time per node (ms)"), "bytes": (1 / 2**20, "parameters per node (MiB)"),
-                    "MACs": (1e-6, "MACs per node (millions)")}.get(unit, (1.0, f"cost per node ({unit})"))
-    costs = [entry.get("cost", 0) * scale for entry in along]
+    largest = max((entry.get("cost", 0) for entry in along), default=0)
+    scale, label = _cost_axis(unit, largest)
+    costs = [entry.get("cost", 0) / scale for entry in along]
     colours = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C"]
     bounds = _stage_bounds(plan)
     top = max(costs, default=0) or 1.0
@@ -74,30 +96,37 @@ def _draw_pipeline(plan, figure) -> None:
             axes.axvspan(start - 0.5, end - 0.5, color=colour, alpha=0.08, linewidth=0)
         costs_axes.bar(positions[start:end], costs[start:end], width=0.85, color=colour)
         cost = format_cost(stage.get("cost", 0), unit)
-        costs_axes.text((start + end - 1) / 2, top * 1.03, f"stage {index + 1}\n{cost}", ha="center", va="bottom",
-                        fontsize=9, color=colour, fontweight="bold")
+        above = costs_axes.get_xaxis_transform()  # x in nodes, y as a fraction of the height
+        costs_axes.text((start + end - 1) / 2, 0.97, f"stage {index + 1}: {cost}", ha="center", va="top",
+                        fontsize=9, color=colour, fontweight="bold", transform=above)
+        layers = f"{_short(stage.get('first_layer', ''), 24)}\n... {_short(stage.get('last_layer', ''), 24)}"
+        costs_axes.text((start + end - 1) / 2, 0.905, layers, ha="center", va="top", fontsize=7.5, color=colour,
+                        transform=above)
     for start, _ in bounds[1:]:
         for axes in (costs_axes, bytes_axes):
             axes.axvline(start - 0.5, color="black", linestyle="--", linewidth=1.2)
-    costs_axes.set_ylim(0, top * 1.25)
+    costs_axes.set_ylim(0, top * 1.45)
     costs_axes.set_xlim(-0.5, len(along) - 0.5)
     costs_axes.set_ylabel(label)
 
-    # What would cross a cut placed after each node: the price of cutting there.
-    alive = [entry.get("alive_bytes", 0) / 2**20 if entry.get("alive_bytes_known", True) else float("nan")
+    # What would cross a cut placed after each node (drawn where that cut
+    # would fall, between the node and the next): the price of cutting there.
+    known = [entry.get("alive_bytes", 0) for entry in along if entry.get("alive_bytes_known", True)]
+    byte_unit, byte_scale = _byte_unit(max(known, default=0))
+    alive = [entry.get("alive_bytes", 0) / byte_scale if entry.get("alive_bytes_known", True) else float("nan")
              for entry in along]
-    bytes_axes.fill_between(positions, alive, step="post", color="#555555", alpha=0.35, linewidth=0)
-    bytes_axes.step(positions, alive, where="post", color="#333333", linewidth=0.8)
+    between = [position + 0.5 for position in positions]
+    bytes_axes.fill_between(between, alive, step="mid", color="#555555", alpha=0.35, linewidth=0)
+    bytes_axes.step(between, alive, where="mid", color="#333333", linewidth=0.8)
     highest = max((value for value in alive if not math.isnan(value)), default=0) or 1
     bytes_axes.set_ylim(0, highest * 1.45)
-    bytes_axes.set_ylabel("MiB crossing a\ncut after the node")
+    bytes_axes.set_ylabel(f"{byte_unit} crossing a\ncut after the node")
     bytes_axes.set_xlabel(f"node, in the topological order the plan cuts ({len(along)} nodes); "
                           "dashed lines: the plan's cuts")
-    for (start, _), cut in zip(bounds[1:], plan.cuts):
+    for index, ((start, _), cut) in enumerate(zip(bounds[1:], plan.cuts)):
         bytes_text = format_bytes(cut.get("crossing_bytes")) if cut.get("bytes_known", True) else "? bytes"
-        values = ", ".join(_short(value) for value in cut.get("values", [])[:2])
-        bytes_axes.annotate(f"{bytes_text}\nafter {values}", (start - 0.5, highest * 1.4), xytext=(3, 0),
-                            textcoords="offset points", fontsize=7.5, va="top", color="#222222")
+        bytes_axes.annotate(f"cut {index + 1}: {bytes_text}", (start - 0.5, highest * 1.4), xytext=(3, 0),
+                            textcoords="offset points", fontsize=8, va="top", color="#222222")
     model = os.path.basename(plan.model) if isinstance(plan.model, str) else "model"
     summary = f"slowest stage {format_cost(plan.bottleneck, unit)}"
     if plan.ideal:
@@ -125,15 +154,22 @@ def _draw_device_server(plan, figure) -> None:
     if bandwidth:
         axes.axvline(bandwidth, color="black", linestyle="--", linewidth=1)
         axes.annotate(f"{format_rate(bandwidth)}: {plan.placement}, {format_seconds(plan.latency_s)}",
-                      (bandwidth, axes.get_ylim()[1]), xytext=(4, -12), textcoords="offset points", fontsize=9)
+                      (bandwidth, 0.03), xycoords=axes.get_xaxis_transform(), xytext=(4, 0),
+                      textcoords="offset points", fontsize=9)
+    from matplotlib.ticker import FuncFormatter
+
     axes.set_xscale("log")
-    axes.set_xlabel("link bandwidth (bytes/s)")
-    axes.set_ylabel("predicted latency (ms)")
+    axes.set_yscale("log")  # latencies span orders of magnitude across a sweep
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: format_rate(value)))
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: format_seconds(value / 1e3)))
+    axes.set_xlabel("link bandwidth")
+    axes.set_ylabel("predicted latency")
     axes.legend(title="best placement (split: bytes sent)", fontsize=9)
     axes.grid(True, which="both", alpha=0.3)
     model = os.path.basename(plan.model) if isinstance(plan.model, str) else "model"
-    axes.set_title(f"{model}: best device/server cut by bandwidth "
-                   f"(+{format_seconds(plan.request.get('rtt', 0))} round trip)", fontsize=11)
+    rtt = plan.request.get("rtt", 0)
+    link = f"+{format_seconds(rtt)} round trip" if rtt else "no round-trip time"
+    axes.set_title(f"{model}: best device/server cut by bandwidth ({link})", fontsize=11)
 
 
 def plot_plan(plan, path: str, overwrite: bool = False) -> str:
@@ -156,6 +192,7 @@ def plot_plan(plan, path: str, overwrite: bool = False) -> str:
                             ".pdf": {"CreationDate": None}}[suffix.lower()]
                 with plt.rc_context({"svg.hashsalt": "modelcut"}):
                     figure.savefig(file, format=suffix[1:].lower(), metadata=metadata)
+                as_created(file.name)
             except BaseException:
                 os.unlink(file.name)
                 raise

@@ -55,6 +55,14 @@ def check_output_path(output: str, reads: list[str], overwrite: bool) -> None:
         raise ValueError(f"-o '{output}' exists; give --force to replace it")
 
 
+def as_created(path: str) -> None:
+    """Gives a temporary file the permissions a newly created file gets
+    (tempfile makes it 0600, readable by its owner only)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
 def write_profile(profile: dict, output: str) -> None:
     """Writes `profile` as JSON under a temporary name, then renames it into place."""
     text = json.dumps(profile, indent=2, allow_nan=False) + "\n"
@@ -63,6 +71,7 @@ def write_profile(profile: dict, output: str) -> None:
                                      delete=False, encoding="utf-8") as file:
         try:
             file.write(text)
+            as_created(file.name)
         except BaseException:
             os.unlink(file.name)
             raise

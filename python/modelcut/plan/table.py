@@ -43,8 +43,26 @@ def _time(stage: dict) -> str:
     return format_seconds(time_us / 1e6) if time_us else "-"
 
 
+# A cut can carry dozens of values (weights an exporter copied through
+# Identity nodes, the skip connections of a wide block): the table names the
+# largest few and counts the rest; --json lists them all.
+SHOWN_VALUES = 3
+
+
 def _crossing(cut: dict) -> str:
-    return ", ".join(f"{value['name']} {value['type']}" for value in cut.get("crossing", []))
+    values = sorted(cut.get("crossing", []), key=lambda value: -(value.get("bytes") or 0))
+    text = ", ".join(f"{value['name']} {value['type']}" for value in values[:SHOWN_VALUES])
+    if len(values) > SHOWN_VALUES:
+        text += f", +{len(values) - SHOWN_VALUES} more"
+    return text
+
+
+def _after(cut: dict) -> str:
+    values = cut.get("values", [])
+    text = ", ".join(values[:SHOWN_VALUES])
+    if len(values) > SHOWN_VALUES:
+        text += f", +{len(values) - SHOWN_VALUES} more"
+    return text
 
 
 def _cut_bytes(cut: dict) -> str:
@@ -61,7 +79,7 @@ def _stage_rows(plan, labels: Sequence[str]) -> list[str]:
         header.append(f"cost ({plan.objective})")
     rows = []
     for label, stage in zip(labels, plan.stages):
-        row = [label, stage.get("first_layer", ""), stage.get("last_layer", ""), str(stage.get("node_count", 0)),
+        row = [label, stage.get("first_layer") or "-", stage.get("last_layer") or "-", str(stage.get("node_count", 0)),
                format_bytes(stage.get("param_bytes", 0)), _macs(stage), _time(stage)]
         if with_transfer:
             row.append(format_seconds(stage.get("transfer_us", 0) / 1e6))
@@ -72,9 +90,11 @@ def _stage_rows(plan, labels: Sequence[str]) -> list[str]:
 
 
 def _cut_rows(plan) -> list[str]:
-    rows = [[str(index + 1), ", ".join(cut.get("values", [])), _cut_bytes(cut), _crossing(cut)]
+    rows = [[str(index + 1), _cut_bytes(cut), str(len(cut.get("crossing", []))), _crossing(cut)]
             for index, cut in enumerate(plan.cuts)]
-    return format_columns(["cut", "after", "bytes", "crossing"], rows, right=[2])
+    lines = format_columns(["cut", "bytes", "values", "crossing (largest first)"], rows, right=[1, 2])
+    lines += [f"cut {index + 1} falls after: {_after(cut)}" for index, cut in enumerate(plan.cuts)]
+    return lines
 
 
 def _model_name(plan) -> str:
@@ -90,7 +110,11 @@ def _sizes(plan) -> str:
 def format_pipeline(plan) -> list[str]:
     request = plan.request
     by = {"params": "parameter bytes", "flops": "MACs", "time": "measured time"}.get(plan.objective, plan.objective)
-    source = f" (profile {request['profile']})" if request.get("profile") else ""
+    profile = request.get("profile")
+    if isinstance(profile, dict):
+        source = f" (measured: {profile.get('runtime')}, {profile.get('runs')} runs)"
+    else:
+        source = f" (profile {profile})" if profile else ""
     lines = [f"{_model_name(plan)}: {len(plan.stages)} pipeline stages balanced by {by}{source}, {_sizes(plan)}"]
     if request.get("bandwidth"):
         lines[0] += f", transfers at {format_rate(request['bandwidth'])}"
@@ -113,8 +137,9 @@ def format_pipeline(plan) -> list[str]:
 
 def format_device_server(plan) -> list[str]:
     request = plan.request
-    lines = [f"{_model_name(plan)}: device/server plan, link {format_rate(request.get('bandwidth', 0))} "
-             f"+ {format_seconds(request.get('rtt', 0))} round trip, {_sizes(plan)}",
+    rtt = request.get("rtt", 0)
+    link = format_rate(request.get("bandwidth", 0)) + (f" + {format_seconds(rtt)} round trip" if rtt else "")
+    lines = [f"{_model_name(plan)}: device/server plan, link {link}, {_sizes(plan)}",
              f"best: {plan.placement}, predicted latency {format_seconds(plan.latency_s)}", ""]
     if len(plan.stages) == 2:
         labels = ["device", "server"]
@@ -127,7 +152,7 @@ def format_device_server(plan) -> list[str]:
     if plan.sweep:
         lines += ["", "best plan at each bandwidth:"]
         rows = [[format_rate(row["bandwidth"]), format_seconds(row["latency_s"]), row["placement"],
-                 format_bytes(row.get("crossing_bytes", 0)) if row["placement"] == "split" else "-",
+                 format_bytes(row.get("crossing_bytes", 0)) if row["placement"] != "device only" else "-",
                  ", ".join(row.get("cut_values", [])) or "-"]
                 for row in plan.sweep]
         lines += format_columns(["bandwidth", "latency", "placement", "bytes", "cut after"], rows, right=[0, 1, 3])

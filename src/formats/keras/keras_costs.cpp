@@ -92,11 +92,13 @@ const std::set<std::string>& data_movement_operations() {
   return ops;
 }
 
-// The number in a class name's "1D"/"2D"/"3D" suffix, 0 when none.
+// The number of spatial axes a class name states ("Conv2D",
+// "Conv2DTranspose": 2), 0 when none.
 std::size_t spatial_rank_of(const std::string& class_name) {
-  if (class_name.size() < 2 || class_name.back() != 'D') return 0;
-  const char digit = class_name[class_name.size() - 2];
-  return digit >= '1' && digit <= '3' ? static_cast<std::size_t>(digit - '0') : 0;
+  for (std::size_t rank = 1; rank <= 3; ++rank) {
+    if (class_name.find(std::to_string(rank) + "D") != std::string::npos) return rank;
+  }
+  return 0;
 }
 
 // A non-negative integer of the config, `fallback` when absent, nullopt when
@@ -274,34 +276,55 @@ class CallCounter {
     return times(product(output), reduced);
   }
 
+  // A [batch, length, width] shape of an attention input: the build shape
+  // the config records ("query_shape", ...), its unknown sizes from the
+  // call's input (`fallback`), the batch from the query.
+  Count attention_dim(const Json& config, const char* key, const std::optional<Shape>& fallback,
+                      std::size_t axis) const {
+    const auto it = config.find(key);
+    if (it != config.end() && it->is_array() && it->size() == 3) {
+      if (const Count size = size_value((*it)[axis])) return size;
+    }
+    if (!fallback || fallback->size() != 3) return std::nullopt;
+    return (*fallback)[axis];
+  }
+
   // Projections of query, key and value to heads x key_dim (value_dim),
   // scores and their weighted sum per head, softmax, and the output
-  // projection back to the query's width (or output_shape).
-  static Count multi_head_attention(const Json& config, const std::vector<std::optional<Shape>>& inputs) {
-    if (inputs.size() < 2 || !inputs[0] || !inputs[1]) return std::nullopt;
-    const Shape& query = *inputs[0];
-    const Shape& value = *inputs[1];
-    const Shape& key = inputs.size() > 2 && inputs[2] ? *inputs[2] : value;
-    if (query.size() != 3 || value.size() != 3 || key.size() != 3) return std::nullopt;
+  // projection back to the query's width (or output_shape). NB: keyword
+  // arguments reach the call's inputs in name order ("key" before "query"),
+  // so widths and lengths come from the build shapes in the config where
+  // it records them, and the query and value inputs (the positional
+  // arguments) only fill in what it leaves open.
+  Count multi_head_attention(const Json& config, const std::vector<std::optional<Shape>>& inputs) const {
+    if (inputs.size() < 2 || !inputs[0] || inputs[0]->size() != 3) return std::nullopt;
+    const std::uint64_t batch = (*inputs[0])[0];
+    const Count query_length = attention_dim(config, "query_shape", inputs[0], 1);
+    const Count query_in = attention_dim(config, "query_shape", inputs[0], 2);
+    const Count value_length = attention_dim(config, "value_shape", inputs[1], 1);
+    const Count value_in = attention_dim(config, "value_shape", inputs[1], 2);
+    const auto key_shape = config.find("key_shape");
+    const bool own_key = key_shape != config.end() && key_shape->is_array();
+    const Count key_in = own_key ? attention_dim(config, "key_shape", std::nullopt, 2) : value_in;
     const auto heads = size_of(config, "num_heads", {});
     const auto key_dim = size_of(config, "key_dim", {});
     if (!heads || !key_dim) return std::nullopt;
     const auto value_dim = size_of(config, "value_dim", *key_dim);
     if (!value_dim) return std::nullopt;
-    Count output_width = query[2];
+    Count output_width = query_in;
     const auto shape = config.find("output_shape");
     if (shape != config.end() && !shape->is_null()) {
       // A width, or a shape of one axis; other shapes: not counted here.
       output_width = shape->is_array() && shape->size() == 1 ? size_value((*shape)[0]) : size_value(*shape);
     }
-    const Count queries = times(query[0], query[1]);
-    const Count keys = times(value[0], value[1]);
+    const Count queries = times(batch, query_length);
+    const Count keys = times(batch, value_length);
     const Count query_width = times(*heads, *key_dim);
     const Count value_width = times(*heads, *value_dim);
     const Count projections =
-        plus(plus(times(times(queries, query[2]), query_width), times(times(keys, key[2]), query_width)),
-             times(times(keys, value[2]), value_width));
-    const Count scores = times(queries, value[1]);
+        plus(plus(times(times(queries, query_in), query_width), times(times(keys, key_in), query_width)),
+             times(times(keys, value_in), value_width));
+    const Count scores = times(queries, value_length);
     const Count attention = plus(times(scores, plus(query_width, value_width)),
                                  times(times(scores, *heads), per_element_layers().at("Softmax")));
     return plus(plus(projections, attention), times(times(queries, value_width), output_width));
