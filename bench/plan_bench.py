@@ -231,7 +231,7 @@ def markdown(results: list[dict], chain: dict | None, stages: int, rounds: int) 
             call = label.replace("plan ", f"plan --stages {stages} --balance ")
             lines.append(f"| `{call}` | {chain[label]:.2f} |")
         lines.append("")
-    lines.append(f"Stage times: minimum over {rounds} runs per part, one ONNX Runtime thread; "
+    lines.append(f"Stage times: CPU time of the one ONNX Runtime thread, minimum over {rounds} runs per part; "
                  f"slowest/ideal: the slowest part over the sum of the parts / {stages}. "
                  f"Machine: {platform.machine()}, {os.cpu_count()} cores, shared; {machine_versions()}.")
     return "\n".join(lines)
