@@ -493,7 +493,7 @@ std::map<std::string, std::uint64_t> weight_bytes(const OnnxModel& model, const 
   }
   for (const TensorRef& tensor : model.sparse_initializers) bytes.emplace(tensor.name, tensor.payload.size());
   for (const Node& node : dataflow.nodes()) {
-    if (!node.is_constant) continue;
+    if (!node.is_constant || !node.inputs.empty()) continue;
     for (ValueId output : node.outputs) {
       const Value& value = dataflow.value(output);
       bytes.emplace(value.name, dims.bytes(value.info).value_or(0));
@@ -519,12 +519,15 @@ std::vector<NodeCost> onnx_node_costs(const OnnxModel& model, const Dataflow& da
     NodeCost& cost = costs[id];
     const Node& node = dataflow.node(id);
     // A Constant's value is a weight of whoever reads it; one that nobody
-    // reads is its own.
+    // reads is its own. A node computed from weights alone (an Identity or
+    // DequantizeLinear of an initializer) counts the stored weights it reads,
+    // like any other node.
+    const bool value_node = node.is_constant && node.inputs.empty();
     const bool unread_constant =
-        node.is_constant && std::all_of(node.outputs.begin(), node.outputs.end(),
+        value_node && std::all_of(node.outputs.begin(), node.outputs.end(),
                                         [&](ValueId v) { return dataflow.value(v).consumers.empty(); });
     std::vector<std::string> read;
-    if (!node.is_constant) {
+    if (!value_node) {
       read = source.inputs;
       read.insert(read.end(), source.outer_reads.begin(), source.outer_reads.end());
     } else if (unread_constant) {
