@@ -26,6 +26,10 @@ struct Layer {
   // after it (see Node::folds_following_layer): a cut here gives that
   // following layer's output.
   bool folds_following = false;
+  // Every node of it computes from stored weights alone (a position
+  // embedding looked up at fixed positions): its output is the same for every
+  // input, and each part that reads it computes its own copy.
+  bool weights_only = false;
 };
 
 // All layers of a dataflow, outermost first, in the order of their first node.

@@ -124,6 +124,9 @@ LayerIndex::LayerIndex(const Dataflow& dataflow) {
   }
   for (Layer& layer : layers_) {
     const std::set<NodeId> members(layer.nodes.begin(), layer.nodes.end());
+    layer.weights_only = !layer.nodes.empty() && std::all_of(layer.nodes.begin(), layer.nodes.end(), [&](NodeId id) {
+      return dataflow.node(id).is_constant;
+    });
     for (NodeId id : layer.nodes) {
       const Node& node = dataflow.node(id);
       if (node.is_constant) continue;
@@ -263,6 +266,11 @@ CutPoint cut_at_layer(const Layer& layer, const std::string& spec) {
         "that layer's output)";
   }
   cut.values = layer.outputs;
+  if (cut.values.empty() && layer.weights_only) {
+    fail("layer ", quoted(layer.name),
+         " computes only from the model's stored weights: its output is the same for every input, so each part "
+         "that reads it computes its own copy and nothing of it crosses a cut; cut at a layer that reads the input");
+  }
   if (cut.values.empty()) fail("layer ", quoted(layer.name), " has no output that anything reads");
   return cut;
 }

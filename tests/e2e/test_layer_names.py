@@ -99,6 +99,12 @@ def test_every_module_path_resolves_to_the_module_output(torch_exports, model_na
             [cut] = modelcut.resolve(path, name, infer_shapes=False)
         except modelcut.Error as error:
             message = str(error)
+            if "computes only from the model's stored weights" in message:
+                # Copied into each part that reads it (a position embedding
+                # at fixed positions): nothing of it can cross a cut.
+                assert record.is_constant, f"{name} ({record.kind}) depends on the input: {message}"
+                counts["weights only"] += 1
+                continue
             assert "the exporter left it out" in message and "did you mean" in message, message
             folded_batch_norm = exporter == "torchscript" and "BatchNorm" in record.kind
             assert record.is_identity or record.is_constant or folded_batch_norm, (
