@@ -1,5 +1,5 @@
 # The Python API over the C++ core: split, merge and inspect, accepting paths
-# or onnx.ModelProto. Before cutting, ONNX shape inference runs on the model's
+# or onnx.ModelProto; live Keras models are passed on to modelcut.live. Before cutting, ONNX shape inference runs on the model's
 # structure (weights left out, so memory stays bounded) to give a type and
 # shape to values the exporter recorded none for; the core uses them only
 # where the model itself says nothing.
@@ -9,25 +9,30 @@ import os
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import onnx
 
-from . import _core
+from . import _core, live
 
 ModelArg = str | os.PathLike | onnx.ModelProto
 
 
 @dataclass
 class SplitResult:
-    """What split() wrote: the parts in chain order, and what each cut matched."""
+    """What split() made: the parts in chain order, and what each cut matched.
+
+    `paths` are the part files written; `models` the live keras.Model parts
+    when a live Keras model was cut (then no file is written and `paths` is
+    empty)."""
 
     parts: list[dict]
     cuts: list[dict]
+    models: list[Any] = field(default_factory=list)
     paths: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.paths = [part["path"] for part in self.parts]
+        self.paths = [part["path"] for part in self.parts if part.get("path") is not None]
 
     def to_dict(self) -> dict:
         return {"cuts": self.cuts, "parts": self.parts}
@@ -86,6 +91,14 @@ def split(
 ) -> SplitResult:
     """Cuts `model` after each name in `at` and writes the parts into `output_dir`.
 
+    A live Keras model (Functional or Sequential) is cut in memory instead:
+    no file is written and the result's `models` are live keras.Model parts
+    that share the model's layers and weights:
+
+        model_a, model_b = modelcut.split(model, at="fc2").models
+        y = model_b(model_a(x))          # equals model(x)
+        model_b.trainable = False         # parts are ordinary Keras models
+
     A name is a tensor, a node, or a layer as the exporting framework called
     it ("fc2", "layer3.1", "block_6_expand"). K names give K+1 parts that form a
     strict chain: part k+1 takes exactly part k's outputs, by name.
@@ -97,6 +110,11 @@ def split(
     weights exceed `external_threshold`).
     `progress(part_index, bytes_written, bytes_total)` is called while writing.
     """
+    if live.is_live_keras(model):
+        if output_dir is not None:
+            raise _core.Error("a live Keras model is cut in memory: leave out output_dir "
+                              "(save it with model.save and cut the file to get part files)")
+        return live.split_live(model, at)
     cuts = [at] if isinstance(at, str) else list(at)
     with _as_path(model) as path:
         hints = inferred_types(path) if infer_shapes else []
@@ -114,13 +132,30 @@ def resolve(model: ModelArg, at: str | Sequence[str], *, infer_shapes: bool = Tr
     modelcut.Error for the first name that does not resolve.
     """
     cuts = [at] if isinstance(at, str) else list(at)
+    if live.is_live_keras(model):
+        return live.resolve_live(model, cuts)
     with _as_path(model) as path:
         hints = inferred_types(path) if infer_shapes else []
         return _core.resolve(path, cuts, hints)
 
 
-def merge(parts: Sequence[ModelArg], output: str | os.PathLike, *, overwrite: bool = False) -> dict:
-    """Composes a chain of parts back into one model written to `output`."""
+def merge(parts: Sequence[ModelArg], output: str | os.PathLike | None = None, *, overwrite: bool = False):
+    """Composes a chain of parts back into one model written to `output`.
+
+    Live Keras parts give a live keras.Model (no file; `output` must be
+    None), flat, with the parts' layers; Keras part files (.keras, .h5) are
+    loaded with Keras and composed into a .keras file written by Keras."""
+    if parts and all(live.is_live_keras(part) for part in parts):
+        if output is not None:
+            raise _core.Error("live Keras parts merge into a live keras.Model: leave out the output "
+                              "(save the result with model.save)")
+        return live.merge_live(parts)
+    if any(live.is_live_keras(part) for part in parts):
+        raise _core.Error("merge takes either live Keras parts or part files, not both")
+    if output is None:
+        raise _core.Error("no output file given")
+    if parts and all(is_keras_file(part) for part in parts):
+        return live.merge_keras_files(parts, output, overwrite=overwrite)
     paths = []
     with tempfile.TemporaryDirectory(prefix="modelcut-") as folder:
         for index, part in enumerate(parts):

@@ -1,0 +1,90 @@
+# Composing a chain of Keras parts back into one model: every part is
+# flattened (flat_graph.py) and its leaf calls are replayed (replay.py), part
+# k+1 on what part k gives, from new inputs like part 0's. The result is one
+# flat Functional model with the parts' own layers, so merging the parts of a
+# cut computes exactly what the original did. Part files are loaded with
+# Keras and the merged model is saved with Keras.
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+
+from .. import _core
+from ..intervene import ChainError
+from .flat_graph import flatten_model, is_live_keras
+from .replay import input_like, replay
+
+
+def _structured(model, attribute: str, flat: list):
+    import keras
+
+    structure = getattr(model, attribute, None)
+    if structure is not None:
+        try:
+            return keras.tree.pack_sequence_as(structure, flat)
+        except (TypeError, ValueError):
+            pass
+    return flat[0] if len(flat) == 1 else list(flat)
+
+
+def merge_live(parts: Sequence) -> object:
+    """One live keras.Model computing parts[-1](...parts[0](x)), flat, with the parts' layers."""
+    import keras
+
+    if len(parts) < 2:
+        raise _core.Error("merge needs at least two parts")
+    graphs = [flatten_model(part) for part in parts]
+    inputs = [input_like(tensor, name) for name, tensor in graphs[0].inputs]
+    current = list(inputs)
+    for index, graph in enumerate(graphs):
+        if len(current) != len(graph.inputs):
+            raise ChainError(
+                f"part {index} takes {len(graph.inputs)} input(s) but part {index - 1} gives {len(current)}"
+            )
+        values = {("input", name): tensor for (name, _), tensor in zip(graph.inputs, current)}
+        replay(graph.calls.values(), values)
+        current = [values[key] for key in graph.outputs]
+    name = re.sub(r"_part\d+$", "", parts[0].name) or "merged"
+    return keras.Model(
+        _structured(parts[0], "_inputs_struct", inputs),
+        _structured(parts[-1], "_outputs_struct", current),
+        name=name,
+    )
+
+
+def merge_keras_files(paths: Sequence, output, *, overwrite: bool = False) -> dict:
+    """Loads Keras part files, merges them and saves the model to `output` (a .keras file)."""
+    from ..verify_keras import load_keras_model
+
+    output = os.fspath(output)
+    if len(paths) < 2:
+        raise _core.Error("merge needs at least two parts")
+    if not output.endswith(".keras"):
+        raise _core.Error(f"'{output}': Keras parts merge into a .keras file; name the output *.keras")
+    paths = [os.fspath(path) for path in paths]
+    for path in paths:
+        _core.check_input_file(path)
+        if os.path.exists(output) and os.path.samefile(path, output):
+            raise _core.Error(f"'{output}' is one of the parts; the merged model must go to another file")
+    if os.path.lexists(output) and not overwrite:
+        raise _core.Error(f"'{output}' already exists (overwrite it with --force)")
+    if os.path.isdir(output):
+        raise _core.Error(f"'{output}' is a directory")
+    models = []
+    for path in paths:
+        model = load_keras_model(path)
+        if not is_live_keras(model):
+            raise _core.Error(f"'{path}': written by tf-keras 2; only Keras 3 parts can be merged")
+        models.append(model)
+    merged = merge_live(models)
+    folder = os.path.dirname(os.path.abspath(output))
+    partial = os.path.join(folder, f".{os.path.basename(output)}.partial-{os.getpid()}.keras")
+    try:
+        merged.save(partial)
+        os.replace(partial, output)
+    finally:
+        if os.path.lexists(partial):
+            os.unlink(partial)
+    calls = sum(len(flatten_model(model).calls) for model in models)
+    return {"path": output, "nodes": calls, "initializers": len(merged.weights)}
