@@ -154,8 +154,11 @@ def merge(parts: Sequence[ModelArg], output: str | os.PathLike | None = None, *,
         raise _core.Error("merge takes either live Keras parts or part files, not both")
     if output is None:
         raise _core.Error("no output file given")
-    if parts and all(is_keras_file(part) for part in parts):
+    keras_files = [is_keras_file(part) for part in parts]
+    if parts and all(keras_files):
         return live.merge_keras_files(parts, output, overwrite=overwrite)
+    if any(keras_files):
+        raise _core.Error("merge takes parts of one format: these are Keras and ONNX files")
     paths = []
     with tempfile.TemporaryDirectory(prefix="modelcut-") as folder:
         for index, part in enumerate(parts):
