@@ -96,8 +96,8 @@ def split(
     that share the model's layers and weights:
 
         model_a, model_b = modelcut.split(model, at="fc2").models
-        y = model_b(model_a(x))          # equals model(x)
-        model_b.trainable = False         # parts are ordinary Keras models
+        y = model_b(model_a(x))                 # equals model(x), bit for bit
+        z = model_b(model_a(x) + noise)         # anything between the halves, differentiable
 
     A name is a tensor, a node, or a layer as the exporting framework called
     it ("fc2", "layer3.1", "block_6_expand"). K names give K+1 parts that form a
@@ -154,6 +154,9 @@ def merge(parts: Sequence[ModelArg], output: str | os.PathLike | None = None, *,
         raise _core.Error("merge takes either live Keras parts or part files, not both")
     if output is None:
         raise _core.Error("no output file given")
+    for part in parts:
+        if not isinstance(part, onnx.ModelProto):
+            _core.check_input_file(os.fspath(part))  # before its type is sniffed: a FIFO would block the read
     keras_files = [is_keras_file(part) for part in parts]
     if parts and all(keras_files):
         return live.merge_keras_files(parts, output, overwrite=overwrite)
