@@ -369,7 +369,7 @@ py::dict keras_live_cut(const std::string& config_json, const std::string& origi
   std::optional<modelcut::Partition> partition;
   {
     py::gil_scoped_release release;
-    model = modelcut::keras::KerasModel::open(config_json);
+    model = modelcut::keras::KerasModel::from_config(config_json, origin);
     const modelcut::LayerIndex layers(model->dataflow);
     for (const std::string& spec : cuts) points.push_back(modelcut::resolve_cut(model->dataflow, layers, spec));
     partition.emplace(modelcut::partition_dataflow(model->dataflow, points));

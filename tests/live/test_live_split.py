@@ -137,3 +137,46 @@ def test_a_nested_model_called_twice_is_cut_at_one_of_its_calls():
     for at in ("encoder/a@1", "tensors:encoder/b@0,encoder/b@1"):
         model_a, model_b = modelcut.split(model, at=at).models
         assert np.array_equal(np.asarray(model_b(model_a(feeds))), np.asarray(model(feeds))), at
+
+
+class Shifted(__import__("keras").layers.Layer):
+    """Unregistered, and built from values Keras cannot serialise (an array
+    and a function) without a get_config: Keras cannot save it, but it runs."""
+
+    def __init__(self, table, function, **kwargs):
+        super().__init__(**kwargs)
+        self.table = np.asarray(table, dtype="float32")
+        self.function = function
+
+    def call(self, x):
+        return self.function(x) + self.table
+
+
+def test_a_layer_keras_cannot_describe_is_cut_and_left_as_it_was():
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(6)
+    x = keras.Input((3,), name="x")
+    shifted = Shifted(np.arange(3), keras.ops.tanh, name="shifted")
+    model = keras.Model(x, layers.Dense(2, name="out")(shifted(layers.Dense(3, name="d")(x))))
+    inputs = np.random.default_rng(6).normal(size=(2, 3)).astype("float32")
+    with pytest.raises(NotImplementedError):
+        shifted.get_config()
+    model_a, model_b = modelcut.split(model, at="shifted").models
+    assert np.array_equal(np.asarray(model_b(model_a(inputs))), np.asarray(model(inputs)))
+    with pytest.raises(NotImplementedError):  # its own get_config again
+        shifted.get_config()
+
+
+def test_no_file_is_written(tmp_path, monkeypatch):
+    import tempfile
+
+    case = live_models.seed_model()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    model_a, model_b = modelcut.split(case.model, at="fc2").models
+    modelcut.merge([model_a, model_b])
+    modelcut.run_chain([model_a, model_b], {"input_layer": case.inputs}, intervention=modelcut.gaussian_noise(0.1))
+    assert list(tmp_path.iterdir()) == []
