@@ -180,3 +180,70 @@ def test_no_file_is_written(tmp_path, monkeypatch):
     modelcut.merge([model_a, model_b])
     modelcut.run_chain([model_a, model_b], {"input_layer": case.inputs}, intervention=modelcut.gaussian_noise(0.1))
     assert list(tmp_path.iterdir()) == []
+
+
+def _colliding_model():
+    """A layer of a nested model named like a layer of its parent ("proj"),
+    with batch normalisation inside the nested model."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(8)
+    inner = keras.Input((8,), name="inner")
+    encoder = keras.Model(inner, layers.BatchNormalization(name="norm")(layers.Dense(8, name="proj")(inner)), name="encoder")
+    x = keras.Input((8,), name="x")
+    hidden = layers.Dense(8, name="mid")(layers.Dense(8, name="proj")(encoder(x)))
+    model = keras.Model(x, layers.Dense(2, name="out")(hidden), name="colliding")
+    return model, np.random.default_rng(8).normal(size=(4, 8)).astype("float32")
+
+
+@pytest.mark.parametrize("at", ["encoder/norm", "proj", "mid"])
+def test_flattened_layers_that_share_a_name_with_their_parents(at, tmp_path):
+    import keras
+
+    model, inputs = _colliding_model()
+    model_a, model_b = modelcut.split(model, at=at).models
+    assert np.array_equal(np.asarray(model_b(model_a(inputs))), np.asarray(model(inputs)))
+    # Training mode reaches the nested batch normalisation (batch statistics).
+    trained = np.asarray(model(inputs, training=True))
+    assert not np.allclose(trained, np.asarray(model(inputs)))
+    assert np.array_equal(np.asarray(model_b(model_a(inputs, training=True), training=True)), trained)
+    merged = modelcut.merge([model_a, model_b])
+    assert np.array_equal(np.asarray(merged(inputs)), np.asarray(model(inputs)))
+    # Parts save and load like any Keras model.
+    for index, part in enumerate((model_a, model_b, merged)):
+        part.save(tmp_path / f"part{index}.keras")
+    loaded = [keras.models.load_model(tmp_path / f"part{index}.keras") for index in range(3)]
+    assert np.array_equal(np.asarray(loaded[1](loaded[0](inputs))), np.asarray(model(inputs)))
+    assert np.array_equal(np.asarray(loaded[2](inputs)), np.asarray(model(inputs)))
+
+
+def test_keras_operations_lambda_and_multi_output_layers():
+    import keras
+    from keras import layers
+
+    class Pair(layers.Layer):
+        def call(self, x):
+            return x * 2.0, x - 1.0
+
+    keras.utils.set_random_seed(9)
+    x = keras.Input((5,), name="x")
+    doubled, shifted = Pair(name="pair")(keras.ops.relu(layers.Dense(5, name="d")(x)))
+    y = layers.Lambda(lambda t: t * 3.0, name="triple")(doubled)
+    model = keras.Model(x, layers.Dense(2, name="out")(keras.ops.add(y, shifted)))
+    inputs = np.random.default_rng(9).normal(size=(3, 5)).astype("float32")
+    for at, crossing in [("pair:0", ["pair:0", "pair:1"]), ("relu", ["relu"]), ("triple", ["triple", "pair:1"])]:
+        result = modelcut.split(model, at=at)
+        assert [value["name"] for value in result.parts[1]["inputs"]] == crossing
+        model_a, model_b = result.models
+        assert np.array_equal(np.asarray(model_b(model_a(inputs))), np.asarray(model(inputs))), at
+
+
+def test_a_loaded_model_is_cut_live(tmp_path):
+    import keras
+
+    case = live_models.residual_model()
+    case.model.save(tmp_path / "residual.keras")
+    loaded = keras.models.load_model(tmp_path / "residual.keras")
+    model_a, model_b = modelcut.split(loaded, at="d2").models
+    assert np.array_equal(np.asarray(model_b(model_a(case.inputs))), np.asarray(case.model(case.inputs)))

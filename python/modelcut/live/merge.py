@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from .. import _core
 from ..intervene import ChainError
 from .flat_graph import flatten_model, is_live_keras
+from .renamed import unique_operations
 from .replay import input_like, replay
 
 
@@ -36,6 +37,8 @@ def merge_live(parts: Sequence) -> object:
         raise _core.Error("merge needs at least two parts")
     graphs = [flatten_model(part) for part in parts]
     inputs = [input_like(tensor, name) for name, tensor in graphs[0].inputs]
+    every_call = [call for graph in graphs for call in graph.calls.values()]
+    replacements = unique_operations(every_call, {tensor.name for tensor in inputs})
     current = list(inputs)
     for index, graph in enumerate(graphs):
         if len(current) != len(graph.inputs):
@@ -43,7 +46,7 @@ def merge_live(parts: Sequence) -> object:
                 f"part {index} takes {len(graph.inputs)} input(s) but part {index - 1} gives {len(current)}"
             )
         values = {("input", name): tensor for (name, _), tensor in zip(graph.inputs, current)}
-        replay(graph.calls.values(), values)
+        replay(graph.calls.values(), values, replacements)
         current = [values[key] for key in graph.outputs]
     name = re.sub(r"_part\d+$", "", parts[0].name) or "merged"
     return keras.Model(

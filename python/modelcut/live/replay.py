@@ -12,9 +12,13 @@ from .. import _core
 from .flat_graph import LeafCall, ValueKey, ValueRef
 
 
-def replay(calls: Iterable[LeafCall], values: dict[ValueKey, object]) -> None:
+def replay(
+    calls: Iterable[LeafCall], values: dict[ValueKey, object], replacements: dict[int, object]
+) -> None:
     """Makes `calls` (in a topological order) on the tensors in `values`,
-    adding every output to `values` under its key."""
+    adding every output to `values` under its key. An operation with an
+    entry in `replacements` (by id, see renamed.unique_operations) is called
+    through it instead."""
     import keras
 
     def fill(argument):
@@ -23,7 +27,8 @@ def replay(calls: Iterable[LeafCall], values: dict[ValueKey, object]) -> None:
     for call in calls:
         args = keras.tree.map_structure(fill, call.args)
         kwargs = keras.tree.map_structure(fill, call.kwargs)
-        outputs = [x for x in keras.tree.flatten(call.operation(*args, **kwargs)) if x is not None]
+        operation = replacements.get(id(call.operation), call.operation)
+        outputs = [x for x in keras.tree.flatten(operation(*args, **kwargs)) if x is not None]
         if len(outputs) != call.output_count:
             name = "/".join(call.path)
             raise _core.Error(

@@ -12,6 +12,7 @@ from .. import _core
 from .core_cut import core_cut
 from .flat_graph import flatten_model
 from .port_names import set_port_names
+from .renamed import unique_operations
 from .replay import input_like, replay
 
 
@@ -85,7 +86,7 @@ def split_live(model, at: str | Sequence[str]):
                 input_like(previous[name], keras_name) for name, keras_name in zip(in_names, keras_names)
             ]
         values = {key_of[name]: tensor for name, tensor in zip(in_names, inputs)}
-        replay(part_calls, values)
+        replay(part_calls, values, unique_operations(part_calls, {tensor.name for tensor in inputs}))
         outputs = [values[key_of[name]] for name in out_names]
 
         if index == 0 and in_names == graph_inputs:
