@@ -19,11 +19,11 @@ def port_names(model) -> tuple[list[str], list[str]]:
     model.inputs and model.outputs."""
     if model in _names:
         return _names[model]
-    inputs = [tensor._keras_history.operation.name for tensor in model.inputs]
+    inputs = [tensor._keras_history[0].name for tensor in model.inputs]
     try:
         outputs = list(model.output_names or [])
     except (AttributeError, ValueError):
         outputs = []
     if len(outputs) != len(model.outputs):
-        outputs = [tensor._keras_history.operation.name for tensor in model.outputs]
+        outputs = [tensor._keras_history[0].name for tensor in model.outputs]
     return inputs, outputs
