@@ -138,3 +138,17 @@ def test_merge_api_of_files_writes_a_keras_file(tmp_path):
     assert report["path"] == str(tmp_path / "whole.keras") and report["nodes"] == 4
     merged = keras.models.load_model(report["path"])
     assert np.array_equal(np.asarray(merged(case.inputs)), np.asarray(case.model(case.inputs)))
+
+
+def test_merge_refuses_parts_that_do_not_chain(tmp_path):
+    case = live_models.residual_model()
+    parts = modelcut.split(case.model, at=["d2", "act"]).models
+    with pytest.raises(modelcut.ChainError, match="do not chain|takes 2 input"):
+        modelcut.merge([parts[0], parts[2]])
+    with pytest.raises(modelcut.ChainError, match="takes 1 input"):
+        modelcut.merge([parts[1], parts[0]])
+    case.model.save(tmp_path / "residual.keras")
+    files = modelcut.split(tmp_path / "residual.keras", at=["d2"], output_dir=tmp_path / "p").paths
+    refused = _run_cli("merge", files[1], files[0], "-o", tmp_path / "m.keras")
+    assert refused.returncode == 2 and "modelcut: error:" in refused.stderr and len(refused.stderr.splitlines()) == 1
+    assert not (tmp_path / "m.keras").exists()

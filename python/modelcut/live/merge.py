@@ -13,20 +13,30 @@ from collections.abc import Sequence
 from .. import _core
 from ..intervene import ChainError
 from .flat_graph import flatten_model, is_live_keras
+from .port_names import recorded_port_names
 from .renamed import unique_operations
-from .replay import input_like, replay
+from .replay import input_like, replay, structured
 
 
-def _structured(model, attribute: str, flat: list):
-    import keras
+def _check_chains(index: int, name: str, expected, given) -> None:
+    """Part `index`'s input `name` can take the tensor the part before gives."""
+    shapes_fit = len(expected.shape) == len(given.shape) and all(
+        a is None or b is None or a == b for a, b in zip(expected.shape, given.shape)
+    )
+    if not shapes_fit or expected.dtype != given.dtype:
+        raise ChainError(
+            f"part {index} takes input '{name}' as {expected.dtype}{list(expected.shape)} but part {index - 1} "
+            f"gives {given.dtype}{list(given.shape)}: the parts do not chain"
+        )
 
-    structure = getattr(model, attribute, None)
-    if structure is not None:
-        try:
-            return keras.tree.pack_sequence_as(structure, flat)
-        except (TypeError, ValueError):
-            pass
-    return flat[0] if len(flat) == 1 else list(flat)
+
+def _check_names(index: int, before, part) -> None:
+    """Parts that split made know the values they pass: those must match."""
+    given, taken = recorded_port_names(before), recorded_port_names(part)
+    if given is not None and taken is not None and given[1] != taken[0]:
+        raise ChainError(
+            f"part {index} takes {taken[0]} but part {index - 1} gives {given[1]}: the parts do not chain"
+        )
 
 
 def merge_live(parts: Sequence) -> object:
@@ -45,13 +55,17 @@ def merge_live(parts: Sequence) -> object:
             raise ChainError(
                 f"part {index} takes {len(graph.inputs)} input(s) but part {index - 1} gives {len(current)}"
             )
+        if index > 0:
+            _check_names(index, parts[index - 1], parts[index])
+        for (name, expected), given in zip(graph.inputs, current):
+            _check_chains(index, name, expected, given)
         values = {("input", name): tensor for (name, _), tensor in zip(graph.inputs, current)}
         replay(graph.calls.values(), values, replacements)
         current = [values[key] for key in graph.outputs]
     name = re.sub(r"_part\d+$", "", parts[0].name) or "merged"
     return keras.Model(
-        _structured(parts[0], "_inputs_struct", inputs),
-        _structured(parts[-1], "_outputs_struct", current),
+        structured(parts[0], "_inputs_struct", inputs),
+        structured(parts[-1], "_outputs_struct", current),
         name=name,
     )
 

@@ -14,6 +14,11 @@ def set_port_names(model, inputs: list[str], outputs: list[str]) -> None:
     _names[model] = (list(inputs), list(outputs))
 
 
+def recorded_port_names(model) -> tuple[list[str], list[str]] | None:
+    """The core's names for a part that split made, else None."""
+    return _names.get(model)
+
+
 def port_names(model) -> tuple[list[str], list[str]]:
     """(input names, output names) of a Keras part, in the order of
     model.inputs and model.outputs."""

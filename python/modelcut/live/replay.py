@@ -46,3 +46,18 @@ def input_like(tensor, name: str):
     return keras.Input(
         batch_shape=tuple(tensor.shape), dtype=tensor.dtype, sparse=bool(tensor.sparse), name=name
     )
+
+
+def structured(model, attribute: str, flat: list):
+    """`flat` in the structure that `model` takes ("_inputs_struct") or gives
+    ("_outputs_struct"), such as a dict of named inputs; else a single tensor
+    alone, several as a list."""
+    import keras
+
+    structure = getattr(model, attribute, None)
+    if structure is not None:
+        try:
+            return keras.tree.pack_sequence_as(structure, flat)
+        except (TypeError, ValueError):
+            pass
+    return flat[0] if len(flat) == 1 else list(flat)

@@ -13,7 +13,7 @@ from .core_cut import core_cut
 from .flat_graph import flatten_model
 from .port_names import set_port_names
 from .renamed import unique_operations
-from .replay import input_like, replay
+from .replay import input_like, replay, structured
 
 
 def _input_names(names: list[str], taken: set[str]) -> list[str]:
@@ -29,20 +29,6 @@ def _input_names(names: list[str], taken: set[str]) -> list[str]:
         taken.add(candidate)
         out.append(candidate)
     return out
-
-
-def _packed(structure_owner, attribute: str, flat: list):
-    """`flat` in the structure the original model takes or gives (a dict of
-    named inputs, say); a single tensor alone."""
-    import keras
-
-    structure = getattr(structure_owner, attribute, None)
-    if structure is not None:
-        try:
-            return keras.tree.pack_sequence_as(structure, flat)
-        except (TypeError, ValueError):
-            pass
-    return flat[0] if len(flat) == 1 else list(flat)
 
 
 def split_live(model, at: str | Sequence[str]):
@@ -70,7 +56,7 @@ def split_live(model, at: str | Sequence[str]):
 
     original_inputs = {name: tensor for name, tensor in graph.inputs}
     graph_inputs = [name for name, _ in graph.inputs]
-    graph_outputs = [key for key in graph.outputs]
+    graph_outputs = list(graph.outputs)
     models, parts = [], []
     previous: dict[str, object] = {}  # value name -> the previous part's output tensor
     for index, part in enumerate(plan["parts"]):
@@ -90,12 +76,12 @@ def split_live(model, at: str | Sequence[str]):
         outputs = [values[key_of[name]] for name in out_names]
 
         if index == 0 and in_names == graph_inputs:
-            structured_inputs = _packed(model, "_inputs_struct", inputs)
+            structured_inputs = structured(model, "_inputs_struct", inputs)
         else:
             structured_inputs = inputs[0] if len(inputs) == 1 else inputs
         last = index == len(plan["parts"]) - 1
         if last and [key_of[name] for name in out_names] == graph_outputs:
-            structured_outputs = _packed(model, "_outputs_struct", outputs)
+            structured_outputs = structured(model, "_outputs_struct", outputs)
         else:
             structured_outputs = outputs[0] if len(outputs) == 1 else outputs
         part_model = keras.Model(structured_inputs, structured_outputs, name=f"{model.name}_part{index + 1}")
