@@ -47,9 +47,19 @@ def _as_path(model: ModelArg) -> Iterator[str]:
             onnx.save(model, path)
             yield path
     else:
+        if not isinstance(model, (str, os.PathLike)):
+            raise _core.Error(_not_a_model(model))
         path = os.fspath(model)
         _core.check_input_file(path)  # before anything opens it: a FIFO would block the open
         yield path
+
+
+def _not_a_model(model) -> str:
+    kind = f"{type(model).__module__}.{type(model).__name__}"
+    if kind.startswith(("tf_keras.", "keras.src.engine.", "tensorflow.python.keras.")):
+        return (f"a {kind} is a tf-keras (Keras 2) model; modelcut cuts live Keras 3 models: "
+                "save it (model.save('model.h5')) and cut the file")
+    return f"expected a model file path, an onnx.ModelProto or a live Keras model, not a {kind}"
 
 
 def is_keras_file(path) -> bool:
@@ -176,6 +186,9 @@ def merge(parts: Sequence[ModelArg], output: str | os.PathLike | None = None, *,
 
 def inspect(model: ModelArg, *, infer_shapes: bool = True) -> dict:
     """Inputs, outputs, layers (with output shapes) and candidate cut points."""
+    if live.is_live_keras(model):
+        raise _core.Error("inspect reads model files: save the live model (model.save('model.keras')) and "
+                          "inspect the file; split and resolve take the live model itself")
     with _as_path(model) as path:
         hints = inferred_types(path) if infer_shapes else []
         return _core.inspect(path, hints)

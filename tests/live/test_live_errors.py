@@ -59,3 +59,16 @@ def test_merge_refuses_a_mix_of_live_parts_and_files(tmp_path):
     model_a = modelcut.split(case.model, at="fc2").models[0]
     with pytest.raises(modelcut.Error, match="not both"):
         modelcut.merge([model_a, tmp_path / "b.keras"])
+
+
+def test_something_that_is_not_a_model_is_named():
+    with pytest.raises(modelcut.Error, match="not a builtins.dict"):
+        modelcut.split({"fc2": 1}, at="fc2", output_dir="unused")
+
+
+def test_a_tf_keras_model_is_refused_with_what_to_do():
+    import tf_keras
+
+    model = tf_keras.Sequential([tf_keras.layers.Dense(2, input_shape=(3,), name="fc")])
+    with pytest.raises(modelcut.Error, match=r"tf-keras \(Keras 2\) model.*save it"):
+        modelcut.split(model, at="fc", output_dir="unused")
