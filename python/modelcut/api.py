@@ -149,12 +149,19 @@ def resolve(model: ModelArg, at: str | Sequence[str], *, infer_shapes: bool = Tr
         return _core.resolve(path, cuts, hints)
 
 
-def merge(parts: Sequence[ModelArg], output: str | os.PathLike | None = None, *, overwrite: bool = False):
+def merge(
+    parts: Sequence[ModelArg],
+    output: str | os.PathLike | None = None,
+    *,
+    overwrite: bool = False,
+    custom_objects: dict | None = None,
+):
     """Composes a chain of parts back into one model written to `output`.
 
     Live Keras parts give a live keras.Model (no file; `output` must be
     None), flat, with the parts' layers; Keras part files (.keras, .h5) are
-    loaded with Keras and composed into a .keras file written by Keras."""
+    loaded with Keras (with `custom_objects` for unregistered custom layers)
+    and composed into a .keras file written by Keras."""
     if parts and all(live.is_live_keras(part) for part in parts):
         if output is not None:
             raise _core.Error("live Keras parts merge into a live keras.Model: leave out the output "
@@ -169,7 +176,7 @@ def merge(parts: Sequence[ModelArg], output: str | os.PathLike | None = None, *,
             _core.check_input_file(os.fspath(part))  # before its type is sniffed: a FIFO would block the read
     keras_files = [is_keras_file(part) for part in parts]
     if parts and all(keras_files):
-        return live.merge_keras_files(parts, output, overwrite=overwrite)
+        return live.merge_keras_files(parts, output, overwrite=overwrite, custom_objects=custom_objects)
     if any(keras_files):
         raise _core.Error("merge takes parts of one format: these are Keras and ONNX files")
     paths = []

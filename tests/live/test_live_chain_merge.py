@@ -152,3 +152,17 @@ def test_merge_refuses_parts_that_do_not_chain(tmp_path):
     refused = _run_cli("merge", files[1], files[0], "-o", tmp_path / "m.keras")
     assert refused.returncode == 2 and "modelcut: error:" in refused.stderr and len(refused.stderr.splitlines()) == 1
     assert not (tmp_path / "m.keras").exists()
+
+
+def test_part_files_with_an_unregistered_custom_layer_take_custom_objects(tmp_path):
+    case = live_models.custom_layers(registered=False)
+    case.model.save(tmp_path / "custom.keras")
+    files = modelcut.split(tmp_path / "custom.keras", at="custom", output_dir=tmp_path / "p").paths
+    with pytest.raises(TypeError, match="Scale"):
+        modelcut.run_chain(files, {"x": case.inputs})
+    objects = {"Scale": live_models.Scale}
+    out = modelcut.run_chain(files, {"x": case.inputs}, custom_objects=objects)
+    assert np.array_equal(out["d2"], np.asarray(case.model(case.inputs)))
+    report = modelcut.merge(files, tmp_path / "whole.keras", custom_objects=objects)
+    merged = keras.models.load_model(report["path"], custom_objects=objects)
+    assert np.array_equal(np.asarray(merged(case.inputs)), np.asarray(case.model(case.inputs)))

@@ -32,12 +32,15 @@ def _call(model, arrays: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def run_keras_chain(
-    parts: Sequence, feeds: Mapping[str, np.ndarray], intervention: Intervention | None = None
+    parts: Sequence,
+    feeds: Mapping[str, np.ndarray],
+    intervention: Intervention | None = None,
+    custom_objects: Mapping[str, object] | None = None,
 ) -> Values:
     """Runs Keras parts in order and returns the last part's outputs by name."""
     from ..verify_keras import load_keras_model
 
-    models = [part if is_live_keras(part) else load_keras_model(part) for part in parts]
+    models = [part if is_live_keras(part) else load_keras_model(part, custom_objects) for part in parts]
     values: Mapping[str, np.ndarray] = feeds
     for index, model in enumerate(models):
         needed, given = port_names(model)

@@ -70,7 +70,7 @@ def merge_live(parts: Sequence) -> object:
     )
 
 
-def merge_keras_files(paths: Sequence, output, *, overwrite: bool = False) -> dict:
+def merge_keras_files(paths: Sequence, output, *, overwrite: bool = False, custom_objects=None) -> dict:
     """Loads Keras part files, merges them and saves the model to `output` (a .keras file)."""
     from ..verify_keras import load_keras_model
 
@@ -90,7 +90,7 @@ def merge_keras_files(paths: Sequence, output, *, overwrite: bool = False) -> di
         raise _core.Error(f"'{output}' is a directory")
     models = []
     for path in paths:
-        model = load_keras_model(path)
+        model = load_keras_model(path, custom_objects)
         if not is_live_keras(model):
             raise _core.Error(f"'{path}': written by tf-keras 2; only Keras 3 parts can be merged")
         models.append(model)
