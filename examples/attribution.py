@@ -20,7 +20,6 @@ import time
 
 import keras
 import numpy as np
-
 from modelcut.bottleneck import Bottleneck
 
 CUT = "conv2"
@@ -53,8 +52,9 @@ def train_digits_cnn(train_x, train_y, epochs: int = 12, seed: int = SEED) -> ke
         ],
         name="digits_cnn",
     )
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     model.fit(train_x, train_y, epochs=epochs, batch_size=32, verbose=0, shuffle=True)
     return model
 
@@ -63,7 +63,7 @@ def cut(model: keras.Model, at: str) -> tuple[keras.Model, keras.Model]:
     """The two live parts of ``model`` around the layer ``at``."""
     # Plain Keras until modelcut.split takes live models; then this whole
     # function is: return modelcut.split(model, at=at).models
-    part_a = keras.Model(model.input, model.get_layer(at).output, name="part_a")
+    part_a = keras.Model(model.inputs[0], model.get_layer(at).output, name="part_a")
     cut_value = keras.Input(part_a.output.shape[1:], name="cut_value")
     x, after_cut = cut_value, False
     for layer in model.layers:
@@ -80,7 +80,7 @@ def accuracy(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> floa
 def blank_top(images: np.ndarray, maps: np.ndarray, fraction: float) -> np.ndarray:
     """``images`` with the ``fraction`` of pixels that ``maps`` rates highest set to 0 (the background)."""
     flat = images.reshape(len(images), -1).copy()
-    count = int(round(fraction * flat.shape[1]))
+    count = round(fraction * flat.shape[1])
     top = np.argsort(-maps.reshape(len(maps), -1), axis=1, kind="stable")[:, :count]
     np.put_along_axis(flat, top, 0.0, axis=1)
     return flat.reshape(images.shape)
@@ -94,7 +94,9 @@ def deletion_check(model, images, labels, maps, fraction: float = 0.2, draws: in
     """(accuracy with the top ``fraction`` blanked, mean accuracy over ``draws`` random blankings)."""
     rng = np.random.default_rng(seed)
     by_attribution = accuracy(model, blank_top(images, maps, fraction), labels)
-    at_random = float(np.mean([accuracy(model, blank_random(images, fraction, rng), labels) for _ in range(draws)]))
+    at_random = float(
+        np.mean([accuracy(model, blank_random(images, fraction, rng), labels) for _ in range(draws)])
+    )
     return by_attribution, at_random
 
 
@@ -108,48 +110,63 @@ def draw(path: str, images, labels, predicted, maps, columns: int = 4) -> None:
     figure, axes = plt.subplots(rows, 2 * columns, figsize=(2.1 * 2 * columns, 2.5 * rows + 0.6))
     axes = np.atleast_2d(axes)
     for index in range(rows * columns):
-        image_axis, map_axis = axes[index // columns, 2 * (index % columns)], axes[index // columns, 2 * (index % columns) + 1]
+        image_axis, map_axis = (
+            axes[index // columns, 2 * (index % columns)],
+            axes[index // columns, 2 * (index % columns) + 1],
+        )
         image_axis.axis("off")
         map_axis.axis("off")
         if index >= len(images):
             continue
         image_axis.imshow(images[index, ..., 0], cmap="gray_r", vmin=0, vmax=1)
         verdict = "" if labels[index] == predicted[index] else "  (wrong)"
-        image_axis.set_title(f"digit {labels[index]}, predicted {predicted[index]}{verdict}", fontsize=9, loc="left")
+        image_axis.set_title(
+            f"digit {labels[index]}, predicted {predicted[index]}{verdict}", fontsize=9, loc="left"
+        )
         shown = map_axis.imshow(maps[index], cmap="inferno", vmin=0)
         # the digit's outline over its map, to see which strokes the bits come from
         map_axis.contour(images[index, ..., 0], levels=[0.4], colors="cyan", linewidths=0.8)
         map_axis.set_title("bits at the cut", fontsize=9)
         colorbar = figure.colorbar(shown, ax=map_axis, fraction=0.046, pad=0.03)
         colorbar.ax.tick_params(labelsize=7)
-    figure.suptitle(f"IBA attribution of a digits CNN cut after '{CUT}' (per-sample bottleneck, β=10, 10 steps)",
-                    fontsize=11)
+    figure.suptitle(
+        f"IBA attribution of a digits CNN cut after '{CUT}' (per-sample bottleneck, β=10, 10 steps)",
+        fontsize=11,
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--picture", help="draw some test digits beside their maps here (.png)")
     args = parser.parse_args()
 
     started = time.perf_counter()
     train_x, test_x, train_y, test_y = load_digits_split()
     model = train_digits_cnn(train_x, train_y)
-    print(f"trained on {len(train_x)} digits in {time.perf_counter() - started:.1f} s; "
-          f"test accuracy {accuracy(model, test_x, test_y):.3f} on {len(test_x)} digits")
+    print(
+        f"trained on {len(train_x)} digits in {time.perf_counter() - started:.1f} s; "
+        f"test accuracy {accuracy(model, test_x, test_y):.3f} on {len(test_x)} digits"
+    )
 
     part_a, part_b = cut(model, CUT)
     started = time.perf_counter()
     bottleneck = Bottleneck(part_a, part_b).fit_statistics(train_x)
     maps = bottleneck.attribution(test_x, target=test_y, batch_size=64)
-    print(f"IBA maps of {len(test_x)} test digits at '{CUT}' in {time.perf_counter() - started:.1f} s "
-          f"(mean {maps.sum(axis=(1, 2)).mean():.1f} bits per digit)")
+    print(
+        f"IBA maps of {len(test_x)} test digits at '{CUT}' in {time.perf_counter() - started:.1f} s "
+        f"(mean {maps.sum(axis=(1, 2)).mean():.1f} bits per digit)"
+    )
 
     by_attribution, at_random = deletion_check(model, test_x, test_y, maps)
-    print(f"accuracy with 20% of the pixels blanked: highest attribution first {by_attribution:.3f}, "
-          f"at random {at_random:.3f} (mean of 5 draws)")
+    print(
+        f"accuracy with 20% of the pixels blanked: highest attribution first {by_attribution:.3f}, "
+        f"at random {at_random:.3f} (mean of 5 draws)"
+    )
 
     if args.picture:
         shown = np.concatenate([np.flatnonzero(test_y == digit)[:1] for digit in range(8)])

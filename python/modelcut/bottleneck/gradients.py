@@ -8,7 +8,7 @@ Keras backend gets a BottleneckError naming it.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 import numpy as np

@@ -113,7 +113,7 @@ class Bottleneck:
         self.statistics: CutStatistics | None = None
 
     # -- statistics ---------------------------------------------------------------------------
-    def fit_statistics(self, samples, batch_size: int = 128) -> "Bottleneck":
+    def fit_statistics(self, samples, batch_size: int = 128) -> Bottleneck:
         """Estimates μ_R and σ_R per element over ``samples`` (an array, cut into
         ``batch_size`` rows, or an iterable of batches). Returns self."""
         self.statistics = fit_cut_statistics(self.part_a, samples, batch_size)
@@ -182,7 +182,9 @@ class Bottleneck:
         if targets.ndim == 0:
             targets = np.full(x.shape[0], int(targets))
         if targets.shape != (x.shape[0],):
-            raise BottleneckError(f"target has shape {targets.shape}; expected one class per input ({x.shape[0]})")
+            raise BottleneckError(
+                f"target has shape {targets.shape}; expected one class per input ({x.shape[0]})"
+            )
         return targets.astype(np.int64)
 
     def _optimise(self, x, targets, statistics: CutStatistics, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -230,7 +232,7 @@ class Bottleneck:
         for step in range(1, self.steps + 1):
             epsilon = rng.standard_normal((count, copies, *cut_shape), dtype=np.float32)
             noise = statistics.mean + statistics.std * epsilon
-            _, grad = value_and_gradient(lambda a: loss_of(a, noise), alpha)
+            _, grad = value_and_gradient(lambda a, noise=noise: loss_of(a, noise), alpha)
             first_moment = _ADAM_BETA_1 * first_moment + (1 - _ADAM_BETA_1) * grad
             second_moment = _ADAM_BETA_2 * second_moment + (1 - _ADAM_BETA_2) * grad**2
             step_size = self.learning_rate * np.sqrt(1 - _ADAM_BETA_2**step) / (1 - _ADAM_BETA_1**step)
@@ -263,7 +265,9 @@ class Bottleneck:
 
 def _positive_axis(axis: int, rank: int) -> int:
     if not -rank < axis < rank or axis % rank == 0:
-        raise BottleneckError(f"channel_axis {axis} is not an axis of a cut value of rank {rank} (batch first)")
+        raise BottleneckError(
+            f"channel_axis {axis} is not an axis of a cut value of rank {rank} (batch first)"
+        )
     return axis % rank
 
 

@@ -8,8 +8,8 @@ standard deviation is the population one (numpy's default, ddof=0).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
