@@ -124,9 +124,7 @@ def draw(path: str, images, labels, predicted, maps, columns: int = 4) -> None:
             f"digit {labels[index]}, predicted {predicted[index]}{verdict}", fontsize=9, loc="left"
         )
         shown = map_axis.imshow(maps[index], cmap="inferno", vmin=0)
-        # the digit's outline over its map, to see which strokes the bits come from
-        map_axis.contour(images[index, ..., 0], levels=[0.4], colors="cyan", linewidths=0.8)
-        map_axis.set_title("bits at the cut", fontsize=9)
+        map_axis.set_title(f"bits at the cut ({maps[index].sum():.0f} in all)", fontsize=9)
         colorbar = figure.colorbar(shown, ax=map_axis, fraction=0.046, pad=0.03)
         colorbar.ax.tick_params(labelsize=7)
     figure.suptitle(
