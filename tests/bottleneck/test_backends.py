@@ -1,6 +1,6 @@
-"""The bottleneck on the TensorFlow and PyTorch backends of Keras: the same
+"""The bottleneck on the TensorFlow, PyTorch and JAX backends of Keras: the same
 parts (weights from numpy) and the same seed give the same masks, so the
-torch gradient path computes what the TensorFlow one does."""
+torch and JAX gradient paths compute what the TensorFlow one does."""
 
 from __future__ import annotations
 
@@ -30,9 +30,14 @@ def _maps_on(backend: str, folder: Path) -> dict:
     return dict(np.load(path))
 
 
-@pytest.mark.parametrize("backend", ["torch"])
-def test_other_backends_give_the_masks_of_tensorflow(tmp_path, backend):
-    reference = _maps_on("tensorflow", tmp_path)
+@pytest.fixture(scope="module")
+def tensorflow_maps(tmp_path_factory):
+    return _maps_on("tensorflow", tmp_path_factory.mktemp("tensorflow"))
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_other_backends_give_the_masks_of_tensorflow(tmp_path, tensorflow_maps, backend):
+    reference = tensorflow_maps
     other = _maps_on(backend, tmp_path)
     assert str(reference["backend"]) == "tensorflow" and str(other["backend"]) == backend
     np.testing.assert_allclose(other["mean"], reference["mean"], rtol=1e-5, atol=1e-6)

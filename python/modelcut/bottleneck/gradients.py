@@ -8,6 +8,7 @@ Keras backend gets a BottleneckError naming it.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import keras
@@ -15,9 +16,12 @@ import numpy as np
 
 from .errors import BottleneckError
 
+# jax.jit of each loss function (weakly held: one per batch of inputs, dropped with it)
+_compiled_for_jax: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-def value_and_gradient(loss_of: Callable, parameters: np.ndarray) -> tuple[float, np.ndarray]:
-    """``loss_of(p)`` and d loss / d p at ``p = parameters``, both as numpy."""
+
+def value_and_gradient(loss_of: Callable, parameters: np.ndarray, *constants) -> tuple[float, np.ndarray]:
+    """``loss_of(p, *constants)`` and d loss / d p at ``p = parameters``, both as numpy."""
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -25,19 +29,25 @@ def value_and_gradient(loss_of: Callable, parameters: np.ndarray) -> tuple[float
         p = tf.convert_to_tensor(parameters)
         with tf.GradientTape() as tape:
             tape.watch(p)
-            loss = loss_of(p)
+            loss = loss_of(p, *constants)
         return float(loss), tape.gradient(loss, p).numpy()
     if backend == "torch":
         import torch
 
         p = keras.ops.convert_to_tensor(parameters).detach().requires_grad_(True)
-        loss = loss_of(p)
+        loss = loss_of(p, *constants)
         (grad,) = torch.autograd.grad(loss, p)
         return float(loss.detach().cpu()), grad.detach().cpu().numpy()
     if backend == "jax":
         import jax
 
-        loss, grad = jax.value_and_grad(loss_of)(keras.ops.convert_to_tensor(parameters))
+        # NB: compiled once per loss function: op by op, JAX traces every step anew
+        # and runs some 20 times slower. The constants are arguments, not captured,
+        # so that new noise at each step does not compile again.
+        compiled = _compiled_for_jax.get(loss_of)
+        if compiled is None:
+            compiled = _compiled_for_jax[loss_of] = jax.jit(jax.value_and_grad(loss_of))
+        loss, grad = compiled(keras.ops.convert_to_tensor(parameters), *constants)
         return float(loss), np.asarray(grad)
     raise BottleneckError(
         f"the bottleneck needs gradients, which it takes on the tensorflow, torch or jax backends of Keras, "

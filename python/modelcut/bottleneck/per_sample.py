@@ -232,7 +232,7 @@ class Bottleneck:
         for step in range(1, self.steps + 1):
             epsilon = rng.standard_normal((count, copies, *cut_shape), dtype=np.float32)
             noise = statistics.mean + statistics.std * epsilon
-            _, grad = value_and_gradient(lambda a, noise=noise: loss_of(a, noise), alpha)
+            _, grad = value_and_gradient(loss_of, alpha, noise)
             first_moment = _ADAM_BETA_1 * first_moment + (1 - _ADAM_BETA_1) * grad
             second_moment = _ADAM_BETA_2 * second_moment + (1 - _ADAM_BETA_2) * grad**2
             step_size = self.learning_rate * np.sqrt(1 - _ADAM_BETA_2**step) / (1 - _ADAM_BETA_1**step)
