@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from modelcut.bottleneck import Bottleneck, BottleneckError
+from modelcut.bottleneck import Bottleneck, BottleneckError, CutStatistics
 from modelcut.bottleneck.heatmap import resize_linear
 
 
@@ -57,8 +57,9 @@ def test_inputs_are_independent_of_their_batch(digits, digits_parts, fitted_stat
     (up to the noise, which is drawn per batch; so the noise is switched off here)."""
     images, labels = digits[1][:12], digits[3][:12]
     bottleneck = _bottleneck(digits_parts, fitted_statistics, noise_copies=1)
-    bottleneck.statistics = type(fitted_statistics)(
-        mean=fitted_statistics.mean, std=np.zeros_like(fitted_statistics.std) + 0.0, count=1
+    # σ = 0: the "noise" is μ itself, the same whatever the batch
+    bottleneck.statistics = CutStatistics(
+        mean=fitted_statistics.mean, std=np.zeros_like(fitted_statistics.std), count=1
     )
     together = bottleneck.fit_masks(images, labels, batch_size=12).lam
     alone = np.concatenate(
@@ -115,6 +116,6 @@ def test_bad_input_is_a_clear_error(digits, digits_parts, fitted_statistics):
     with pytest.raises(BottleneckError, match="channel_axis 0"):
         Bottleneck(*digits_parts, channel_axis=0, steps=0).fit_statistics(images).attribution(images, 1)
     wrong = _bottleneck(digits_parts, fitted_statistics)
-    wrong.statistics = type(fitted_statistics)(mean=np.zeros((4, 4, 32)), std=np.ones((4, 4, 32)), count=1)
+    wrong.statistics = CutStatistics(mean=np.zeros((4, 4, 32)), std=np.ones((4, 4, 32)), count=1)
     with pytest.raises(BottleneckError, match=r"statistics were fitted on \(4, 4, 32\)"):
         wrong.attribution(images, 1)
