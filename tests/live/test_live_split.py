@@ -247,3 +247,24 @@ def test_a_loaded_model_is_cut_live(tmp_path):
     loaded = keras.models.load_model(tmp_path / "residual.keras")
     model_a, model_b = modelcut.split(loaded, at="d2").models
     assert np.array_equal(np.asarray(model_b(model_a(case.inputs))), np.asarray(case.model(case.inputs)))
+
+
+@pytest.mark.filterwarnings("ignore:.*does not support masking")
+def test_a_mask_made_before_the_cut_reaches_the_layers_after_it():
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(10)
+    tokens = keras.Input((5,), dtype="int32", name="tokens")
+    embedded = layers.Embedding(10, 4, mask_zero=True, name="embed")(tokens)
+    model = keras.Model(tokens, layers.LSTM(3, name="lstm")(layers.Dense(4, name="dense")(embedded)))
+    inputs = np.array([[1, 2, 0, 0, 0], [3, 4, 5, 6, 0]], dtype="int32")
+    expected = np.asarray(model(inputs))
+    unmasked = np.asarray(model.get_layer("lstm")(model.get_layer("dense")(model.get_layer("embed").embeddings.numpy()[inputs])))
+    assert not np.allclose(unmasked, expected)  # the mask matters
+    for at in ("embed", "dense"):
+        result = modelcut.split(model, at=at)
+        model_a, model_b = result.models
+        assert np.array_equal(np.asarray(model_b(model_a(inputs))), expected), at
+        out = modelcut.run_chain(result.models, {"tokens": inputs})  # numpy across the cut
+        assert np.array_equal(out["lstm"], expected), at
