@@ -1,8 +1,9 @@
 # The Python API over the C++ core: split, merge and inspect, accepting paths
-# or onnx.ModelProto; live Keras models are passed on to modelcut.live. Before cutting, ONNX shape inference runs on the model's
-# structure (weights left out, so memory stays bounded) to give a type and
-# shape to values the exporter recorded none for; the core uses them only
-# where the model itself says nothing.
+# or onnx.ModelProto; live Keras models are passed on to modelcut.live.
+# Before cutting, ONNX shape inference runs on the model's structure (weights
+# left out, so memory stays bounded) to give a type and shape to values the
+# exporter recorded none for; the core uses them only where the model itself
+# says nothing.
 from __future__ import annotations
 
 import os

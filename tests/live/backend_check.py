@@ -68,7 +68,9 @@ def main():
         chained = keras.ops.convert_to_numpy(model_b(model_a(case.inputs)))
         crossing = model_a(case.inputs)
         crossing = list(crossing) if isinstance(crossing, (list, tuple)) else [crossing]
-        weights = keras.ops.convert_to_tensor(np.random.default_rng(7).normal(size=expected.shape).astype("float32"))
+        weights = keras.ops.convert_to_tensor(
+            np.random.default_rng(7).normal(size=expected.shape).astype("float32")
+        )
 
         def loss_of(value, crossing=crossing, model_b=model_b, weights=weights):
             output = model_b(value if len(crossing) == 1 else [value, *crossing[1:]])
@@ -77,16 +79,27 @@ def main():
         through_part = gradient(loss_of, crossing[0])
         merged = modelcut.merge(result.models)
         input_name = result.parts[0]["inputs"][0]["name"]
-        noisy = modelcut.run_chain(result.models, {input_name: case.inputs}, intervention=modelcut.gaussian_noise(0.1))
-        print(json.dumps({
-            "model": name,
-            "backend": keras.backend.backend(),
-            "chained_equal": bool(np.array_equal(chained, expected)),
-            "merged_equal": bool(np.array_equal(keras.ops.convert_to_numpy(merged(case.inputs)), expected)),
-            "gradient_nonzero": bool(np.any(through_part != 0)),
-            "gradient_max_difference": gradient_difference(case, model_a, model_b, weights, through_part),
-            "noise_changes_output": not np.allclose(next(iter(noisy.values())), expected),
-        }), flush=True)
+        noisy = modelcut.run_chain(
+            result.models, {input_name: case.inputs}, intervention=modelcut.gaussian_noise(0.1)
+        )
+        print(
+            json.dumps(
+                {
+                    "model": name,
+                    "backend": keras.backend.backend(),
+                    "chained_equal": bool(np.array_equal(chained, expected)),
+                    "merged_equal": bool(
+                        np.array_equal(keras.ops.convert_to_numpy(merged(case.inputs)), expected)
+                    ),
+                    "gradient_nonzero": bool(np.any(through_part != 0)),
+                    "gradient_max_difference": gradient_difference(
+                        case, model_a, model_b, weights, through_part
+                    ),
+                    "noise_changes_output": not np.allclose(next(iter(noisy.values())), expected),
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

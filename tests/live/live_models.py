@@ -69,13 +69,17 @@ def residual_model() -> Case:
 def nested_backbone() -> Case:
     """MobileNetV2 (no weights downloaded) as a layer of an outer model, cut inside it."""
     keras.utils.set_random_seed(2)
-    backbone = keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3), alpha=0.35, include_top=False)
+    backbone = keras.applications.MobileNetV2(
+        weights=None, input_shape=(96, 96, 3), alpha=0.35, include_top=False
+    )
     assert backbone.name == BACKBONE
     image = keras.Input((96, 96, 3), name="image")
     features = layers.GlobalAveragePooling2D(name="pool")(backbone(image))
     model = keras.Model(image, layers.Dense(5, name="head")(features), name="classifier")
     inputs = np.random.default_rng(2).uniform(-1, 1, size=(2, 96, 96, 3)).astype("float32")
-    inner = keras.Model(backbone.inputs[0], [backbone.get_layer("block_6_expand").output, backbone.outputs[0]])
+    inner = keras.Model(
+        backbone.inputs[0], [backbone.get_layer("block_6_expand").output, backbone.outputs[0]]
+    )
 
     def probe(batch):
         value, features = inner(batch)
@@ -130,7 +134,8 @@ def multi_io_model():
     sa, sb = shared(a), shared(b)
     joined = layers.Concatenate(name="cat")([sa, layers.Activation("relu", name="relu")(sb)])
     model = keras.Model(
-        {"a": a, "b": b}, {"wide": layers.Dense(2, name="wide")(joined), "narrow": layers.Dense(3, name="narrow")(sa)}
+        {"a": a, "b": b},
+        {"wide": layers.Dense(2, name="wide")(joined), "narrow": layers.Dense(3, name="narrow")(sa)},
     )
     rng = np.random.default_rng(4)
     feeds = {name: rng.normal(size=(2, 6)).astype("float32") for name in ("a", "b")}

@@ -35,7 +35,12 @@ def test_live_cut_on_another_backend(backend):
     environment = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(HERE)}
     done = subprocess.run(
         [sys.executable, str(HERE / "backend_check.py")],
-        check=False, capture_output=True, text=True, env=environment, timeout=600, stdin=subprocess.DEVNULL,
+        check=False,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]

@@ -18,7 +18,11 @@ import modelcut
 def _run_cli(*args):
     return subprocess.run(
         [sys.executable, "-m", "modelcut.cli", *map(str, args)],
-        check=False, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
+        check=False,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
     )
 
 
@@ -57,7 +61,9 @@ def test_interventions_see_the_crossing_values_by_the_cores_names(residual):
     assert np.array_equal(seen[0]["d2"], np.asarray(d2))
     assert np.array_equal(out["out"], np.asarray(model_b([np.zeros_like(np.asarray(d2)), np.asarray(d1)])))
     # Only the named value gets noise.
-    noisy = modelcut.run_chain(result.models, {"x": case.inputs}, intervention=modelcut.gaussian_noise(0.3, names=["d1"]))
+    noisy = modelcut.run_chain(
+        result.models, {"x": case.inputs}, intervention=modelcut.gaussian_noise(0.3, names=["d1"])
+    )
     assert not np.allclose(noisy["out"], out["out"])
 
 
@@ -81,7 +87,9 @@ def test_run_chain_on_keras_part_files(tmp_path):
     live = modelcut.split(case.model, at="fc2").models
     assert np.array_equal(
         noisy["fc4"],
-        modelcut.run_chain(live, {"input_layer": case.inputs}, intervention=modelcut.gaussian_noise(0.2))["fc4"],
+        modelcut.run_chain(live, {"input_layer": case.inputs}, intervention=modelcut.gaussian_noise(0.2))[
+            "fc4"
+        ],
     )
 
 
@@ -95,7 +103,9 @@ def test_merge_of_live_parts_equals_the_original(builder):
     # Flat: no nested model left, and the original's layer objects.
     original = {id(layer) for layer in case.model._flatten_layers()}
     assert all(not isinstance(layer, keras.Model) for layer in merged.layers)
-    assert all(id(layer) in original for layer in merged.layers if not isinstance(layer, keras.layers.InputLayer))
+    assert all(
+        id(layer) in original for layer in merged.layers if not isinstance(layer, keras.layers.InputLayer)
+    )
 
 
 def test_merge_of_multi_output_parts_keeps_the_named_outputs():
@@ -150,7 +160,11 @@ def test_merge_refuses_parts_that_do_not_chain(tmp_path):
     case.model.save(tmp_path / "residual.keras")
     files = modelcut.split(tmp_path / "residual.keras", at=["d2"], output_dir=tmp_path / "p").paths
     refused = _run_cli("merge", files[1], files[0], "-o", tmp_path / "m.keras")
-    assert refused.returncode == 2 and "modelcut: error:" in refused.stderr and len(refused.stderr.splitlines()) == 1
+    assert (
+        refused.returncode == 2
+        and "modelcut: error:" in refused.stderr
+        and len(refused.stderr.splitlines()) == 1
+    )
     assert not (tmp_path / "m.keras").exists()
 
 

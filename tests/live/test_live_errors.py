@@ -72,3 +72,12 @@ def test_a_tf_keras_model_is_refused_with_what_to_do():
     model = tf_keras.Sequential([tf_keras.layers.Dense(2, input_shape=(3,), name="fc")])
     with pytest.raises(modelcut.Error, match=r"tf-keras \(Keras 2\) model.*save it"):
         modelcut.split(model, at="fc", output_dir="unused")
+
+
+def test_the_core_refuses_a_config_that_is_not_a_keras_model():
+    from modelcut import _core
+
+    with pytest.raises(modelcut.Error, match="origin"):
+        _core.keras_live_cut("[1, 2", "origin", ["fc2"])
+    with pytest.raises(modelcut.Error, match="origin"):
+        _core.keras_live_cut('{"class_name": "Dense", "config": {}}', "origin", ["fc2"])

@@ -116,7 +116,11 @@ def test_multi_input_multi_output_cut_at_several_tensors():
 def test_three_parts_pass_a_skip_value_through_the_middle_part():
     case = live_models.residual_model()
     result = modelcut.split(case.model, at=["d2", "act"])
-    assert [[value["name"] for value in part["inputs"]] for part in result.parts] == [["x"], ["d2", "d1"], ["act", "d1"]]
+    assert [[value["name"] for value in part["inputs"]] for part in result.parts] == [
+        ["x"],
+        ["d2", "d1"],
+        ["act", "d1"],
+    ]
     current = case.inputs
     for part in result.models:
         current = part(current)
@@ -132,7 +136,9 @@ def test_a_nested_model_called_twice_is_cut_at_one_of_its_calls():
     encoded = layers.Dense(5, name="b")(layers.Dense(5, name="a")(encoder_input))
     encoder = keras.Model(encoder_input, encoded, name="encoder")
     p, q = keras.Input((4,), name="p"), keras.Input((4,), name="q")
-    model = keras.Model([p, q], layers.Dense(1, name="score")(layers.Subtract(name="sub")([encoder(p), encoder(q)])))
+    model = keras.Model(
+        [p, q], layers.Dense(1, name="score")(layers.Subtract(name="sub")([encoder(p), encoder(q)]))
+    )
     feeds = [np.random.default_rng(5).normal(size=(3, 4)).astype("float32") for _ in range(2)]
     for at in ("encoder/a@1", "tensors:encoder/b@0,encoder/b@1"):
         model_a, model_b = modelcut.split(model, at=at).models
@@ -178,7 +184,9 @@ def test_no_file_is_written(tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     model_a, model_b = modelcut.split(case.model, at="fc2").models
     modelcut.merge([model_a, model_b])
-    modelcut.run_chain([model_a, model_b], {"input_layer": case.inputs}, intervention=modelcut.gaussian_noise(0.1))
+    modelcut.run_chain(
+        [model_a, model_b], {"input_layer": case.inputs}, intervention=modelcut.gaussian_noise(0.1)
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -190,7 +198,9 @@ def _colliding_model():
 
     keras.utils.set_random_seed(8)
     inner = keras.Input((8,), name="inner")
-    encoder = keras.Model(inner, layers.BatchNormalization(name="norm")(layers.Dense(8, name="proj")(inner)), name="encoder")
+    encoder = keras.Model(
+        inner, layers.BatchNormalization(name="norm")(layers.Dense(8, name="proj")(inner)), name="encoder"
+    )
     x = keras.Input((8,), name="x")
     hidden = layers.Dense(8, name="mid")(layers.Dense(8, name="proj")(encoder(x)))
     model = keras.Model(x, layers.Dense(2, name="out")(hidden), name="colliding")
@@ -232,7 +242,11 @@ def test_keras_operations_lambda_and_multi_output_layers():
     y = layers.Lambda(lambda t: t * 3.0, name="triple")(doubled)
     model = keras.Model(x, layers.Dense(2, name="out")(keras.ops.add(y, shifted)))
     inputs = np.random.default_rng(9).normal(size=(3, 5)).astype("float32")
-    for at, crossing in [("pair:0", ["pair:0", "pair:1"]), ("relu", ["relu"]), ("triple", ["triple", "pair:1"])]:
+    for at, crossing in [
+        ("pair:0", ["pair:0", "pair:1"]),
+        ("relu", ["relu"]),
+        ("triple", ["triple", "pair:1"]),
+    ]:
         result = modelcut.split(model, at=at)
         assert [value["name"] for value in result.parts[1]["inputs"]] == crossing
         model_a, model_b = result.models
@@ -247,3 +261,26 @@ def test_a_loaded_model_is_cut_live(tmp_path):
     loaded = keras.models.load_model(tmp_path / "residual.keras")
     model_a, model_b = modelcut.split(loaded, at="d2").models
     assert np.array_equal(np.asarray(model_b(model_a(case.inputs))), np.asarray(case.model(case.inputs)))
+
+
+@pytest.mark.filterwarnings("ignore:.*does not support masking")
+def test_a_mask_made_before_the_cut_reaches_the_layers_after_it():
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(10)
+    tokens = keras.Input((5,), dtype="int32", name="tokens")
+    embedded = layers.Embedding(10, 4, mask_zero=True, name="embed")(tokens)
+    model = keras.Model(tokens, layers.LSTM(3, name="lstm")(layers.Dense(4, name="dense")(embedded)))
+    inputs = np.array([[1, 2, 0, 0, 0], [3, 4, 5, 6, 0]], dtype="int32")
+    expected = np.asarray(model(inputs))
+    unmasked = np.asarray(
+        model.get_layer("lstm")(model.get_layer("dense")(model.get_layer("embed").embeddings.numpy()[inputs]))
+    )
+    assert not np.allclose(unmasked, expected)  # the mask matters
+    for at in ("embed", "dense"):
+        result = modelcut.split(model, at=at)
+        model_a, model_b = result.models
+        assert np.array_equal(np.asarray(model_b(model_a(inputs))), expected), at
+        out = modelcut.run_chain(result.models, {"tokens": inputs})  # numpy across the cut
+        assert np.array_equal(out["lstm"], expected), at

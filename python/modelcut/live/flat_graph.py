@@ -84,7 +84,8 @@ def check_graph_model(model) -> None:
     name = type(model).__name__
     kind = "subclasses Functional" if isinstance(model, functional) else "is a subclassed keras.Model"
     raise _core.Error(
-        f"'{model.name}' ({name}) {kind}: its call() is Python code, not a layer graph that modelcut can cut. "
+        f"'{model.name}' ({name}) {kind}: its call() is Python code, not a layer graph that modelcut can "
+        "cut. "
         "Build the model with the functional API (inputs = keras.Input(...); outputs = ... layer calls ...; "
         "keras.Model(inputs, outputs)) or as a keras.Sequential, reusing its layers; or export it "
         "(model.export, then tf2onnx) and cut the ONNX file"

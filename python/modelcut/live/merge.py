@@ -25,8 +25,8 @@ def _check_chains(index: int, name: str, expected, given) -> None:
     )
     if not shapes_fit or expected.dtype != given.dtype:
         raise ChainError(
-            f"part {index} takes input '{name}' as {expected.dtype}{list(expected.shape)} but part {index - 1} "
-            f"gives {given.dtype}{list(given.shape)}: the parts do not chain"
+            f"part {index} takes input '{name}' as {expected.dtype}{list(expected.shape)} but part "
+            f"{index - 1} gives {given.dtype}{list(given.shape)}: the parts do not chain"
         )
 
 
