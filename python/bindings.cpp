@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -14,9 +15,14 @@
 #include <typeinfo>
 
 #include "formats/source_model.h"
+#ifdef MODELCUT_HAVE_KERAS
+#include "formats/keras/keras_model.h"
+#endif
 #include "modelcut/file_type.h"
 #include "modelcut/modelcut.h"
+#include "modelcut/partition.h"
 #include "modelcut/plan.h"
+#include "modelcut/resolve.h"
 
 namespace py = pybind11;
 
@@ -350,6 +356,76 @@ py::dict plan_device_server(const std::string& model, const std::vector<py::byte
   });
 }
 
+#ifdef MODELCUT_HAVE_KERAS
+// _core.keras_live_cut: a live Keras model's cuts, resolved and partitioned
+// by the core exactly as for its saved file, with what the Python side
+// (modelcut.live) needs to find each value among the live model's tensors:
+// every call of a leaf layer by its path and its position among that
+// layer's calls (the "@k" of value names), every value by name.
+py::dict keras_live_cut(const std::string& config_json, const std::string& origin,
+                        const std::vector<std::string>& cuts) {
+  std::unique_ptr<modelcut::keras::KerasModel> model;
+  std::vector<modelcut::CutPoint> points;
+  std::optional<modelcut::Partition> partition;
+  {
+    py::gil_scoped_release release;
+    model = modelcut::keras::KerasModel::from_config(config_json, origin);
+    const modelcut::LayerIndex layers(model->dataflow);
+    for (const std::string& spec : cuts) points.push_back(modelcut::resolve_cut(model->dataflow, layers, spec));
+    partition.emplace(modelcut::partition_dataflow(model->dataflow, points));
+  }
+  const modelcut::Dataflow& dataflow = model->dataflow;
+  auto summary = [&](modelcut::ValueId id) {
+    const modelcut::Value& value = dataflow.value(id);
+    return to_dict(modelcut::ValueSummary{value.name, value.info.describe(), value.info.bytes_per_item()});
+  };
+  auto names = [&](const std::vector<modelcut::ValueId>& ids) {
+    py::list out;
+    for (modelcut::ValueId id : ids) out.append(text(dataflow.value(id).name));
+    return out;
+  };
+  py::list cut_list;
+  for (const modelcut::CutPoint& point : points) {
+    py::dict entry;
+    entry["spec"] = text(point.spec);
+    entry["kind"] = modelcut::to_string(point.kind);
+    entry["resolved_name"] = text(point.resolved_name);
+    entry["values"] = names(point.values);
+    cut_list.append(entry);
+  }
+  py::list node_list;
+  for (modelcut::NodeId id = 0; id < dataflow.nodes().size(); ++id) {
+    const auto& call = model->calls[id];
+    const auto& layer = model->layers[call.layer];
+    const auto position = std::find(layer.calls.begin(), layer.calls.end(), id) - layer.calls.begin();
+    py::dict entry;
+    entry["name"] = text(dataflow.node(id).name);
+    entry["path"] = texts(layer.path);
+    entry["call"] = static_cast<std::size_t>(position);
+    entry["outputs"] = names(dataflow.node(id).outputs);
+    node_list.append(entry);
+  }
+  py::list part_list;
+  for (const modelcut::Part& part : partition->parts) {
+    py::list inputs, outputs;
+    for (modelcut::ValueId id : part.inputs) inputs.append(summary(id));
+    for (modelcut::ValueId id : part.outputs) outputs.append(summary(id));
+    py::dict entry;
+    entry["nodes"] = py::cast(part.nodes);
+    entry["inputs"] = inputs;
+    entry["outputs"] = outputs;
+    part_list.append(entry);
+  }
+  py::dict out;
+  out["cuts"] = cut_list;
+  out["nodes"] = node_list;
+  out["graph_inputs"] = names(dataflow.graph_inputs());
+  out["graph_outputs"] = names(dataflow.graph_outputs());
+  out["parts"] = part_list;
+  return out;
+}
+#endif
+
 // The C++ type of an exception, demangled ("std::out_of_range").
 std::string type_name(const std::type_info& type) {
   int status = 0;
@@ -446,6 +522,11 @@ PYBIND11_MODULE(_core, m) {
       py::arg("path"),
       "What PATH holds by its first bytes: 'onnx', 'keras-zip', 'hdf5', or 'not-keras' (named like Keras, "
       "but neither).");
+#ifdef MODELCUT_HAVE_KERAS
+  m.def("keras_live_cut", &keras_live_cut, py::arg("config_json"), py::arg("origin"), py::arg("cuts"),
+        "Resolve and partition a Keras model given by its config.json text at CUTS, naming every call and value "
+        "so that modelcut.live can find them in the live model.");
+#endif
   // What each node costs (owned by the costs work of issue 8; self-contained).
   m.def(
       "node_costs",

@@ -6,6 +6,13 @@
     plan = modelcut.plan("model.onnx", stages=4, balance="flops")    # where to cut
     modelcut.split("model.onnx", at=plan.at, output_dir="stages")
     y = modelcut.run_chain(result.paths, feeds, intervention=modelcut.gaussian_noise(0.1))
+
+A live Keras model (Functional or Sequential) is cut in memory, into live
+keras.Model parts that share its layers and weights; no file is written:
+
+    model_a, model_b = modelcut.split(model, at="fc2").models
+    y = model_b(model_a(x))                     # == model(x), bit for bit
+    y_noisy = model_b(model_a(x) + noise)       # differentiable, trainable
 """
 
 from ._core import Error

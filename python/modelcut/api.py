@@ -1,33 +1,39 @@
 # The Python API over the C++ core: split, merge and inspect, accepting paths
-# or onnx.ModelProto. Before cutting, ONNX shape inference runs on the model's
-# structure (weights left out, so memory stays bounded) to give a type and
-# shape to values the exporter recorded none for; the core uses them only
-# where the model itself says nothing.
+# or onnx.ModelProto; live Keras models are passed on to modelcut.live.
+# Before cutting, ONNX shape inference runs on the model's structure (weights
+# left out, so memory stays bounded) to give a type and shape to values the
+# exporter recorded none for; the core uses them only where the model itself
+# says nothing.
 from __future__ import annotations
 
 import os
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import onnx
 
-from . import _core
+from . import _core, live
 
 ModelArg = str | os.PathLike | onnx.ModelProto
 
 
 @dataclass
 class SplitResult:
-    """What split() wrote: the parts in chain order, and what each cut matched."""
+    """What split() made: the parts in chain order, and what each cut matched.
+
+    `paths` are the part files written; `models` the live keras.Model parts
+    when a live Keras model was cut (then no file is written and `paths` is
+    empty)."""
 
     parts: list[dict]
     cuts: list[dict]
+    models: list[Any] = field(default_factory=list)
     paths: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.paths = [part["path"] for part in self.parts]
+        self.paths = [part["path"] for part in self.parts if part.get("path") is not None]
 
     def to_dict(self) -> dict:
         return {"cuts": self.cuts, "parts": self.parts}
@@ -42,9 +48,19 @@ def _as_path(model: ModelArg) -> Iterator[str]:
             onnx.save(model, path)
             yield path
     else:
+        if not isinstance(model, (str, os.PathLike)):
+            raise _core.Error(_not_a_model(model))
         path = os.fspath(model)
         _core.check_input_file(path)  # before anything opens it: a FIFO would block the open
         yield path
+
+
+def _not_a_model(model) -> str:
+    kind = f"{type(model).__module__}.{type(model).__name__}"
+    if kind.startswith(("tf_keras.", "keras.src.engine.", "tensorflow.python.keras.")):
+        return (f"a {kind} is a tf-keras (Keras 2) model; modelcut cuts live Keras 3 models: "
+                "save it (model.save('model.h5')) and cut the file")
+    return f"expected a model file path, an onnx.ModelProto or a live Keras model, not a {kind}"
 
 
 def is_keras_file(path) -> bool:
@@ -86,6 +102,14 @@ def split(
 ) -> SplitResult:
     """Cuts `model` after each name in `at` and writes the parts into `output_dir`.
 
+    A live Keras model (Functional or Sequential) is cut in memory instead:
+    no file is written and the result's `models` are live keras.Model parts
+    that share the model's layers and weights:
+
+        model_a, model_b = modelcut.split(model, at="fc2").models
+        y = model_b(model_a(x))                 # equals model(x), bit for bit
+        z = model_b(model_a(x) + noise)         # anything between the halves, differentiable
+
     A name is a tensor, a node, or a layer as the exporting framework called
     it ("fc2", "layer3.1", "block_6_expand"). K names give K+1 parts that form a
     strict chain: part k+1 takes exactly part k's outputs, by name.
@@ -97,6 +121,11 @@ def split(
     weights exceed `external_threshold`).
     `progress(part_index, bytes_written, bytes_total)` is called while writing.
     """
+    if live.is_live_keras(model):
+        if output_dir is not None:
+            raise _core.Error("a live Keras model is cut in memory: leave out output_dir "
+                              "(save it with model.save and cut the file to get part files)")
+        return live.split_live(model, at)
     cuts = [at] if isinstance(at, str) else list(at)
     with _as_path(model) as path:
         hints = inferred_types(path) if infer_shapes else []
@@ -114,13 +143,43 @@ def resolve(model: ModelArg, at: str | Sequence[str], *, infer_shapes: bool = Tr
     modelcut.Error for the first name that does not resolve.
     """
     cuts = [at] if isinstance(at, str) else list(at)
+    if live.is_live_keras(model):
+        return live.resolve_live(model, cuts)
     with _as_path(model) as path:
         hints = inferred_types(path) if infer_shapes else []
         return _core.resolve(path, cuts, hints)
 
 
-def merge(parts: Sequence[ModelArg], output: str | os.PathLike, *, overwrite: bool = False) -> dict:
-    """Composes a chain of parts back into one model written to `output`."""
+def merge(
+    parts: Sequence[ModelArg],
+    output: str | os.PathLike | None = None,
+    *,
+    overwrite: bool = False,
+    custom_objects: dict | None = None,
+):
+    """Composes a chain of parts back into one model written to `output`.
+
+    Live Keras parts give a live keras.Model (no file; `output` must be
+    None), flat, with the parts' layers; Keras part files (.keras, .h5) are
+    loaded with Keras (with `custom_objects` for unregistered custom layers)
+    and composed into a .keras file written by Keras."""
+    if parts and all(live.is_live_keras(part) for part in parts):
+        if output is not None:
+            raise _core.Error("live Keras parts merge into a live keras.Model: leave out the output "
+                              "(save the result with model.save)")
+        return live.merge_live(parts)
+    if any(live.is_live_keras(part) for part in parts):
+        raise _core.Error("merge takes either live Keras parts or part files, not both")
+    if output is None:
+        raise _core.Error("no output file given")
+    for part in parts:
+        if not isinstance(part, onnx.ModelProto):
+            _core.check_input_file(os.fspath(part))  # before its type is sniffed: a FIFO would block the read
+    keras_files = [is_keras_file(part) for part in parts]
+    if parts and all(keras_files):
+        return live.merge_keras_files(parts, output, overwrite=overwrite, custom_objects=custom_objects)
+    if any(keras_files):
+        raise _core.Error("merge takes parts of one format: these are Keras and ONNX files")
     paths = []
     with tempfile.TemporaryDirectory(prefix="modelcut-") as folder:
         for index, part in enumerate(parts):
@@ -135,6 +194,9 @@ def merge(parts: Sequence[ModelArg], output: str | os.PathLike, *, overwrite: bo
 
 def inspect(model: ModelArg, *, infer_shapes: bool = True) -> dict:
     """Inputs, outputs, layers (with output shapes) and candidate cut points."""
+    if live.is_live_keras(model):
+        raise _core.Error("inspect reads model files: save the live model (model.save('model.keras')) and "
+                          "inspect the file; split and resolve take the live model itself")
     with _as_path(model) as path:
         hints = inferred_types(path) if infer_shapes else []
         return _core.inspect(path, hints)

@@ -48,7 +48,7 @@ part2(part1(x)) == model(x).
   modelcut split model.onnx --at fc2 -o parts  # write parts/model.part1.onnx, .part2.onnx
   modelcut verify model.onnx parts/*.onnx      # compare on ONNX Runtime
   modelcut run parts/*.onnx --noise 0.1        # run the parts, add noise at the cut
-  modelcut merge parts/*.onnx -o whole.onnx    # compose the parts again
+  modelcut merge parts/*.onnx -o whole.onnx    # compose the parts again (Keras: -o whole.keras)
   modelcut plan model.onnx --stages 4 --balance flops   # where to cut for 4 balanced stages
   modelcut profile model.onnx -o times.json    # time each node, for --balance time
 
@@ -649,7 +649,8 @@ def _check_input_files(args) -> None:
     if args.command == "run":
         for path in [*args.parts, *([args.reference] if args.reference else [])]:
             _check_model_files(path)
-    # merge: the core checks every part and the files they read
+    # merge: api.merge checks every part (Keras parts: before Keras opens
+    # them), the core the files ONNX parts read
 
 
 # ------------------------------------------------------------ exit codes

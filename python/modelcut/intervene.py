@@ -1,5 +1,6 @@
-# Run a chain of model parts on ONNX Runtime, optionally changing the values
-# that cross each cut (e.g. adding Gaussian noise). Assumes the strict-chain
+# Run a chain of model parts on ONNX Runtime (or Keras parts in Keras, see
+# live/chain.py), optionally changing the values that cross each cut (e.g.
+# adding Gaussian noise). Assumes the strict-chain
 # convention: part k takes, by name, a subset of part k-1's outputs; part 0
 # takes the original graph inputs.
 from __future__ import annotations
@@ -24,14 +25,26 @@ def run_chain(
     feeds: Mapping[str, np.ndarray],
     intervention: Intervention | None = None,
     optimize: bool = False,
+    custom_objects: Mapping[str, object] | None = None,
 ) -> Values:
     """Run the parts in order and return the last part's outputs by name.
 
     At boundary k (between part k and part k+1), `intervention(k, values)` is
     called with part k's outputs; the mapping it returns (or `values` itself
-    if it returns None) feeds part k+1."""
+    if it returns None) feeds part k+1.
+
+    Keras parts (live keras.Model parts, or .keras/.h5 part files, loaded
+    with `custom_objects` for unregistered custom layers) run in Keras; their
+    boundary values are named as the next part's inputs (see live/chain.py)."""
     if not parts:
         raise ChainError("the chain has no parts")
+    from .live import is_keras_part, run_keras_chain
+
+    keras_parts = [is_keras_part(part) for part in parts]
+    if all(keras_parts):
+        return run_keras_chain(parts, feeds, intervention, custom_objects)
+    if any(keras_parts):
+        raise ChainError("the chain mixes Keras and ONNX parts; run_chain runs parts of one kind")
     values: Mapping[str, np.ndarray] = feeds
     for index, part in enumerate(parts):
         session = ensure_session(part, optimize)

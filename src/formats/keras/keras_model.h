@@ -35,26 +35,6 @@ using Json = nlohmann::ordered_json;
 
 enum class Container { Zip, Hdf5 };
 
-// A file in the system's temporary folder that has no name there: made
-// with O_TMPFILE (or mkstemp, then unlinked at once) and opened again
-// through /proc/self/fd/N. Nothing is left in the temporary folder however
-// the process ends, a crash or SIGKILL included. Without /proc the file
-// keeps its name until destruction.
-class ScratchFile {
- public:
-  ScratchFile();
-  ~ScratchFile();
-  ScratchFile(const ScratchFile&) = delete;
-  ScratchFile& operator=(const ScratchFile&) = delete;
-  int descriptor() const { return descriptor_; }
-  const std::filesystem::path& path() const { return path_; }  // a path that opens the file
-
- private:
-  int descriptor_ = -1;
-  std::filesystem::path path_;
-  bool named_ = false;
-};
-
 // What the config says (or modelcut infers) of a tensor.
 struct TensorType {
   std::string dtype;  // "float32"; empty when unknown
@@ -93,8 +73,17 @@ class KerasModel {
   // Throws Error with one line naming the file for anything that is not a
   // Keras model modelcut can cut.
   static std::unique_ptr<KerasModel> open(const std::filesystem::path& path);
+  // Indexes a model from its config text alone: exactly what Keras 3 writes
+  // as a .keras archive's config.json
+  // (json.dumps(keras.saving.serialize_keras_object(model))). No file is
+  // read and there are no weights: the dataflow, layers, calls and types
+  // are as open() gives them for an archive with that config, but every
+  // layer's weight_count is 0 and no part can be written (has_weights).
+  // Messages name `origin`. Throws Error like open().
+  static std::unique_ptr<KerasModel> from_config(const std::string& config_json, const std::string& origin);
 
-  std::filesystem::path path;
+  std::filesystem::path path;  // the file, or the origin given to from_config
+  bool has_weights = false;    // false for a model made by from_config
   Container container = Container::Zip;
   // Config dialect: Keras 3 (inbound nodes as {"args", "kwargs"} with
   // "__keras_tensor__" objects) or tf-keras 2 (lists of [layer, node, tensor, kwargs]).
@@ -144,7 +133,6 @@ NodeRefs node_refs(Json& node_data, bool keras3);
 // Keras's snake_case of a class name, as used for the state groups of a .keras
 // file ("BatchNormalization" -> "batch_normalization", "ReLU" -> "re_lu").
 std::string snake_case(const std::string& class_name);
-
 
 // Output type of a layer call, inferred from its config and input types for
 // common layers (used where the file records no shape); nullopt otherwise.

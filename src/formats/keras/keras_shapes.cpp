@@ -17,7 +17,7 @@ namespace {
 
 using Dims = std::vector<std::int64_t>;
 
-// Sizes are below 2^40 (as parse_shape in keras_model.cpp accepts them) or
+// Sizes are below 2^40 (as parse_shape in keras_config.cpp accepts them) or
 // -1 for unknown; every computation goes through these, so that a size from
 // a crafted config gives an unknown dimension, never an overflow.
 constexpr std::int64_t kMaxDim = std::int64_t{1} << 40;

@@ -1,5 +1,6 @@
 // The Keras format adapter: a KerasModel seen as a SourceModel.
-#include "../source_model.h"
+#include "keras_source.h"
+
 #include "emit_keras.h"
 #include "keras_costs.h"
 #include "keras_model.h"
@@ -61,6 +62,7 @@ class KerasSource final : public SourceModel {
   }
 
   std::vector<std::filesystem::path> input_files() const override {
+    if (!model_->has_weights) return {};  // from config text: no file of the user's is read
     // A .h5 holds its weights; a .keras archive's weights are read from a
     // copy in a temporary folder of our own, not from a file of the user's.
     return {model_->path};
@@ -84,6 +86,15 @@ class KerasSource final : public SourceModel {
 std::unique_ptr<SourceModel> open_keras_source(const std::filesystem::path& path) {
   std::unique_lock<std::mutex> lock(h5::library_lock());
   auto model = KerasModel::open(path);  // on failure, closes what it opened under the lock
+  lock.unlock();
+  return std::make_unique<KerasSource>(std::move(model));
+}
+
+std::unique_ptr<SourceModel> open_keras_config_source(const std::string& config_json, const std::string& origin) {
+  // No HDF5 call is made, but the model's (empty) weights file is closed
+  // under the lock like any other.
+  std::unique_lock<std::mutex> lock(h5::library_lock());
+  auto model = KerasModel::from_config(config_json, origin);
   lock.unlock();
   return std::make_unique<KerasSource>(std::move(model));
 }
