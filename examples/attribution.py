@@ -3,10 +3,10 @@
     python examples/attribution.py [--picture docs/attribution.png]
 
 Trains a small CNN on scikit-learn's bundled 8x8 digits (nothing is
-downloaded; a few seconds on 2 cores), cuts it after the convolution
-"conv2", estimates the mean and spread of the values there over the
-training images, and learns for each test image how much of each value may
-pass the cut (modelcut.bottleneck: the per-sample bottleneck of "Restricting
+downloaded; a few seconds on 2 cores), cuts the live model after the
+convolution "conv2" (modelcut.split: live Keras parts, no files), estimates
+the mean and spread of the values there over the training images, and
+learns for each test image how much of each value may pass the cut (modelcut.bottleneck: the per-sample bottleneck of "Restricting
 the Flow", Schulz et al., ICLR 2020). The bits that pass, summed over
 channels, are the attribution map. It then checks the maps: blanking the 20%
 of pixels with the most bits should hurt the classifier more than blanking
@@ -19,6 +19,7 @@ import argparse
 import time
 
 import keras
+import modelcut
 import numpy as np
 from modelcut.bottleneck import Bottleneck
 
@@ -60,17 +61,8 @@ def train_digits_cnn(train_x, train_y, epochs: int = 12, seed: int = SEED) -> ke
 
 
 def cut(model: keras.Model, at: str) -> tuple[keras.Model, keras.Model]:
-    """The two live parts of ``model`` around the layer ``at``."""
-    # Plain Keras until modelcut.split takes live models; then this whole
-    # function is: return modelcut.split(model, at=at).models
-    part_a = keras.Model(model.inputs[0], model.get_layer(at).output, name="part_a")
-    cut_value = keras.Input(part_a.output.shape[1:], name="cut_value")
-    x, after_cut = cut_value, False
-    for layer in model.layers:
-        if after_cut:
-            x = layer(x)
-        after_cut = after_cut or layer.name == at
-    return part_a, keras.Model(cut_value, x, name="part_b")
+    """The two live parts of ``model`` around the layer ``at``: part_b(part_a(x)) == model(x)."""
+    return modelcut.split(model, at=at).models
 
 
 def accuracy(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> float:

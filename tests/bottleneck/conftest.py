@@ -1,6 +1,6 @@
 """Fixtures for the bottleneck tests: the digits CNN of examples/attribution.py,
-trained once per session (seeded, a few seconds), cut at its conv2, and a
-bottleneck with statistics fitted on its training images."""
+trained once per session (seeded, a few seconds), cut live at its conv2
+(modelcut.split), and the statistics at the cut over its training images."""
 
 from __future__ import annotations
 
