@@ -13,6 +13,11 @@ keras.Model parts that share its layers and weights; no file is written:
     model_a, model_b = modelcut.split(model, at="fc2").models
     y = model_b(model_a(x))                     # == model(x), bit for bit
     y_noisy = model_b(model_a(x) + noise)       # differentiable, trainable
+
+An information bottleneck at the cut (IBA) explains a classifier's decisions:
+
+    bottleneck = modelcut.bottleneck.Bottleneck(model_a, model_b).fit_statistics(train_x)
+    maps = bottleneck.attribution(x, target=labels)   # bits per input position
 """
 
 from ._core import Error
@@ -39,3 +44,13 @@ __all__ = [
     "verify",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # modelcut.bottleneck imports keras (and its backend): only on first use,
+    # so that `import modelcut` stays light for ONNX users.
+    if name == "bottleneck":
+        import importlib
+
+        return importlib.import_module(".bottleneck", __name__)
+    raise AttributeError(f"module 'modelcut' has no attribute {name!r}")
