@@ -47,8 +47,8 @@ struct Member {
 };
 
 // A local header; `pad_to` > 0 pads it to that many bytes.
-std::string local_header(const Member& member, std::size_t pad_to = 0) {
-  const bool zip64 = member.size >= kZip32Max;
+std::string local_header(const Member& member, std::uint64_t zip64_from, std::size_t pad_to = 0) {
+  const bool zip64 = member.size >= zip64_from;
   std::string extra;
   if (zip64) {
     put16(extra, 1);
@@ -81,10 +81,10 @@ std::string local_header(const Member& member, std::size_t pad_to = 0) {
   return header;
 }
 
-std::string central_header(const Member& member) {
+std::string central_header(const Member& member, std::uint64_t zip64_from) {
   std::string extra;
-  const bool big_size = member.size >= kZip32Max;
-  const bool big_offset = member.offset >= kZip32Max;
+  const bool big_size = member.size >= zip64_from;
+  const bool big_offset = member.offset >= zip64_from;
   if (big_size || big_offset) {
     put16(extra, 1);
     put16(extra, (big_size ? 16 : 0) + (big_offset ? 8 : 0));
@@ -118,9 +118,10 @@ std::string central_header(const Member& member) {
   return header;
 }
 
-std::string end_records(std::uint64_t directory_offset, std::uint64_t directory_size, std::uint64_t entries) {
+std::string end_records(std::uint64_t directory_offset, std::uint64_t directory_size, std::uint64_t entries,
+                        std::uint64_t zip64_from) {
   std::string out;
-  const bool zip64 = directory_offset >= kZip32Max || directory_size >= kZip32Max;
+  const bool zip64 = directory_offset >= zip64_from || directory_size >= zip64_from;
   if (zip64) {
     const std::uint64_t record_offset = directory_offset + directory_size;
     put32(out, 0x06064b50);
@@ -225,8 +226,8 @@ void copy_data(int source, const h5::RawCopy& copy, Output& output, std::vector<
 
 }  // namespace
 
-PartArchive::PartArchive(const std::filesystem::path& path)
-    : path_(path), weights_(h5::File::create(path, kUserBlock)) {}
+PartArchive::PartArchive(const std::filesystem::path& path, std::uint64_t zip64_from)
+    : path_(path), weights_(h5::File::create(path, kUserBlock)), zip64_from_(std::min(zip64_from, kZip32Max)) {}
 
 void PartArchive::finish(int source_descriptor, const std::string& metadata, const std::string& config) {
   weights_.close();
@@ -260,7 +261,7 @@ void PartArchive::finish(int source_descriptor, const std::string& metadata, con
   checksum_written(hdf5_end);
 
   Member weights{"model.weights.h5", 0, hdf5_end - kUserBlock, crc};
-  const std::string weights_header = local_header(weights, kUserBlock);
+  const std::string weights_header = local_header(weights, zip64_from_, kUserBlock);
   output.write_at(0, weights_header.data(), weights_header.size());
 
   std::vector<Member> members;
@@ -270,16 +271,16 @@ void PartArchive::finish(int source_descriptor, const std::string& metadata, con
                                    std::pair<std::string, const std::string*>{"config.json", &config}}) {
     Member member{name, offset + tail.size(), text->size(),
                   crc_of(crc_of(0, nullptr, 0), reinterpret_cast<const unsigned char*>(text->data()), text->size())};
-    tail += local_header(member);
+    tail += local_header(member, zip64_from_);
     tail += *text;
     members.push_back(member);
   }
   members.push_back(weights);
   const std::uint64_t directory_offset = offset + tail.size();
   std::string directory;
-  for (const Member& member : members) directory += central_header(member);
+  for (const Member& member : members) directory += central_header(member, zip64_from_);
   tail += directory;
-  tail += end_records(directory_offset, directory.size(), members.size());
+  tail += end_records(directory_offset, directory.size(), members.size(), zip64_from_);
   output.write_at(offset, tail.data(), tail.size());
   output.close();
 }

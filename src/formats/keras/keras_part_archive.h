@@ -11,6 +11,7 @@
 // 1980-01-01 00:00 and modes 0644, as write_zip() makes them.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -22,8 +23,10 @@ namespace modelcut::keras {
 
 class PartArchive {
  public:
-  // Creates `path` (a new file; the caller removes it on failure).
-  explicit PartArchive(const std::filesystem::path& path);
+  // Creates `path` (a new file; the caller removes it on failure). Sizes
+  // and offsets from `zip64_from` on are written as zip64 records (4 GiB -
+  // 1, where zip needs them; tests lower it to cover them on small files).
+  explicit PartArchive(const std::filesystem::path& path, std::uint64_t zip64_from = 0xFFFFFFFF);
   PartArchive(const PartArchive&) = delete;
   PartArchive& operator=(const PartArchive&) = delete;
 
@@ -39,6 +42,7 @@ class PartArchive {
   std::filesystem::path path_;
   h5::File weights_;
   std::vector<h5::RawCopy> raw_;
+  std::uint64_t zip64_from_;
 };
 
 }  // namespace modelcut::keras
