@@ -8,6 +8,8 @@
 // (config.json more often than the others) and write the archive again, so
 // that sizes, offsets and checksums stay right and the mutated JSON or HDF5
 // reaches the reader; the rest mutate the archive's bytes as they are.
+// Parts of a model that opens are written too (the weights copied raw into
+// the part's archive), then removed.
 #include <zip.h>
 
 #include <cstdint>
@@ -18,7 +20,10 @@
 #include <utility>
 #include <vector>
 
+#include "formats/source_model.h"
 #include "fuzz_support.h"
+#include "modelcut/error.h"
+#include "modelcut/resolve.h"
 
 extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, std::size_t max_size);
 
@@ -128,9 +133,36 @@ extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t s
   return archive->size();
 }
 
+namespace {
+
+// Cuts in the middle layer and writes every part next to the input; Error
+// is the clean outcome, and nothing may be left behind either way.
+void write_parts(const std::filesystem::path& model) {
+  using namespace modelcut;
+  const std::filesystem::path target = model.parent_path() / "part.keras";
+  try {
+    const auto source = open_source_model(model, {});
+    const Dataflow& dataflow = source->dataflow();
+    const LayerIndex layers(dataflow);
+    if (layers.layers().empty()) return;
+    const CutPoint cut = resolve_cut(dataflow, layers, "layer:" + layers.layers()[layers.layers().size() / 2].name);
+    const Partition partition = partition_dataflow(dataflow, {cut});
+    for (std::size_t k = 0; k < partition.parts.size(); ++k) {
+      source->write_part(partition, k, target, WriteOptions{});
+      std::filesystem::remove(target);
+    }
+  } catch (const Error&) {
+  }
+  std::error_code error;
+  std::filesystem::remove(target, error);
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto path = modelcut::fuzz::write_input(data, size, "model.keras");
   modelcut::fuzz::exercise_pipeline(path);
+  write_parts(path);
   modelcut::fuzz::check_nothing_left_behind(path);
   return 0;
 }

@@ -415,7 +415,8 @@ def test_soft_links_are_fine(keras_model, tmp_path):
 
 # ---------------------------------------------------------------- determinism
 
-@pytest.mark.parametrize("name,at", [("seed.keras", "fc2"), ("residual.keras", "d2"), ("legacy.h5", "pool")])
+@pytest.mark.parametrize("name,at", [("seed.keras", "fc2"), ("residual.keras", "d2"), ("nested.keras", "blk_dense"),
+                                     ("legacy.h5", "pool")])
 def test_parts_are_byte_identical_between_runs(keras_model, tmp_path, name, at):
     source = keras_model(name)
     first = run_cli("split", source, "--at", at, "-o", tmp_path / "a", "-q")

@@ -17,8 +17,9 @@
 #include <optional>
 #include <set>
 
+#include "hdf5_structure_copy.h"
+#include "keras_part_archive.h"
 #include "modelcut/error.h"
-#include "zip_archive.h"
 
 namespace modelcut::keras {
 namespace fs = std::filesystem;
@@ -126,15 +127,11 @@ class PartWriter {
     const Json root = config();
     PendingFile output(target);
     if (model_.container == Container::Zip) {
-      // Staged beside the part, not in the temporary folder, and removed
-      // on every path out of here.
-      PendingFile weights(output.path().string() + ".weights.h5");
-      write_weights(weights.path(), root["config"]["name"].get<std::string>());
       std::string metadata = model_.metadata;
       if (metadata.empty()) metadata = Json{{"keras_version", model_.keras_version}}.dump();
-      write_zip(output.path(), {{"metadata.json", metadata, {}},
-                                {"config.json", root.dump(), {}},
-                                {"model.weights.h5", "", weights.path()}});
+      PartArchive archive(output.path());
+      write_weights(archive, root["config"]["name"].get<std::string>());
+      archive.finish(model_.weights.descriptor(), metadata, root.dump());
     } else {
       write_legacy(output.path(), root);
     }
@@ -442,8 +439,10 @@ class PartWriter {
   }
 
   // .keras: one state group per layer, "layers/<snake_case class>[_k]".
-  void write_weights(const fs::path& path, const std::string& model_name) const {
-    h5::File file = h5::File::create(path);
+  // The datasets' bytes are copied raw by the archive (keras_part_archive.h);
+  // a layer whose state is not plain groups and datasets goes through H5Ocopy.
+  void write_weights(PartArchive& archive, const std::string& model_name) const {
+    h5::File& file = archive.weights();
     if (model_.weights_have_names) {
       h5::create_group(file, "vars");
       h5::write_string_attribute(file, "vars", "name", model_name);
@@ -458,7 +457,13 @@ class PartWriter {
       if (!inserted) group += "_" + std::to_string(++it->second);
       const std::string* source_group = layer.source ? &model_.layers[*layer.source].weight_group : nullptr;
       if (source_group && !source_group->empty()) {
-        h5::copy_object(model_.weights, *source_group, file, group);
+        // The layer's name is written below.
+        const std::set<std::pair<std::string, std::string>> rewritten = {{"vars", "name"}};
+        if (!h5::copy_structure(
+                model_.weights, *source_group, file, group, archive.raw(),
+                model_.weights_have_names ? rewritten : std::set<std::pair<std::string, std::string>>{})) {
+          h5::copy_object(model_.weights, *source_group, file, group);
+        }
         if (model_.weights_have_names && h5::is_group(file, group + "/vars")) {
           h5::write_string_attribute(file, group + "/vars", "name", layer.name);
         }
@@ -467,7 +472,6 @@ class PartWriter {
         h5::write_string_attribute(file, group + "/vars", "name", layer.name);
       }
     }
-    file.close();
   }
 
   // Legacy .h5: the config as an attribute, and a group per layer listing

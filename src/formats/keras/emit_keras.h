@@ -11,7 +11,9 @@
 // crossing the next cut, in the partition's order (the last part keeps the
 // model's outputs). Weights are copied group by group from the source's HDF5
 // file into the part's, under the names Keras will look for when it loads
-// the part. Parts carry no optimizer state and no compile config.
+// the part; in a .keras part, the datasets' bytes are copied raw, straight
+// into the output archive (keras_part_archive.h). Parts carry no optimizer
+// state and no compile config.
 #pragma once
 
 #include <filesystem>

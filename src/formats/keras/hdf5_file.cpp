@@ -1,6 +1,9 @@
 // HDF5 helpers for the Keras adapter (see hdf5_file.h).
 #include "hdf5_file.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -222,14 +225,54 @@ File File::open_read(const std::filesystem::path& path, const std::string& shown
   if (!access.valid()) fail("cannot set up reading HDF5 files");
   file.handle_ = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()));
   if (!file.handle_.valid()) fail(quoted(path.string()), ": cannot open the HDF5 file");
+  std::error_code error;
+  file.span_ = {0, static_cast<std::uint64_t>(std::filesystem::file_size(path, error))};
+  if (error) fail(quoted(path.string()), ": cannot open the HDF5 file");
   return file;
 }
 
-File File::create(const std::filesystem::path& path) {
+bool has_signature(const std::filesystem::path& path, const FileSpan& span) {
+  static const char kSignature[8] = {'\x89', 'H', 'D', 'F', '\r', '\n', '\x1a', '\n'};
+  char head[8] = {};
+  const int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const bool signed_hdf5 = descriptor >= 0 && span.size >= sizeof head &&
+                           ::pread(descriptor, head, sizeof head, static_cast<off_t>(span.offset)) == sizeof head &&
+                           std::memcmp(head, kSignature, sizeof head) == 0;
+  if (descriptor >= 0) ::close(descriptor);
+  return signed_hdf5;
+}
+
+File File::open_read_at(const std::filesystem::path& path, const FileSpan& span, const std::string& shown_as) {
+  quiet_hdf5();
+  File file;
+  file.path_ = shown_as;
+  file.span_ = span;
+  // H5Fis_hdf5 would look at the start of the whole file.
+  if (!has_signature(path, span)) fail(quoted(shown_as), ": not an HDF5 file");
+  Handle access(checked_read_access(span));
+  if (!access.valid()) fail("cannot set up reading HDF5 files");
+  file.handle_ = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()));
+  if (!file.handle_.valid()) fail(quoted(shown_as), ": cannot open the HDF5 file");
+  return file;
+}
+
+int File::descriptor() const {
+  void* handle = nullptr;
+  if (H5Fget_vfd_handle(handle_.get(), H5P_DEFAULT, &handle) < 0 || handle == nullptr) {
+    fail(quoted(path_.string()), ": cannot read the HDF5 file");
+  }
+  return *static_cast<int*>(handle);
+}
+
+File File::create(const std::filesystem::path& path, std::uint64_t user_block) {
   quiet_hdf5();
   File file;
   file.path_ = path;
-  file.handle_ = Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  Handle creation(H5Pcreate(H5P_FILE_CREATE));
+  if (!creation.valid() || (user_block != 0 && H5Pset_userblock(creation.get(), user_block) < 0)) {
+    fail("cannot create ", quoted(path.string()));
+  }
+  file.handle_ = Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, creation.get(), H5P_DEFAULT));
   if (!file.handle_.valid()) fail("cannot create ", quoted(path.string()));
   return file;
 }

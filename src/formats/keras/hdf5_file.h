@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "hdf5_guard.h"
+
 namespace modelcut::keras::h5 {
 
 // The HDF5 library (as Debian builds it) is not thread-safe: hold this lock
@@ -54,18 +56,32 @@ class File {
   // hdf5_guard.h); throws Error when it is not HDF5. Messages name the
   // file `shown_as` (default: path).
   static File open_read(const std::filesystem::path& path, const std::string& shown_as = "");
-  // Creates (truncates) a file for writing.
-  static File create(const std::filesystem::path& path);
+  // Opens the HDF5 file that lies at `span` of the file at `path` (a zip
+  // member stored uncompressed), read-only, through the checking driver.
+  static File open_read_at(const std::filesystem::path& path, const FileSpan& span, const std::string& shown_as);
+  // Creates (truncates) a file for writing, its first `user_block` bytes
+  // (0, or a power of two from 512) left to the caller.
+  static File create(const std::filesystem::path& path, std::uint64_t user_block = 0);
 
   hid_t id() const { return handle_.get(); }
   const std::filesystem::path& path() const { return path_; }  // as shown in messages
+  // Of a file opened for reading: its bytes are those of span() in the
+  // file open as descriptor() (owned by the library; valid while open).
+  // span().size is the HDF5 file's size.
+  const FileSpan& span() const { return span_; }
+  int descriptor() const;
   // Flushes and closes; throws Error if HDF5 reports a failure.
   void close();
 
  private:
   Handle handle_;
   std::filesystem::path path_;
+  FileSpan span_;
 };
+
+// Whether the bytes at `span` of the file begin with the HDF5 signature
+// (h5py writes no user block, so Keras's weights files do).
+bool has_signature(const std::filesystem::path& path, const FileSpan& span);
 
 // Throws Error naming the object when the file reaches outside itself:
 // external or user-defined links, datasets with external raw storage,

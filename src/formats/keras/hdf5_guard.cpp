@@ -31,6 +31,7 @@ namespace {
 struct GuardFile {
   H5FD_t base;  // first: the library sees a GuardFile as an H5FD_t
   int fd = -1;
+  std::uint64_t start = 0;  // where the HDF5 file begins in the opened file (a zip member's offset)
   haddr_t eoa = 0;
   haddr_t eof = 0;
   dev_t device = 0;
@@ -63,11 +64,11 @@ std::uint64_t little_endian(const unsigned char* bytes, unsigned size) {
 
 // The size of lengths the superblock declares (the library searches for
 // the superblock at 0, 512, 1024, ...); 0 when none is found.
-unsigned superblock_length_size(int fd, haddr_t eof) {
+unsigned superblock_length_size(int fd, std::uint64_t start, haddr_t eof) {
   static const unsigned char kSignature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
   for (haddr_t at = 0; at + 16 <= eof; at = at == 0 ? 512 : at * 2) {
     unsigned char head[16];
-    if (!read_at(fd, at, sizeof head, head)) return 0;
+    if (!read_at(fd, start + at, sizeof head, head)) return 0;
     if (std::memcmp(head, kSignature, 8) != 0) continue;
     const unsigned version = head[8];
     return version <= 1 ? head[14] : head[10];
@@ -84,12 +85,12 @@ bool collection_is_sound(const GuardFile& file, haddr_t address) {
   const std::size_t object_header = 8 + length;  // index, references, reserved, object size
   if (address >= file.eof || file.eof - address < header) return false;
   unsigned char head[8 + 8];
-  if (!read_at(file.fd, address, header, head)) return false;
+  if (!read_at(file.fd, file.start + address, header, head)) return false;
   if (std::memcmp(head, "GCOL", 4) != 0 || head[4] != 1) return false;
   const std::uint64_t size = little_endian(head + 8, length);
   if (size < header || size > file.eof - address) return false;
   std::vector<unsigned char> collection(static_cast<std::size_t>(size));
-  if (!read_at(file.fd, address, collection.size(), collection.data())) return false;
+  if (!read_at(file.fd, file.start + address, collection.size(), collection.data())) return false;
   std::size_t at = header;
   while (at < collection.size()) {
     if (collection.size() - at < object_header) break;  // a tail too small for an object is free space
@@ -110,12 +111,16 @@ bool collection_is_sound(const GuardFile& file, haddr_t address) {
   return true;
 }
 
-H5FD_t* guard_open(const char* name, unsigned flags, hid_t, haddr_t maxaddr) {
+H5FD_t* guard_open(const char* name, unsigned flags, hid_t access, haddr_t maxaddr) {
   if ((flags & H5F_ACC_RDWR) || (flags & H5F_ACC_CREAT) || (flags & H5F_ACC_TRUNC)) return nullptr;
+  const auto* span = static_cast<const FileSpan*>(H5Pget_driver_info(access));
   const int fd = ::open(name, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return nullptr;
   struct stat info;
-  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) ||
+      (span != nullptr && span->size != 0 &&
+       (span->offset > static_cast<std::uint64_t>(info.st_size) ||
+        span->size > static_cast<std::uint64_t>(info.st_size) - span->offset))) {
     ::close(fd);
     return nullptr;
   }
@@ -126,9 +131,13 @@ H5FD_t* guard_open(const char* name, unsigned flags, hid_t, haddr_t maxaddr) {
   }
   file->fd = fd;
   file->eof = static_cast<haddr_t>(info.st_size);
+  if (span != nullptr && span->size != 0) {
+    file->start = span->offset;
+    file->eof = static_cast<haddr_t>(span->size);
+  }
   file->device = info.st_dev;
   file->inode = info.st_ino;
-  const unsigned length_size = superblock_length_size(fd, file->eof);
+  const unsigned length_size = superblock_length_size(fd, file->start, file->eof);
   file->length_size = length_size == 2 || length_size == 4 || length_size == 8 ? length_size : 0;
   (void)maxaddr;
   return &file->base;
@@ -146,6 +155,7 @@ int guard_compare(const H5FD_t* a, const H5FD_t* b) {
   const GuardFile* second = as_guard(b);
   if (first->device != second->device) return first->device < second->device ? -1 : 1;
   if (first->inode != second->inode) return first->inode < second->inode ? -1 : 1;
+  if (first->start != second->start) return first->start < second->start ? -1 : 1;
   return 0;
 }
 
@@ -182,7 +192,7 @@ herr_t guard_read(H5FD_t* base, H5FD_mem_t type, hid_t, haddr_t address, size_t 
   // speculative reads of a few KiB near it, far below this bound.
   constexpr std::size_t kMaxBytesPastEnd = std::size_t{1} << 20;
   if (size - present > kMaxBytesPastEnd) return -1;
-  if (present > 0 && !read_at(file->fd, address, present, bytes)) return -1;
+  if (present > 0 && !read_at(file->fd, file->start + address, present, bytes)) return -1;
   std::memset(bytes + present, 0, size - present);
   // The library reads a collection as raw data (H5F_block_read maps
   // H5FD_MEM_GHEAP to H5FD_MEM_DRAW), first at its address, then the rest
@@ -206,6 +216,7 @@ H5FD_class_t make_class() {
   driver.name = "modelcut_checked";
   driver.maxaddr = (static_cast<haddr_t>(1) << 62) - 1;
   driver.fc_degree = H5F_CLOSE_WEAK;
+  driver.fapl_size = sizeof(FileSpan);  // copied and freed by the library
   driver.open = guard_open;
   driver.close = guard_close;
   driver.cmp = guard_compare;
@@ -223,7 +234,7 @@ H5FD_class_t make_class() {
 
 }  // namespace
 
-hid_t checked_read_access() {
+hid_t checked_read_access(const FileSpan& span) {
   static const H5FD_class_t driver = make_class();
   static hid_t driver_id = H5I_INVALID_HID;
   static std::once_flag once;
@@ -231,7 +242,7 @@ hid_t checked_read_access() {
   if (driver_id < 0) return H5I_INVALID_HID;
   const hid_t access = H5Pcreate(H5P_FILE_ACCESS);
   if (access < 0) return H5I_INVALID_HID;
-  if (H5Pset_driver(access, driver_id, nullptr) < 0) {
+  if (H5Pset_driver(access, driver_id, &span) < 0) {
     H5Pclose(access);
     return H5I_INVALID_HID;
   }

@@ -9,6 +9,7 @@
 #include "modelcut/error.h"
 #include "modelcut/file_type.h"
 #include "zip_archive.h"
+#include "zip_stored_member.h"
 
 namespace modelcut::keras {
 namespace fs = std::filesystem;
@@ -41,6 +42,28 @@ ScratchFile::~ScratchFile() {
   if (descriptor_ >= 0) ::close(descriptor_);
 }
 
+// A compressed member (a re-zipped archive) is extracted to a file of our
+// own in the temporary folder, which HDF5 keeps open.
+void extract_weights(KerasModel& model, const ZipReader& archive, const fs::path& path) {
+  const std::string where = quoted(path.string());
+  const ScratchFile weights_file;  // HDF5 opens it again by path and keeps it open
+  // A compressed entry may shrink by what HDF5 padding and zero tensors
+  // allow, not by the thousands a zip bomb needs. h5py writes no user
+  // block, so the HDF5 signature is at offset 0.
+  ZipReader::ExtractLimits limits;
+  limits.max_bytes = std::uint64_t{1} << 40;
+  limits.free_expansion = std::uint64_t{64} << 20;
+  limits.max_ratio = 16;
+  limits.magic = std::string("\x89HDF\r\n\x1a\n", 8);
+  limits.kind = "an HDF5 file";
+  archive.extract("model.weights.h5", weights_file.descriptor(), limits);
+  try {
+    model.weights = h5::File::open_read(weights_file.path(), path.string() + ":model.weights.h5");
+  } catch (const Error&) {
+    fail(where, ": model.weights.h5 in the archive is not an HDF5 file");
+  }
+}
+
 void open_container(KerasModel& model, const fs::path& path) {
   const std::string where = quoted(path.string());
   const bool is_zip = sniff_file_type(path) == FileType::KerasZip;
@@ -60,22 +83,20 @@ void open_container(KerasModel& model, const fs::path& path) {
       if (archive.has("model.weights.json")) fail(where, ": sharded weights (model.weights.json) are not supported");
       fail(where, ": not a Keras archive: it has no model.weights.h5");
     }
-    const ScratchFile weights_file;  // HDF5 opens it again by path and keeps it open
-    // Keras stores the weights uncompressed; a compressed entry (a re-zipped
-    // archive) may shrink by what HDF5 padding and zero tensors allow, not
-    // by the thousands a zip bomb needs. h5py writes no user block, so the
-    // HDF5 signature is at offset 0.
-    ZipReader::ExtractLimits limits;
-    limits.max_bytes = std::uint64_t{1} << 40;
-    limits.free_expansion = std::uint64_t{64} << 20;
-    limits.max_ratio = 16;
-    limits.magic = std::string("\x89HDF\r\n\x1a\n", 8);
-    limits.kind = "an HDF5 file";
-    archive.extract("model.weights.h5", weights_file.descriptor(), limits);
-    try {
-      model.weights = h5::File::open_read(weights_file.path(), path.string() + ":model.weights.h5");
-    } catch (const Error&) {
-      fail(where, ": model.weights.h5 in the archive is not an HDF5 file");
+    // Keras stores the weights uncompressed: then they are read in place,
+    // where they are in the archive, and parts copy them from there.
+    const std::string shown = path.string() + ":model.weights.h5";
+    std::optional<h5::FileSpan> span;
+    if (auto size = archive.stored_size("model.weights.h5")) span = find_stored_member(path, "model.weights.h5", *size);
+    if (span) {
+      if (!h5::has_signature(path, *span)) fail(where, ": model.weights.h5 is not an HDF5 file");
+      try {
+        model.weights = h5::File::open_read_at(path, *span, shown);
+      } catch (const Error&) {
+        fail(where, ": model.weights.h5 in the archive is not an HDF5 file");
+      }
+    } else {
+      extract_weights(model, archive, path);
     }
     h5::refuse_outside_references(model.weights);
     model.keras3 = true;

@@ -94,7 +94,10 @@ class KerasModel {
   std::string backend;        // the backend attribute (.h5)
   std::string model_name;
   std::string model_class;          // "Sequential", "Functional", ...
-  h5::File weights;                 // the HDF5 file with the weights (for a .keras, extracted and already unlinked)
+  // The HDF5 file with the weights. For a .keras archive, read in place
+  // inside it when stored (as Keras writes it), else extracted to an
+  // unnamed temporary file.
+  h5::File weights;
   bool weights_have_names = false;  // .keras: state groups carry the layer's name (Keras >= 3.10 or so)
 
   Dataflow dataflow;

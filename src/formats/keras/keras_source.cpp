@@ -63,8 +63,8 @@ class KerasSource final : public SourceModel {
 
   std::vector<std::filesystem::path> input_files() const override {
     if (!model_->has_weights) return {};  // from config text: no file of the user's is read
-    // A .h5 holds its weights; a .keras archive's weights are read from a
-    // copy in a temporary folder of our own, not from a file of the user's.
+    // A .h5 holds its weights; a .keras archive's weights are read inside
+    // it, or from a temporary copy of our own when compressed.
     return {model_->path};
   }
 

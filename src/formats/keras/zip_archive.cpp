@@ -40,6 +40,18 @@ ZipReader::~ZipReader() {
 
 bool ZipReader::has(const std::string& name) const { return zip_name_locate(archive_, name.c_str(), 0) >= 0; }
 
+std::optional<std::uint64_t> ZipReader::stored_size(const std::string& name) const {
+  zip_stat_t stat;
+  zip_stat_init(&stat);
+  if (zip_stat(archive_, name.c_str(), 0, &stat) != 0) return std::nullopt;
+  const zip_uint64_t needed = ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD | ZIP_STAT_ENCRYPTION_METHOD;
+  if ((stat.valid & needed) != needed || stat.comp_method != ZIP_CM_STORE || stat.encryption_method != ZIP_EM_NONE ||
+      stat.comp_size != stat.size) {
+    return std::nullopt;
+  }
+  return stat.size;
+}
+
 // Sizes in the archive's directory are what the file claims; every limit
 // below is enforced on the bytes actually decompressed as well, so that an
 // entry whose header lies stops at its limit.

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ class ZipReader {
   ZipReader& operator=(const ZipReader&) = delete;
 
   bool has(const std::string& name) const;
+  // The size of an entry stored uncompressed (as its directory says);
+  // nullopt when it is absent or compressed.
+  std::optional<std::uint64_t> stored_size(const std::string& name) const;
   // The whole entry; throws Error when it is larger than `max_bytes`.
   std::string read(const std::string& name, std::uint64_t max_bytes) const;
   // What an entry may be to be extracted. The sizes and the ratio are
