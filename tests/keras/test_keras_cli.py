@@ -111,11 +111,15 @@ def test_weight_modes_are_onnx_only(keras_model, tmp_path, mode):
     assert_refused(result, tmp_path / "out", "ONNX")
 
 
-def test_merge_is_refused(keras_model, tmp_path):
+def test_merge_of_keras_parts_writes_keras_only(keras_model, tmp_path):
+    # Keras parts merge through Keras into a .keras file; another suffix is refused, nothing written.
     model = keras_model("seed.keras")
     parts = run_cli("split", model, "--at", "fc2", "-o", tmp_path / "p", "-q").stdout.split()
-    assert_refused(run_cli("merge", *parts, "-o", tmp_path / "whole.keras"), tmp_path / "whole.keras",
-                   "merging Keras parts is not supported")
+    assert_refused(run_cli("merge", *parts, "-o", tmp_path / "whole.onnx"), tmp_path / "whole.onnx",
+                   "Keras parts merge into a .keras file")
+    merged = tmp_path / "whole.keras"
+    assert run_cli("merge", *parts, "-o", merged).returncode == 0
+    assert run_cli("verify", model, merged).returncode == 0
 
 
 def test_subclassed_model_is_refused(tmp_path):
