@@ -21,10 +21,24 @@ An information bottleneck at the cut (IBA) explains a classifier's decisions:
 """
 
 from ._core import Error
-from .api import SplitResult, inspect, merge, resolve, split
-from .intervene import ChainError, gaussian_noise, run_chain
-from .plan import Plan, plan, plan_device_server, profile
-from .verify import VerifyReport, verify
+from .plan import Plan, plan, plan_device_server, profile  # light: the planners are in the core
+
+# Everything else is imported on first use (PEP 562), so that the command
+# line and users of one format do not pay for the others' libraries (onnx,
+# ONNX Runtime, Keras): `modelcut split model.keras` starts in about 0.1 s.
+_LAZY = {
+    "SplitResult": ".api",
+    "inspect": ".api",
+    "merge": ".api",
+    "resolve": ".api",
+    "split": ".api",
+    "ChainError": ".intervene",
+    "gaussian_noise": ".intervene",
+    "run_chain": ".intervene",
+    "VerifyReport": ".verify",
+    "verify": ".verify",
+}
+_SUBPACKAGES = ("bottleneck", "live")
 
 __all__ = [
     "ChainError",
@@ -47,10 +61,16 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    # modelcut.bottleneck imports keras (and its backend): only on first use,
-    # so that `import modelcut` stays light for ONNX users.
-    if name == "bottleneck":
-        import importlib
+    import importlib
 
-        return importlib.import_module(".bottleneck", __name__)
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    if name in _SUBPACKAGES:
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'modelcut' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY, *_SUBPACKAGES])

@@ -7,16 +7,33 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, Union
 
-import onnx
+from . import _core
 
-from . import _core, live
+if TYPE_CHECKING:
+    import onnx
 
-ModelArg = str | os.PathLike | onnx.ModelProto
+# onnx (with numpy and protobuf) and Keras are imported only where a call
+# needs them: `modelcut split model.keras` starts in a tenth of the time.
+ModelArg = Union[str, os.PathLike, "onnx.ModelProto"]
+
+
+def _is_model_proto(value) -> bool:
+    onnx = sys.modules.get("onnx")  # a ModelProto exists only once onnx is imported
+    return onnx is not None and isinstance(value, onnx.ModelProto)
+
+
+def _is_live_keras(value) -> bool:
+    if isinstance(value, (str, os.PathLike)) or _is_model_proto(value):
+        return False
+    from .live import is_live_keras
+
+    return is_live_keras(value)
 
 
 @dataclass
@@ -42,7 +59,9 @@ class SplitResult:
 @contextmanager
 def _as_path(model: ModelArg) -> Iterator[str]:
     """Yields a file path for a path or an in-memory ModelProto."""
-    if isinstance(model, onnx.ModelProto):
+    if _is_model_proto(model):
+        import onnx
+
         with tempfile.TemporaryDirectory(prefix="modelcut-") as folder:
             path = os.path.join(folder, (model.graph.name or "model") + ".onnx")
             onnx.save(model, path)
@@ -79,6 +98,8 @@ def inferred_types(path: str) -> list[bytes]:
     """
     if _core.file_type(path) != "onnx":
         return []
+    import onnx
+
     try:
         structure = onnx.load_from_string(_core.structure_only(path))
         inferred = onnx.shape_inference.infer_shapes(structure, data_prop=True)
@@ -121,7 +142,9 @@ def split(
     weights exceed `external_threshold`).
     `progress(part_index, bytes_written, bytes_total)` is called while writing.
     """
-    if live.is_live_keras(model):
+    if _is_live_keras(model):
+        from . import live
+
         if output_dir is not None:
             raise _core.Error("a live Keras model is cut in memory: leave out output_dir "
                               "(save it with model.save and cut the file to get part files)")
@@ -143,7 +166,9 @@ def resolve(model: ModelArg, at: str | Sequence[str], *, infer_shapes: bool = Tr
     modelcut.Error for the first name that does not resolve.
     """
     cuts = [at] if isinstance(at, str) else list(at)
-    if live.is_live_keras(model):
+    if _is_live_keras(model):
+        from . import live
+
         return live.resolve_live(model, cuts)
     with _as_path(model) as path:
         hints = inferred_types(path) if infer_shapes else []
@@ -163,27 +188,33 @@ def merge(
     None), flat, with the parts' layers; Keras part files (.keras, .h5) are
     loaded with Keras (with `custom_objects` for unregistered custom layers)
     and composed into a .keras file written by Keras."""
-    if parts and all(live.is_live_keras(part) for part in parts):
+    if parts and all(_is_live_keras(part) for part in parts):
+        from . import live
+
         if output is not None:
             raise _core.Error("live Keras parts merge into a live keras.Model: leave out the output "
                               "(save the result with model.save)")
         return live.merge_live(parts)
-    if any(live.is_live_keras(part) for part in parts):
+    if any(_is_live_keras(part) for part in parts):
         raise _core.Error("merge takes either live Keras parts or part files, not both")
     if output is None:
         raise _core.Error("no output file given")
     for part in parts:
-        if not isinstance(part, onnx.ModelProto):
+        if not _is_model_proto(part):
             _core.check_input_file(os.fspath(part))  # before its type is sniffed: a FIFO would block the read
     keras_files = [is_keras_file(part) for part in parts]
     if parts and all(keras_files):
+        from . import live
+
         return live.merge_keras_files(parts, output, overwrite=overwrite, custom_objects=custom_objects)
     if any(keras_files):
         raise _core.Error("merge takes parts of one format: these are Keras and ONNX files")
     paths = []
     with tempfile.TemporaryDirectory(prefix="modelcut-") as folder:
         for index, part in enumerate(parts):
-            if isinstance(part, onnx.ModelProto):
+            if _is_model_proto(part):
+                import onnx
+
                 path = os.path.join(folder, f"part{index}.onnx")
                 onnx.save(part, path)
                 paths.append(path)
@@ -194,7 +225,7 @@ def merge(
 
 def inspect(model: ModelArg, *, infer_shapes: bool = True) -> dict:
     """Inputs, outputs, layers (with output shapes) and candidate cut points."""
-    if live.is_live_keras(model):
+    if _is_live_keras(model):
         raise _core.Error("inspect reads model files: save the live model (model.save('model.keras')) and "
                           "inspect the file; split and resolve take the live model itself")
     with _as_path(model) as path:

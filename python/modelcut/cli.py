@@ -18,21 +18,21 @@ import tempfile
 import traceback
 import zipfile
 import zlib
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import numpy as np
-from google.protobuf.message import DecodeError
+if TYPE_CHECKING:
+    import numpy as np
 
 from . import _core, api
-from ._ort import load_feeds, random_inputs
-from .intervene import gaussian_noise, run_chain
 from .plan import BALANCES, plan_device_server
 from .plan import plan as plan_pipeline
 from .plan import profile as profile_model
 from .plan.plot import check_plot_path
 from .plan.profile_file import as_created
 from .plan.units import format_seconds, parse_bytes, parse_rate, parse_rates, parse_seconds
-from .verify import verify
+
+# numpy, onnx and ONNX Runtime are imported by the commands that use them
+# (verify, run, --inputs), so that split, inspect and merge start at once.
 
 EXIT_FAILED_CHECK = 1
 EXIT_BAD_INPUT = 2
@@ -130,12 +130,17 @@ def cmd_split(args) -> int:
 
 
 def _feeds(args, model) -> dict[str, np.ndarray]:
+    from ._ort import load_feeds, random_inputs
+
     if args.inputs:
         return load_feeds(args.inputs, model)
     return random_inputs(model, seed=args.seed, batch=args.batch)
 
 
 def cmd_verify(args) -> int:
+    from ._ort import load_feeds
+    from .verify import verify
+
     if api.is_keras_file(args.model):  # Keras reads the feeds file itself
         feeds = args.inputs
     else:
@@ -156,6 +161,10 @@ def cmd_run(args) -> int:
     if api.is_keras_file(args.parts[0]):
         raise ValueError("modelcut run runs ONNX parts; load Keras parts with keras.models.load_model "
                          "(modelcut verify checks them)")
+    import numpy as np
+
+    from .intervene import gaussian_noise, run_chain
+
     feeds = _feeds(args, args.parts[0])
     intervention = gaussian_noise(args.noise, seed=args.seed) if args.noise else None
     outputs = run_chain(args.parts, feeds, intervention=intervention, optimize=args.optimize)
@@ -193,6 +202,8 @@ def _save_outputs(args, outputs: dict[str, np.ndarray]) -> None:
     for path in reads:
         if os.path.exists(target) and os.path.samefile(target, path):
             raise _core.Error(f"--save '{target}' is the input '{path}'; modelcut never replaces a file it reads")
+    import numpy as np
+
     folder = os.path.dirname(os.path.abspath(target))
     with tempfile.NamedTemporaryFile(dir=folder, prefix=".modelcut-", suffix=".npz", delete=False) as file:
         try:
@@ -626,6 +637,8 @@ def _check_inputs_file(path: str) -> None:
     _core.check_input_file(path)
     if not path.endswith((".npy", ".npz")):
         return  # the feeds reader names the accepted kinds
+    import numpy as np
+
     try:
         if path.endswith(".npy"):
             np.load(path, mmap_mode="r", allow_pickle=False)  # header and size, not the data
@@ -659,8 +672,8 @@ def _check_input_files(args) -> None:
 # ValueError is how modelcut's Python code reports bad input (modelcut.Error
 # and ChainError are ValueErrors); an OSError is about the user's files or
 # disk; the others are a malformed file read by numpy, zipfile or protobuf.
-BAD_INPUT_TYPES = (ValueError, OSError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, zlib.error,
-                   DecodeError)
+# (protobuf's DecodeError counts through MODEL_READERS below.)
+BAD_INPUT_TYPES = (ValueError, OSError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, zlib.error)
 
 # Libraries that read the user's models: an exception they raise is their
 # refusal of the model (ONNX Runtime: InvalidGraph, Fail, ...; Keras and h5py

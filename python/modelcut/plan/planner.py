@@ -10,8 +10,6 @@ import tempfile
 from contextlib import ExitStack
 from typing import Mapping, Sequence
 
-import onnx
-
 from .. import _core, api
 from .profile_file import read_profile_nodes
 from .profiler import check_dims
@@ -240,7 +238,7 @@ def plan_device_server(
 
 def _kept(model: api.ModelArg):
     """What the plan keeps to split later: the path, or the in-memory model."""
-    return model if isinstance(model, onnx.ModelProto) else os.fspath(model)
+    return model if api._is_model_proto(model) else os.fspath(model)
 
 
 def _describe(profile) -> str | dict | None:
