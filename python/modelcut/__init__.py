@@ -26,6 +26,8 @@ from .plan import Plan, plan, plan_device_server, profile  # light: the planners
 # Everything else is imported on first use (PEP 562), so that the command
 # line and users of one format do not pay for the others' libraries (onnx,
 # ONNX Runtime, Keras): `modelcut split model.keras` starts in about 0.1 s.
+# No lazy name may be the name of a submodule: importing the submodule would
+# bind its name here to the module (hence verification.py, not verify.py).
 _LAZY = {
     "SplitResult": ".api",
     "inspect": ".api",
@@ -35,8 +37,8 @@ _LAZY = {
     "ChainError": ".intervene",
     "gaussian_noise": ".intervene",
     "run_chain": ".intervene",
-    "VerifyReport": ".verify",
-    "verify": ".verify",
+    "VerifyReport": ".verification",
+    "verify": ".verification",
 }
 _SUBPACKAGES = ("bottleneck", "live")
 

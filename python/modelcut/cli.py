@@ -139,7 +139,7 @@ def _feeds(args, model) -> dict[str, np.ndarray]:
 
 def cmd_verify(args) -> int:
     from ._ort import load_feeds
-    from .verify import verify
+    from .verification import verify
 
     if api.is_keras_file(args.model):  # Keras reads the feeds file itself
         feeds = args.inputs

@@ -15,7 +15,7 @@ from . import _core
 from ._ort import InputSpec, check_feeds, random_feeds, read_feeds
 from .api import is_keras_file  # noqa: F401 - re-exported for callers
 from .intervene import ChainError
-from .verify import VerifyReport, compare_output
+from .verification import VerifyReport, compare_output
 
 PathLike = str | os.PathLike
 

@@ -1,4 +1,4 @@
-# Tests for modelcut.verify and the feed helpers in modelcut._ort, on real
+# Tests for modelcut.verify (modelcut.verification) and the feed helpers in modelcut._ort, on real
 # ONNX Runtime. The model (an MLP with a skip connection and an int64 mask
 # input) is built with onnx.helper; parts come from onnx.utils.Extractor.
 # Run with PYTHONPATH=python (or with modelcut installed).
@@ -10,7 +10,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from modelcut._ort import load_feeds, make_session, random_inputs
-from modelcut.verify import compare_output, verify
+from modelcut.verification import compare_output, verify
 
 OPSET = 17
 IR_VERSION = 10  # onnx 1.23 defaults to an IR newer than ORT 1.31 accepts
