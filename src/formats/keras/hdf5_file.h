@@ -106,6 +106,13 @@ std::optional<std::uint64_t> dataset_bytes(const File& file, const std::string& 
 
 // A string attribute (fixed or variable length), or nullopt when absent.
 std::optional<std::string> read_string_attribute(const File& file, const std::string& object, const std::string& name);
+
+// Walks the attribute messages of `object` (open as `target`) once in an
+// isolated child (isolated_call.h), and fails with one line naming the
+// object if libhdf5 crashes, hangs or runs out of memory there. Call it
+// before anything in this process asks libhdf5 about the object's
+// attributes (H5Aexists, H5Aopen, H5Oget_info with attributes).
+void check_attribute_messages(const File& file, const std::string& object, hid_t target);
 // A 1-D array of strings, also when split over "name0", "name1", ... as
 // Keras does for large lists; an empty numeric array reads as empty; nullopt
 // when absent.

@@ -54,6 +54,7 @@ bool is_scalar_string(hid_t attribute) {
 bool plan_attributes(const File& file, const std::string& path, hid_t object, const std::string& relative,
                      const std::set<std::pair<std::string, std::string>>& left_out,
                      std::vector<std::pair<std::string, std::string>>& out) {
+  check_attribute_messages(file, path, object);
   H5O_info_t info;
   if (H5Oget_info2(object, &info, H5O_INFO_NUM_ATTRS) < 0) return false;
   for (hsize_t index = 0; index < info.num_attrs; ++index) {
