@@ -57,18 +57,20 @@ class InputSpec:
 # ---------------------------------------------------------------- sessions
 
 
-def make_session(model: ModelLike, optimize: bool = False) -> ort.InferenceSession:
+def make_session(model: ModelLike, optimize: bool = False, threads: int = 1) -> ort.InferenceSession:
     """CPU session; graph optimisation is off by default so that fusions
-    across a cut cannot make the chain and the original compute differently."""
+    across a cut cannot make the chain and the original compute differently.
+    More than one thread per op is faster but may change the last bits of
+    reductions from run to run."""
     options = ort.SessionOptions()
     options.graph_optimization_level = (
         ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if optimize
         else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     )
-    # One thread and sequential execution: reductions then run in a fixed
+    # One thread (the default) and sequential execution: reductions then run in a fixed
     # order, so repeated runs give bit-identical results.
-    options.intra_op_num_threads = 1
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.use_deterministic_compute = True
