@@ -40,7 +40,7 @@ _LAZY = {
     "VerifyReport": ".verification",
     "verify": ".verification",
 }
-_SUBPACKAGES = ("bottleneck", "live")
+_SUBPACKAGES = ("bottleneck", "live", "serve")
 
 __all__ = [
     "ChainError",
