@@ -30,6 +30,7 @@ from .plan import profile as profile_model
 from .plan.plot import check_plot_path
 from .plan.profile_file import as_created
 from .plan.units import format_seconds, parse_bytes, parse_rate, parse_rates, parse_seconds
+from .serve.command import add_serve_parser
 
 # numpy, onnx and ONNX Runtime are imported by the commands that use them
 # (verify, run, --inputs), so that split, inspect and merge start at once.
@@ -51,6 +52,8 @@ part2(part1(x)) == model(x).
   modelcut merge parts/*.onnx -o whole.onnx    # compose the parts again (Keras: -o whole.keras)
   modelcut plan model.onnx --stages 4 --balance flops   # where to cut for 4 balanced stages
   modelcut profile model.onnx -o times.json    # time each node, for --balance time
+  modelcut serve parts/*.onnx                  # serve the parts on Ray Serve (HTTP, handle)
+  modelcut run parts/m.part1.onnx --remote http://HOST:8000/  # head here, the rest served
 
 Exit codes: 0 done, 1 a verification above tolerance, 2 bad input, 3 an
 internal error (a bug of modelcut's: --debug shows the trace), 141 stdout
@@ -167,7 +170,16 @@ def cmd_run(args) -> int:
 
     feeds = _feeds(args, args.parts[0])
     intervention = gaussian_noise(args.noise, seed=args.seed) if args.noise else None
-    outputs = run_chain(args.parts, feeds, intervention=intervention, optimize=args.optimize)
+    remote = None
+    if args.remote:
+        from .serve.client import Client, run_split
+
+        client = Client(args.remote, timeout_s=parse_seconds(args.timeout, "--timeout"))
+        remote = run_split(args.parts, args.remote, feeds, intervention=intervention, optimize=args.optimize,
+                           client=client)
+        outputs = remote.outputs
+    else:
+        outputs = run_chain(args.parts, feeds, intervention=intervention, optimize=args.optimize)
     reference = run_chain([args.reference], feeds) if args.reference else None
     rows = []
     for name, value in outputs.items():
@@ -180,9 +192,12 @@ def cmd_run(args) -> int:
         rows.append(row)
     if args.save:
         _save_outputs(args, outputs)
+    summary = _remote_summary(args, remote) if remote else None
     if args.json:
-        _print_json({"noise": args.noise, "outputs": rows})
+        _print_json({"noise": args.noise, "outputs": rows, **({"remote": summary} if summary else {})})
         return 0
+    if summary:
+        print(_remote_text(summary))
     for row in rows:
         text = f"{row['name']}: {row['dtype']}{row['shape']}"
         if "mean" in row:
@@ -191,6 +206,30 @@ def cmd_run(args) -> int:
             text += f"  max abs change vs {os.path.basename(args.reference)}: {row['max_abs_change']:.6g}"
         print(printable(text))
     return 0
+
+
+def _remote_summary(args, remote) -> dict:
+    exchange = remote.exchange
+    return {"url": args.remote, "sent_bytes": exchange.sent_bytes, "received_bytes": exchange.received_bytes,
+            "local_s": sum(remote.local_s), "round_trip_s": exchange.round_trip_s,
+            "server_s": exchange.server_s, "network_s": exchange.network_s,
+            "server_stages_s": exchange.server.get("stages_s")}
+
+
+def _remote_text(summary: dict) -> str:
+    """Where the time went: here, on the wire (and in HTTP), on the server."""
+    lines = [f"sent {_format_bytes(summary['sent_bytes'])} to {printable(summary['url'])}, "
+             f"received {_format_bytes(summary['received_bytes'])}",
+             f"  here:   {format_seconds(summary['local_s'])} (the local parts)"]
+    if summary["server_s"] is not None:
+        stages = summary["server_stages_s"] or []
+        per_stage = ", ".join(format_seconds(seconds) for seconds in stages)
+        lines.append(f"  wire:   {format_seconds(summary['network_s'])} (round trip "
+                     f"{format_seconds(summary['round_trip_s'])} less the server's time)")
+        lines.append(f"  server: {format_seconds(summary['server_s'])} ({len(stages)} stage(s): {per_stage})")
+    else:
+        lines.append(f"  round trip: {format_seconds(summary['round_trip_s'])}")
+    return "\n".join(lines)
 
 
 def _save_outputs(args, outputs: dict[str, np.ndarray]) -> None:
@@ -580,7 +619,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run", help="run the parts, optionally adding noise at the cut",
         description="Run the chain of PARTs on ONNX Runtime, optionally adding Gaussian noise to every "
-        "floating-point value crossing each cut (integer values such as masks are left alone).",
+        "floating-point value crossing each cut (integer values such as masks are left alone). With "
+        "--remote URL, the PARTs are the head of a chain whose rest is served at URL (`modelcut serve`): "
+        "they run here, and only the values crossing the last cut are sent (split computing).",
     )
     run.add_argument("parts", metavar="PART", nargs="+", help="the parts, in chain order")
     _add_input_options(run)
@@ -588,6 +629,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--reference", metavar="MODEL", help="also run MODEL and print how far the outputs moved")
     run.add_argument("--save", metavar="OUT.npz", help="save the outputs")
     run.add_argument("--json", action="store_true", help="print a summary as JSON")
+    run.add_argument("--remote", metavar="URL", help="send the last part's outputs to the rest of the chain "
+                     "served at URL and print the bytes sent and the time spent here, on the wire and there")
+    run.add_argument("--timeout", default="120s", metavar="DURATION",
+                     help="how long to wait for the server's answer (default 120s)")
     run.set_defaults(run=cmd_run)
 
     merge = commands.add_parser("merge", help="compose parts back into one model")
@@ -604,9 +649,10 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true", help="print everything as JSON")
     inspect.set_defaults(run=cmd_inspect)
     planning = _add_plan_commands(commands, raw)
-    for command in (split, check, run, merge, inspect, *planning):  # --debug after the command works too
+    serve = add_serve_parser(commands, raw)
+    for command in (split, check, run, merge, inspect, serve, *planning):  # --debug after the command works too
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    for command in (parser, split, check, run, merge, inspect, *planning):
+    for command in (parser, split, check, run, merge, inspect, serve, *planning):
         command.error = _one_line_error(command)
     return parser
 
@@ -661,6 +707,9 @@ def _check_input_files(args) -> None:
             _check_model_files(path)
     if args.command == "run":
         for path in [*args.parts, *([args.reference] if args.reference else [])]:
+            _check_model_files(path)
+    if args.command == "serve":
+        for path in args.parts:
             _check_model_files(path)
     # merge: api.merge checks every part (Keras parts: before Keras opens
     # them), the core the files ONNX parts read
