@@ -95,3 +95,23 @@ def test_serve_from_the_command_line(chain, tmp_path):
         import shutil
 
         shutil.rmtree(logs, ignore_errors=True)
+
+
+def test_a_port_in_use_is_refused(chain):
+    import socket
+
+    logs = tempfile.mkdtemp(prefix="mcport", dir="/tmp")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "RAY_TMPDIR": logs}
+        done = subprocess.run([sys.executable, "-m", "modelcut.cli", "serve", chain.parts[0], "--port", str(port)],
+                              capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=240)
+    subprocess.run(["pkill", "-f", logs], check=False)
+    import shutil
+
+    shutil.rmtree(logs, ignore_errors=True)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[-1] == (f"modelcut: error: cannot listen on 127.0.0.1:{port} "
+                                            "(Address already in use); choose another --port")

@@ -139,6 +139,18 @@ def check_resources(signatures: Sequence[PartSignature], config: Config) -> None
                           "`ray start --resources '{\"NAME\": AMOUNT}'`)")
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Refuses a port already taken here: Ray Serve's proxy would fail to
+    listen in the background, and the chain would never answer."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host, port))
+    except OSError as error:
+        raise _core.Error(f"cannot listen on {host}:{port} ({error.strerror}); choose another --port") from None
+
+
 def _running_http(progress: Progress) -> tuple[str, int] | None:
     """(host, port) of Ray Serve's HTTP proxy when Serve already runs in
     the cluster: a new chain is served there, beside the others, whatever
@@ -253,6 +265,8 @@ def deploy(parts: Sequence[str | os.PathLike], config: Config | Mapping | str | 
         options = config.serve
         running = _running_http(progress)
         if running is None:
+            if started:  # the proxy will listen here
+                _check_port_free(options.host, options.port)
             # One HTTP proxy, on the head node: the URL is the head's.
             serve.start(proxy_location="HeadOnly",
                         http_options={"host": options.host, "port": options.port,

@@ -361,11 +361,11 @@ def apply_batching(config: Config, max_batch_size: int | None, batch_wait_s: flo
 
 def apply_boundaries(config: Config, noise: float | None, seed: int | None, intervene: str | None) -> None:
     function = load_callable(intervene) if intervene else None
-    for boundary in config.boundaries:
+    for index, boundary in enumerate(config.boundaries):
         if noise is not None:
             boundary.noise = noise
         if seed is not None:
             boundary.seed = seed
         if function is not None:
             boundary.intervene = function
-        check_boundary(boundary, "--noise")
+        check_boundary(boundary, f"cut {index + 1}")
