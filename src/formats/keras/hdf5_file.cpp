@@ -2,7 +2,6 @@
 #include "hdf5_file.h"
 
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -14,6 +13,7 @@
 #include "hdf5_guard.h"
 #include "isolated_call.h"
 #include "modelcut/error.h"
+#include "util/file_descriptor.h"
 
 namespace modelcut::keras::h5 {
 namespace {
@@ -232,14 +232,11 @@ File File::open_read(const std::filesystem::path& path, const std::string& shown
 }
 
 bool has_signature(const std::filesystem::path& path, const FileSpan& span) {
-  static const char kSignature[8] = {'\x89', 'H', 'D', 'F', '\r', '\n', '\x1a', '\n'};
-  char head[8] = {};
-  const int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  const bool signed_hdf5 = descriptor >= 0 && span.size >= sizeof head &&
-                           ::pread(descriptor, head, sizeof head, static_cast<off_t>(span.offset)) == sizeof head &&
-                           std::memcmp(head, kSignature, sizeof head) == 0;
-  if (descriptor >= 0) ::close(descriptor);
-  return signed_hdf5;
+  static const unsigned char kSignature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  unsigned char head[8] = {};
+  const FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  return file.valid() && span.size >= sizeof head && read_exactly(file.get(), span.offset, sizeof head, head) &&
+         std::memcmp(head, kSignature, sizeof head) == 0;
 }
 
 File File::open_read_at(const std::filesystem::path& path, const FileSpan& span, const std::string& shown_as) {

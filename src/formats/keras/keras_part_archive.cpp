@@ -17,6 +17,7 @@
 
 #include "crc32.h"
 #include "modelcut/error.h"
+#include "util/file_descriptor.h"
 
 namespace modelcut::keras {
 namespace {
@@ -153,23 +154,16 @@ std::string end_records(std::uint64_t directory_offset, std::uint64_t directory_
 class Output {
  public:
   explicit Output(const std::filesystem::path& path) : path_(path), fd_(::open(path.c_str(), O_RDWR | O_CLOEXEC)) {
-    if (fd_ < 0) fail("cannot write ", quoted(path.string()));
+    if (!fd_.valid()) fail("cannot write ", quoted(path.string()));
   }
-  ~Output() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Output(const Output&) = delete;
-  Output& operator=(const Output&) = delete;
-  int get() const { return fd_; }
+  int get() const { return fd_.get(); }
   void close() {
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) fail("cannot write ", quoted(path_.string()));
+    if (!fd_.close()) fail("cannot write ", quoted(path_.string()));
   }
   void write_at(std::uint64_t offset, const void* data, std::size_t size) {
     const auto* bytes = static_cast<const unsigned char*>(data);
     while (size > 0) {
-      const ssize_t put = ::pwrite(fd_, bytes, size, static_cast<off_t>(offset));
+      const ssize_t put = ::pwrite(fd_.get(), bytes, size, static_cast<off_t>(offset));
       if (put < 0 && errno == EINTR) continue;
       if (put <= 0) fail("cannot write ", quoted(path_.string()), " (is the disk full?)");
       bytes += put;
@@ -179,27 +173,15 @@ class Output {
   }
   std::uint64_t size() const {
     struct stat info;
-    if (fstat(fd_, &info) != 0) fail("cannot write ", quoted(path_.string()));
+    if (fstat(fd_.get(), &info) != 0) fail("cannot write ", quoted(path_.string()));
     return static_cast<std::uint64_t>(info.st_size);
   }
   const std::filesystem::path& path() const { return path_; }
 
  private:
   std::filesystem::path path_;
-  int fd_;
+  FileDescriptor fd_;
 };
-
-bool read_exactly(int fd, std::uint64_t offset, std::size_t size, unsigned char* out) {
-  while (size > 0) {
-    const ssize_t got = ::pread(fd, out, size, static_cast<off_t>(offset));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return false;
-    out += got;
-    size -= static_cast<std::size_t>(got);
-    offset += static_cast<std::uint64_t>(got);
-  }
-  return true;
-}
 
 std::uint32_t crc_of(std::uint32_t crc, const unsigned char* data, std::size_t size) {
   return crc32_update(crc, data, size);
