@@ -47,6 +47,21 @@ struct Member {
   std::uint32_t crc = 0;
 };
 
+// The fields a local header and its directory record share, from "version
+// needed" to the name's length. `zip64`: some field of the record is in a
+// zip64 extra field; `big_size`: the sizes are.
+void put_common_fields(std::string& header, const Member& member, bool zip64, bool big_size) {
+  put16(header, zip64 ? 45 : 20);  // version needed
+  put16(header, 0);                // flags
+  put16(header, 0);                // stored
+  put16(header, kDosTime);
+  put16(header, kDosDate);
+  put32(header, member.crc);
+  put32(header, big_size ? kZip32Max : member.size);  // compressed size
+  put32(header, big_size ? kZip32Max : member.size);  // size
+  put16(header, member.name.size());
+}
+
 // A local header; `pad_to` > 0 pads it to that many bytes.
 std::string local_header(const Member& member, std::uint64_t zip64_from, std::size_t pad_to = 0) {
   const bool zip64 = member.size >= zip64_from;
@@ -59,15 +74,7 @@ std::string local_header(const Member& member, std::uint64_t zip64_from, std::si
   }
   std::string header;
   put32(header, 0x04034b50);
-  put16(header, zip64 ? 45 : 20);  // version needed
-  put16(header, 0);                // flags
-  put16(header, 0);                // stored
-  put16(header, kDosTime);
-  put16(header, kDosDate);
-  put32(header, member.crc);
-  put32(header, zip64 ? kZip32Max : member.size);
-  put32(header, zip64 ? kZip32Max : member.size);
-  put16(header, member.name.size());
+  put_common_fields(header, member, zip64, zip64);
   const std::size_t unpadded = header.size() + 2 + member.name.size() + extra.size();
   if (pad_to > 0) {
     if (pad_to < unpadded + 4) fail("internal error: a zip header does not fit in the HDF5 user block");
@@ -99,15 +106,7 @@ std::string central_header(const Member& member, std::uint64_t zip64_from) {
   std::string header;
   put32(header, 0x02014b50);
   put16(header, (3 << 8) | (zip64 ? 45 : 20));  // made by: Unix
-  put16(header, zip64 ? 45 : 20);
-  put16(header, 0);
-  put16(header, 0);
-  put16(header, kDosTime);
-  put16(header, kDosDate);
-  put32(header, member.crc);
-  put32(header, big_size ? kZip32Max : member.size);
-  put32(header, big_size ? kZip32Max : member.size);
-  put16(header, member.name.size());
+  put_common_fields(header, member, zip64, big_size);
   put16(header, extra.size());
   put16(header, 0);  // comment
   put16(header, 0);  // disk
