@@ -148,21 +148,6 @@ void write_strings(File& file, const std::string& object, const std::string& nam
   }
 }
 
-struct Link {
-  std::string name;
-  H5L_type_t type;
-};
-
-// The links of a group in name order (no exception may cross the C callback).
-bool list_links(hid_t group, std::vector<Link>& links) {
-  auto collect = [](hid_t, const char* name, const H5L_info_t* info, void* data) -> herr_t {
-    static_cast<std::vector<Link>*>(data)->push_back({name, info->type});
-    return 0;
-  };
-  hsize_t index = 0;
-  return H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &index, collect, &links) >= 0;
-}
-
 std::string external_target(hid_t file, const std::string& path) {
   H5L_info_t info;
   if (H5Lget_info(file, path.c_str(), &info, H5P_DEFAULT) < 0 || info.u.val_size == 0 || info.u.val_size > (1u << 16)) {
@@ -352,6 +337,16 @@ bool exists(const File& file, const std::string& path) {
 bool is_group(const File& file, const std::string& path) { return object_type(file, path) == H5I_GROUP; }
 
 bool is_dataset(const File& file, const std::string& path) { return object_type(file, path) == H5I_DATASET; }
+
+// No exception may cross the C callback, hence a result rather than fail().
+bool list_links(hid_t group, std::vector<Link>& links) {
+  auto collect = [](hid_t, const char* name, const H5L_info_t* info, void* data) -> herr_t {
+    static_cast<std::vector<Link>*>(data)->push_back({name, info->type});
+    return 0;
+  };
+  hsize_t index = 0;
+  return H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &index, collect, &links) >= 0;
+}
 
 std::vector<std::string> children(const File& file, const std::string& group) {
   Handle handle(H5Gopen2(file.id(), object_path(group), H5P_DEFAULT));
