@@ -2,7 +2,6 @@
 #include "hdf5_file.h"
 
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -14,6 +13,7 @@
 #include "hdf5_guard.h"
 #include "isolated_call.h"
 #include "modelcut/error.h"
+#include "util/file_descriptor.h"
 
 namespace modelcut::keras::h5 {
 namespace {
@@ -148,21 +148,6 @@ void write_strings(File& file, const std::string& object, const std::string& nam
   }
 }
 
-struct Link {
-  std::string name;
-  H5L_type_t type;
-};
-
-// The links of a group in name order (no exception may cross the C callback).
-bool list_links(hid_t group, std::vector<Link>& links) {
-  auto collect = [](hid_t, const char* name, const H5L_info_t* info, void* data) -> herr_t {
-    static_cast<std::vector<Link>*>(data)->push_back({name, info->type});
-    return 0;
-  };
-  hsize_t index = 0;
-  return H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &index, collect, &links) >= 0;
-}
-
 std::string external_target(hid_t file, const std::string& path) {
   H5L_info_t info;
   if (H5Lget_info(file, path.c_str(), &info, H5P_DEFAULT) < 0 || info.u.val_size == 0 || info.u.val_size > (1u << 16)) {
@@ -232,14 +217,11 @@ File File::open_read(const std::filesystem::path& path, const std::string& shown
 }
 
 bool has_signature(const std::filesystem::path& path, const FileSpan& span) {
-  static const char kSignature[8] = {'\x89', 'H', 'D', 'F', '\r', '\n', '\x1a', '\n'};
-  char head[8] = {};
-  const int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  const bool signed_hdf5 = descriptor >= 0 && span.size >= sizeof head &&
-                           ::pread(descriptor, head, sizeof head, static_cast<off_t>(span.offset)) == sizeof head &&
-                           std::memcmp(head, kSignature, sizeof head) == 0;
-  if (descriptor >= 0) ::close(descriptor);
-  return signed_hdf5;
+  static const unsigned char kSignature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  unsigned char head[8] = {};
+  const FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  return file.valid() && span.size >= sizeof head && read_exactly(file.get(), span.offset, sizeof head, head) &&
+         std::memcmp(head, kSignature, sizeof head) == 0;
 }
 
 File File::open_read_at(const std::filesystem::path& path, const FileSpan& span, const std::string& shown_as) {
@@ -355,6 +337,16 @@ bool exists(const File& file, const std::string& path) {
 bool is_group(const File& file, const std::string& path) { return object_type(file, path) == H5I_GROUP; }
 
 bool is_dataset(const File& file, const std::string& path) { return object_type(file, path) == H5I_DATASET; }
+
+// No exception may cross the C callback, hence a result rather than fail().
+bool list_links(hid_t group, std::vector<Link>& links) {
+  auto collect = [](hid_t, const char* name, const H5L_info_t* info, void* data) -> herr_t {
+    static_cast<std::vector<Link>*>(data)->push_back({name, info->type});
+    return 0;
+  };
+  hsize_t index = 0;
+  return H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &index, collect, &links) >= 0;
+}
 
 std::vector<std::string> children(const File& file, const std::string& group) {
   Handle handle(H5Gopen2(file.id(), object_path(group), H5P_DEFAULT));

@@ -92,6 +92,14 @@ void refuse_outside_references(const File& file);
 bool exists(const File& file, const std::string& path);
 bool is_group(const File& file, const std::string& path);
 bool is_dataset(const File& file, const std::string& path);
+// A group's link, by name, and its kind (hard, soft, external, ...).
+struct Link {
+  std::string name;
+  H5L_type_t type;
+};
+// Appends the links of the group open as `group` to `links`, in name order;
+// false when libhdf5 cannot list them (the caller names the group).
+bool list_links(hid_t group, std::vector<Link>& links);
 // Names of the links in a group, in name order.
 std::vector<std::string> children(const File& file, const std::string& group);
 // Number of datasets below a group (recursively).

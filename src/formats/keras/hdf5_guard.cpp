@@ -18,12 +18,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <set>
 #include <vector>
+
+#include "util/file_descriptor.h"
 
 namespace modelcut::keras::h5 {
 namespace {
@@ -43,19 +44,6 @@ struct GuardFile {
 GuardFile* as_guard(H5FD_t* file) { return reinterpret_cast<GuardFile*>(file); }
 const GuardFile* as_guard(const H5FD_t* file) { return reinterpret_cast<const GuardFile*>(file); }
 
-// Reads exactly `size` bytes at `offset`; false on a short read or error.
-bool read_at(int fd, haddr_t offset, std::size_t size, unsigned char* buffer) {
-  while (size > 0) {
-    const ssize_t got = pread(fd, buffer, size, static_cast<off_t>(offset));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return false;
-    buffer += got;
-    size -= static_cast<std::size_t>(got);
-    offset += static_cast<haddr_t>(got);
-  }
-  return true;
-}
-
 std::uint64_t little_endian(const unsigned char* bytes, unsigned size) {
   std::uint64_t value = 0;
   for (unsigned i = size; i > 0; --i) value = (value << 8) | bytes[i - 1];
@@ -68,7 +56,7 @@ unsigned superblock_length_size(int fd, std::uint64_t start, haddr_t eof) {
   static const unsigned char kSignature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
   for (haddr_t at = 0; at + 16 <= eof; at = at == 0 ? 512 : at * 2) {
     unsigned char head[16];
-    if (!read_at(fd, start + at, sizeof head, head)) return 0;
+    if (!read_exactly(fd, start + at, sizeof head, head)) return 0;
     if (std::memcmp(head, kSignature, 8) != 0) continue;
     const unsigned version = head[8];
     return version <= 1 ? head[14] : head[10];
@@ -85,12 +73,12 @@ bool collection_is_sound(const GuardFile& file, haddr_t address) {
   const std::size_t object_header = 8 + length;  // index, references, reserved, object size
   if (address >= file.eof || file.eof - address < header) return false;
   unsigned char head[8 + 8];
-  if (!read_at(file.fd, file.start + address, header, head)) return false;
+  if (!read_exactly(file.fd, file.start + address, header, head)) return false;
   if (std::memcmp(head, "GCOL", 4) != 0 || head[4] != 1) return false;
   const std::uint64_t size = little_endian(head + 8, length);
   if (size < header || size > file.eof - address) return false;
   std::vector<unsigned char> collection(static_cast<std::size_t>(size));
-  if (!read_at(file.fd, file.start + address, collection.size(), collection.data())) return false;
+  if (!read_exactly(file.fd, file.start + address, collection.size(), collection.data())) return false;
   std::size_t at = header;
   while (at < collection.size()) {
     if (collection.size() - at < object_header) break;  // a tail too small for an object is free space
@@ -114,22 +102,17 @@ bool collection_is_sound(const GuardFile& file, haddr_t address) {
 H5FD_t* guard_open(const char* name, unsigned flags, hid_t access, haddr_t maxaddr) {
   if ((flags & H5F_ACC_RDWR) || (flags & H5F_ACC_CREAT) || (flags & H5F_ACC_TRUNC)) return nullptr;
   const auto* span = static_cast<const FileSpan*>(H5Pget_driver_info(access));
-  const int fd = ::open(name, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return nullptr;
+  FileDescriptor fd(::open(name, O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return nullptr;
   struct stat info;
-  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) ||
+  if (fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode) ||
       (span != nullptr && span->size != 0 &&
        (span->offset > static_cast<std::uint64_t>(info.st_size) ||
         span->size > static_cast<std::uint64_t>(info.st_size) - span->offset))) {
-    ::close(fd);
     return nullptr;
   }
   auto* file = new (std::nothrow) GuardFile();
-  if (file == nullptr) {
-    ::close(fd);
-    return nullptr;
-  }
-  file->fd = fd;
+  if (file == nullptr) return nullptr;
   file->eof = static_cast<haddr_t>(info.st_size);
   if (span != nullptr && span->size != 0) {
     file->start = span->offset;
@@ -137,8 +120,9 @@ H5FD_t* guard_open(const char* name, unsigned flags, hid_t access, haddr_t maxad
   }
   file->device = info.st_dev;
   file->inode = info.st_ino;
-  const unsigned length_size = superblock_length_size(fd, file->start, file->eof);
+  const unsigned length_size = superblock_length_size(fd.get(), file->start, file->eof);
   file->length_size = length_size == 2 || length_size == 4 || length_size == 8 ? length_size : 0;
+  file->fd = fd.release();  // guard_close closes it
   (void)maxaddr;
   return &file->base;
 }
@@ -192,7 +176,7 @@ herr_t guard_read(H5FD_t* base, H5FD_mem_t type, hid_t, haddr_t address, size_t 
   // speculative reads of a few KiB near it, far below this bound.
   constexpr std::size_t kMaxBytesPastEnd = std::size_t{1} << 20;
   if (size - present > kMaxBytesPastEnd) return -1;
-  if (present > 0 && !read_at(file->fd, file->start + address, present, bytes)) return -1;
+  if (present > 0 && !read_exactly(file->fd, file->start + address, present, bytes)) return -1;
   std::memset(bytes + present, 0, size - present);
   // The library reads a collection as raw data (H5F_block_read maps
   // H5FD_MEM_GHEAP to H5FD_MEM_DRAW), first at its address, then the rest

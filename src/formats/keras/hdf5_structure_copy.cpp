@@ -29,20 +29,6 @@ std::string joined(const std::string& base, const std::string& name) { return ba
 
 std::string where(const File& file, const std::string& object) { return quoted(file.path().string() + ":" + object); }
 
-struct LinkEntry {
-  std::string name;
-  H5L_type_t type;
-};
-
-bool list_links(hid_t group, std::vector<LinkEntry>& links) {
-  auto collect = [](hid_t, const char* name, const H5L_info_t* info, void* data) -> herr_t {
-    static_cast<std::vector<LinkEntry>*>(data)->push_back({name, info->type});
-    return 0;
-  };
-  hsize_t index = 0;
-  return H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &index, collect, &links) >= 0;
-}
-
 // A scalar variable-length string attribute, as Keras writes "name".
 bool is_scalar_string(hid_t attribute) {
   Handle type(H5Aget_type(attribute));
@@ -128,9 +114,9 @@ bool copy_structure(const File& source, const std::string& source_path, File& ta
     PlannedGroup planned{relative, {}};
     if (!plan_attributes(source, path, group.get(), relative, left_out, planned.attributes)) return false;
     groups.push_back(std::move(planned));
-    std::vector<LinkEntry> links;
+    std::vector<Link> links;
     if (!list_links(group.get(), links)) return false;
-    for (const LinkEntry& link : links) {
+    for (const Link& link : links) {
       if (link.type != H5L_TYPE_HARD) return false;
       const std::string child = joined(relative, link.name);
       const std::string child_path = joined(source_path, child);

@@ -17,6 +17,7 @@
 
 #include "crc32.h"
 #include "modelcut/error.h"
+#include "util/file_descriptor.h"
 
 namespace modelcut::keras {
 namespace {
@@ -46,6 +47,21 @@ struct Member {
   std::uint32_t crc = 0;
 };
 
+// The fields a local header and its directory record share, from "version
+// needed" to the name's length. `zip64`: some field of the record is in a
+// zip64 extra field; `big_size`: the sizes are.
+void put_common_fields(std::string& header, const Member& member, bool zip64, bool big_size) {
+  put16(header, zip64 ? 45 : 20);  // version needed
+  put16(header, 0);                // flags
+  put16(header, 0);                // stored
+  put16(header, kDosTime);
+  put16(header, kDosDate);
+  put32(header, member.crc);
+  put32(header, big_size ? kZip32Max : member.size);  // compressed size
+  put32(header, big_size ? kZip32Max : member.size);  // size
+  put16(header, member.name.size());
+}
+
 // A local header; `pad_to` > 0 pads it to that many bytes.
 std::string local_header(const Member& member, std::uint64_t zip64_from, std::size_t pad_to = 0) {
   const bool zip64 = member.size >= zip64_from;
@@ -58,15 +74,7 @@ std::string local_header(const Member& member, std::uint64_t zip64_from, std::si
   }
   std::string header;
   put32(header, 0x04034b50);
-  put16(header, zip64 ? 45 : 20);  // version needed
-  put16(header, 0);                // flags
-  put16(header, 0);                // stored
-  put16(header, kDosTime);
-  put16(header, kDosDate);
-  put32(header, member.crc);
-  put32(header, zip64 ? kZip32Max : member.size);
-  put32(header, zip64 ? kZip32Max : member.size);
-  put16(header, member.name.size());
+  put_common_fields(header, member, zip64, zip64);
   const std::size_t unpadded = header.size() + 2 + member.name.size() + extra.size();
   if (pad_to > 0) {
     if (pad_to < unpadded + 4) fail("internal error: a zip header does not fit in the HDF5 user block");
@@ -98,15 +106,7 @@ std::string central_header(const Member& member, std::uint64_t zip64_from) {
   std::string header;
   put32(header, 0x02014b50);
   put16(header, (3 << 8) | (zip64 ? 45 : 20));  // made by: Unix
-  put16(header, zip64 ? 45 : 20);
-  put16(header, 0);
-  put16(header, 0);
-  put16(header, kDosTime);
-  put16(header, kDosDate);
-  put32(header, member.crc);
-  put32(header, big_size ? kZip32Max : member.size);
-  put32(header, big_size ? kZip32Max : member.size);
-  put16(header, member.name.size());
+  put_common_fields(header, member, zip64, big_size);
   put16(header, extra.size());
   put16(header, 0);  // comment
   put16(header, 0);  // disk
@@ -153,23 +153,16 @@ std::string end_records(std::uint64_t directory_offset, std::uint64_t directory_
 class Output {
  public:
   explicit Output(const std::filesystem::path& path) : path_(path), fd_(::open(path.c_str(), O_RDWR | O_CLOEXEC)) {
-    if (fd_ < 0) fail("cannot write ", quoted(path.string()));
+    if (!fd_.valid()) fail("cannot write ", quoted(path.string()));
   }
-  ~Output() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Output(const Output&) = delete;
-  Output& operator=(const Output&) = delete;
-  int get() const { return fd_; }
+  int get() const { return fd_.get(); }
   void close() {
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) fail("cannot write ", quoted(path_.string()));
+    if (!fd_.close()) fail("cannot write ", quoted(path_.string()));
   }
   void write_at(std::uint64_t offset, const void* data, std::size_t size) {
     const auto* bytes = static_cast<const unsigned char*>(data);
     while (size > 0) {
-      const ssize_t put = ::pwrite(fd_, bytes, size, static_cast<off_t>(offset));
+      const ssize_t put = ::pwrite(fd_.get(), bytes, size, static_cast<off_t>(offset));
       if (put < 0 && errno == EINTR) continue;
       if (put <= 0) fail("cannot write ", quoted(path_.string()), " (is the disk full?)");
       bytes += put;
@@ -179,27 +172,15 @@ class Output {
   }
   std::uint64_t size() const {
     struct stat info;
-    if (fstat(fd_, &info) != 0) fail("cannot write ", quoted(path_.string()));
+    if (fstat(fd_.get(), &info) != 0) fail("cannot write ", quoted(path_.string()));
     return static_cast<std::uint64_t>(info.st_size);
   }
   const std::filesystem::path& path() const { return path_; }
 
  private:
   std::filesystem::path path_;
-  int fd_;
+  FileDescriptor fd_;
 };
-
-bool read_exactly(int fd, std::uint64_t offset, std::size_t size, unsigned char* out) {
-  while (size > 0) {
-    const ssize_t got = ::pread(fd, out, size, static_cast<off_t>(offset));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return false;
-    out += got;
-    size -= static_cast<std::size_t>(got);
-    offset += static_cast<std::uint64_t>(got);
-  }
-  return true;
-}
 
 std::uint32_t crc_of(std::uint32_t crc, const unsigned char* data, std::size_t size) {
   return crc32_update(crc, data, size);

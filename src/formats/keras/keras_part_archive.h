@@ -8,7 +8,8 @@
 // member's CRC-32 is computed during that copy. A reader of the member sees
 // an HDF5 file starting with its superblock (the library adjusts its base
 // address), as Keras writes it. Same input, same bytes: zip times are
-// 1980-01-01 00:00 and modes 0644, as write_zip() makes them.
+// fixed at 1980-01-01 00:00 (the first a zip time can hold) and modes at
+// 0644, whatever the clock and umask.
 #pragma once
 
 #include <cstdint>

@@ -5,10 +5,9 @@
 #include <zip.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <memory>
+#include <vector>
 
 #include "modelcut/error.h"
 
@@ -129,45 +128,6 @@ void ZipReader::extract(const std::string& name, int descriptor, const ExtractLi
     fail(what, " holds ", done, " bytes, not the ", stat.size, " its header says (damaged archive?)");
   }
   if (done == 0) fail(what, " is empty");
-}
-
-void write_zip(const std::filesystem::path& target, const std::vector<ZipEntry>& entries) {
-  int error_code = 0;
-  zip_t* archive = zip_open(target.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error_code);
-  if (archive == nullptr) fail("cannot create ", quoted(target.string()));
-  auto give_up = [&](const std::string& what) {
-    const std::string message = zip_strerror(archive);
-    zip_discard(archive);
-    std::remove(target.c_str());
-    fail("cannot write ", quoted(target.string()), ": ", what, " (", message, ")");
-  };
-  // Same parts from the same model, byte for byte: every entry gets one
-  // fixed time (libzip would take the clock's, or the temporary file's) and
-  // fixed permissions. The time is 1980-01-01 00:00, the first a zip
-  // timestamp can hold, in local time as libzip converts it.
-  std::tm epoch{};
-  epoch.tm_year = 80;
-  epoch.tm_mday = 1;
-  epoch.tm_isdst = -1;
-  const std::time_t fixed_time = std::mktime(&epoch);
-  constexpr zip_uint32_t kFileMode = 0100644;  // a regular file, rw-r--r--
-  for (const ZipEntry& entry : entries) {
-    zip_source_t* source = entry.file.empty() ? zip_source_buffer(archive, entry.data.data(), entry.data.size(), 0)
-                                              : zip_source_file(archive, entry.file.c_str(), 0, -1);
-    if (source == nullptr) give_up(entry.name);
-    const zip_int64_t index = zip_file_add(archive, entry.name.c_str(), source, ZIP_FL_ENC_UTF_8);
-    if (index < 0) {
-      zip_source_free(source);
-      give_up(entry.name);
-    }
-    const auto added = static_cast<zip_uint64_t>(index);
-    if (zip_set_file_compression(archive, added, ZIP_CM_STORE, 0) != 0 ||
-        zip_file_set_mtime(archive, added, fixed_time, 0) != 0 ||
-        zip_file_set_external_attributes(archive, added, 0, ZIP_OPSYS_UNIX, kFileMode << 16) != 0) {
-      give_up(entry.name);
-    }
-  }
-  if (zip_close(archive) != 0) give_up("closing the archive");
 }
 
 }  // namespace modelcut::keras

@@ -1,13 +1,13 @@
-// Reading and writing the zip archives of the Keras 3 ".keras" format with
-// libzip. Entries are read into memory only when small (the JSON files);
-// the weights file is streamed to and from disk.
+// Reading the zip archives of the Keras 3 ".keras" format with libzip.
+// Entries are read into memory only when small (the JSON files); the
+// weights file is streamed to disk. Parts are written by PartArchive
+// (keras_part_archive.h), not with libzip.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
-#include <vector>
 
 struct zip;
 
@@ -45,15 +45,5 @@ class ZipReader {
   std::filesystem::path path_;
   struct zip* archive_ = nullptr;
 };
-
-struct ZipEntry {
-  std::string name;
-  std::string data;            // the content, unless `file` is set
-  std::filesystem::path file;  // a file to store as the content
-};
-
-// Writes a new archive at `target` with the entries stored uncompressed,
-// as Keras writes them. Throws Error naming `target`.
-void write_zip(const std::filesystem::path& target, const std::vector<ZipEntry>& entries);
 
 }  // namespace modelcut::keras

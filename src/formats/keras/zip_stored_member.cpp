@@ -5,11 +5,11 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
 #include <vector>
+
+#include "util/file_descriptor.h"
 
 namespace modelcut::keras {
 namespace {
@@ -21,32 +21,6 @@ constexpr std::uint32_t kZip64Locator = 0x07064b50;
 constexpr std::uint32_t kZip64End = 0x06064b50;
 constexpr std::uint64_t kMaxDirectoryBytes = std::uint64_t{64} << 20;
 
-class Descriptor {
- public:
-  explicit Descriptor(const std::filesystem::path& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {}
-  ~Descriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Descriptor(const Descriptor&) = delete;
-  Descriptor& operator=(const Descriptor&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-bool read_exactly(int fd, std::uint64_t offset, std::size_t size, unsigned char* out) {
-  while (size > 0) {
-    const ssize_t got = ::pread(fd, out, size, static_cast<off_t>(offset));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return false;
-    out += got;
-    size -= static_cast<std::size_t>(got);
-    offset += static_cast<std::uint64_t>(got);
-  }
-  return true;
-}
-
 std::uint64_t le(const unsigned char* bytes, unsigned size) {
   std::uint64_t value = 0;
   for (unsigned i = size; i > 0; --i) value = (value << 8) | bytes[i - 1];
@@ -57,7 +31,7 @@ std::uint64_t le(const unsigned char* bytes, unsigned size) {
 
 std::optional<h5::FileSpan> find_stored_member(const std::filesystem::path& path, const std::string& name,
                                                std::uint64_t expected_size) {
-  const Descriptor file(path);
+  const FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat info;
   if (file.get() < 0 || fstat(file.get(), &info) != 0 || info.st_size < 22) return std::nullopt;
   const auto file_size = static_cast<std::uint64_t>(info.st_size);
