@@ -275,7 +275,7 @@ def deploy(parts: Sequence[str | os.PathLike], config: Config | Mapping | str | 
             host, port = options.host, options.port
         else:
             host, port = running
-        progress(f"deploying {len(parts)} stages as '{options.name}'")
+        progress(f"deploying {len(parts)} stage{'s' if len(parts) != 1 else ''} as '{options.name}'")
         serve.run_many([serve.RunTarget(build_app(signatures, config), name=options.name,
                                         route_prefix=options.route,
                                         logging_config={"log_level": "WARNING", "enable_access_log": False})],
