@@ -27,7 +27,8 @@ fi
 bash scripts/fuzz.sh --regressions || fuzz_status=1
 
 # pytest exits 5 when it collects no test: that is a failure here too.
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+# --durations lists the slowest tests, to see where CI's time goes.
+.venv/bin/python -m pytest -q -p no:cacheprovider --durations=25 "$@"
 if [ "$fuzz_status" -ne 0 ]; then
   echo "test.sh: FAILED: the fuzz targets found a crash, hang or out-of-memory input (see 'fuzz' lines above)" >&2
   exit 1
