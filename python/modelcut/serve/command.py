@@ -146,9 +146,9 @@ def cmd_serve(args) -> int:
                                                                        flush=True))
     if skipped and args.max_batch_size and args.max_batch_size > 1:
         say(f"stage(s) {', '.join(map(str, skipped))} do not batch: their part has no symbolic first dimension")
-    from .app import deploy, prepare
+    from .app import deploy
 
-    prepare(args.parts, config)  # refused here, before Ray starts, if the parts do not chain
+    # deploy() checks the parts chain before it starts or joins Ray
     served = deploy(args.parts, config, progress=say, deploy_timeout_s=deploy_timeout)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
