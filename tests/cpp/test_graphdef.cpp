@@ -102,7 +102,10 @@ std::string dense_stack() {
       op("model/fc2/Relu", "Relu", {"model/fc2/MatMul"}),
       weight("model/fc3/MatMul/ReadVariableOp", floats({2, 3}), {2, 1}),
       op("model/fc3/MatMul", "MatMul", {"model/fc2/Relu", "model/fc3/MatMul/ReadVariableOp", "^model/fc1/Relu"}),
-      op("Identity", "Identity", {"model/fc3/MatMul"}),
+      // As convert_variables_to_constants_v2 leaves it: the output waits for
+      // a NoOp that waits for the weights.
+      node("NoOp", "NoOp", {"^model/fc1/MatMul/ReadVariableOp", "^model/fc3/MatMul/ReadVariableOp"}),
+      op("Identity", "Identity", {"model/fc3/MatMul", "^NoOp"}),
   });
 }
 
@@ -183,7 +186,7 @@ std::string error_of(const std::function<void()>& action) {
 
 TEST_F(GraphDefTest, ReadsInputsControlInputsAndConstSpans) {
   const auto model = GraphDefModel::from_bytes(dense_stack(), "stack.pb");
-  ASSERT_EQ(model->nodes.size(), 12u);
+  ASSERT_EQ(model->nodes.size(), 13u);
   const auto& fc3 = node_named(*model, "model/fc3/MatMul");
   ASSERT_EQ(fc3.inputs.size(), 3u);
   EXPECT_EQ(fc3.inputs[0].node, "model/fc2/Relu");
@@ -269,7 +272,14 @@ TEST_F(GraphDefTest, CutAtLayerWritesChainedParts) {
 
   const auto second = GraphDefModel::open(parts[1]);
   EXPECT_EQ(node_names(*second), (std::vector<std::string>{"model/fc2/Relu", "model/fc3/MatMul/ReadVariableOp",
-                                                           "model/fc3/MatMul", "Identity"}));
+                                                           "model/fc3/MatMul", "NoOp", "Identity"}));
+  // The NoOp's wait for fc1's weight is dropped rather than copying the
+  // weight into this part; its wait for fc3's, which the part reads, stays.
+  const auto& no_op = node_named(*second, "NoOp");
+  ASSERT_EQ(no_op.inputs.size(), 1u);
+  EXPECT_EQ(no_op.inputs[0].node, "model/fc3/MatMul/ReadVariableOp");
+  EXPECT_TRUE(no_op.inputs[0].control);
+  EXPECT_EQ(node_named(*second, "Identity").payload, node_named(*source, "Identity").payload);
   // The crossing value is fed by a placeholder named after it, typed from the
   // producer's attrs (float, shape unknown since the graph records none).
   const auto& fed = node_named(*second, "model/fc2/Relu");

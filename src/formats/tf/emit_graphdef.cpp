@@ -109,7 +109,7 @@ wire::Rope emit_graphdef_part(const GraphDefModel& model, const GraphDefIndex& i
     included[id] = true;
     for (const InputRef& input : model.nodes[id].inputs) {
       const std::uint32_t producer = *model.find_node(input.node);
-      if (copied_only[producer] && !included[producer]) pending.push_back(producer);
+      if (copied_only[producer] && !input.control && !included[producer]) pending.push_back(producer);
     }
   }
 
@@ -163,7 +163,12 @@ wire::Rope emit_graphdef_part(const GraphDefModel& model, const GraphDefIndex& i
     for (const InputRef& input : node.inputs) {
       const std::uint32_t producer = *model.find_node(input.node);
       std::optional<std::string> rewrite;
-      if (input.control && !included[producer]) {
+      if (input.control && !included[producer] && copied_only[producer]) {
+        // NB: a Const or weight-only node has no effect to wait for (frozen
+        // Keras graphs end with a NoOp waiting for every weight's Identity),
+        // so the wait is dropped instead of copying the weights here.
+        rewrite = std::string();
+      } else if (input.control && !included[producer]) {
         const std::uint32_t producer_part = part_of[producer];
         if (producer_part != kNoPart && producer_part > this_part) {
           fail(model.label, ": node ", modelcut::quoted(node.name), " waits for node ", modelcut::quoted(input.node),

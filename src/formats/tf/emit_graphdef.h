@@ -10,9 +10,10 @@
 // are fed by part k's tensors "<boundary node name>:0" (a strict chain).
 //
 // Control inputs ("^name"): kept when `name` is in the part; dropped when it
-// ran in an earlier part (its effects are done before this part starts) or
-// is a graph input; a cut that would run `name` after the node waiting for
-// it is refused. A cut that splits a TF1 while loop's frame (the nodes from
+// ran in an earlier part (its effects are done before this part starts), is
+// a graph input, or is a Const or weight-only node the part does not read
+// otherwise (it has no effect to wait for); a cut that would run `name`
+// after the node waiting for it is refused. A cut that splits a TF1 while loop's frame (the nodes from
 // its Enter to its Exit) is refused. The same source and cut always give the
 // same bytes.
 #pragma once
