@@ -128,6 +128,15 @@ std::string while_loop() {
       op("loop/add", "AddV2", {"loop/Identity", "loop/add/y"}),
       op("loop/NextIteration", "NextIteration", {"loop/add"}),
       op("loop/Exit", "Exit", {"loop/Switch"}),
+      // A counter that runs along, whose Exit nothing reads.
+      node("start", "Const", {}, {{"dtype", type_attr(kFloat)}, {"value", tensor_attr(kFloat, {}, floats({0}))}}),
+      node("loop/Enter_1", "Enter", {"start"}, frame),
+      node("loop/Merge_1", "Merge", {"loop/Enter_1", "loop/NextIteration_1"}, {{"T", type_attr(kFloat)}}),
+      op("loop/Switch_1", "Switch", {"loop/Merge_1", "loop/LoopCond"}),
+      op("loop/Identity_1", "Identity", {"loop/Switch_1:1"}),
+      op("loop/add_1", "AddV2", {"loop/Identity_1", "loop/add/y"}),
+      op("loop/NextIteration_1", "NextIteration", {"loop/add_1"}),
+      op("loop/Exit_1", "Exit", {"loop/Switch_1"}),
       op("after/Relu", "Relu", {"loop/Exit"}),
       op("after/Neg", "Neg", {"after/Relu"}),
   });
@@ -336,6 +345,9 @@ TEST_F(GraphDefTest, CutInsideWhileLoopIsRefusedAndAfterItWorks) {
   EXPECT_NE(model->frame_of[*model->find_node("loop/add")], tf::kNoFrame);
   EXPECT_NE(model->frame_of[*model->find_node("loop/Exit")], tf::kNoFrame);
   EXPECT_EQ(model->frame_of[*model->find_node("after/Relu")], tf::kNoFrame);
+  const auto index = tf::index_graphdef(*model);
+  ASSERT_EQ(index.dataflow.graph_outputs().size(), 1u);  // not the counter's Exit
+  EXPECT_EQ(index.dataflow.value(index.dataflow.graph_outputs()[0]).name, "after/Neg");
 
   const fs::path path = write("loop.pb", while_loop());
   const std::string message = error_of([&] { split(path, {"loop/add"}, "inside"); });
@@ -345,7 +357,8 @@ TEST_F(GraphDefTest, CutInsideWhileLoopIsRefusedAndAfterItWorks) {
   const auto parts = split(path, {"after/Relu"}, "after");
   ASSERT_EQ(parts.size(), 2u);
   const auto first = GraphDefModel::open(parts[0]);
-  for (const char* name : {"loop/Enter", "loop/Merge", "loop/NextIteration", "loop/Exit", "loop/add/y", "after/Relu"}) {
+  for (const char* name : {"loop/Enter", "loop/Merge", "loop/NextIteration", "loop/Exit", "loop/add/y", "after/Relu",
+                           "loop/NextIteration_1", "loop/Exit_1"}) {
     EXPECT_TRUE(first->find_node(name)) << name;
   }
   // The Merge still reads its back edge, byte for byte.

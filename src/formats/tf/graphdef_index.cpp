@@ -52,20 +52,31 @@ GraphDefIndex index_graphdef(const GraphDefModel& model) {
   auto is_source = [&](std::uint32_t id) {
     return model.nodes[id].op == "Placeholder" || model.nodes[id].op == "Const";
   };
-  auto is_sink = [&](std::uint32_t id) { return !read[id] && !is_source(id) && !has_no_outputs(model.nodes[id].op); };
+  auto is_exit = [&](std::uint32_t id) { return model.nodes[id].op == "Exit" || model.nodes[id].op == "RefExit"; };
+  // NB: an Exit that nothing reads (a loop counter's) is no model output.
+  auto is_sink = [&](std::uint32_t id) {
+    return !read[id] && !is_source(id) && !has_no_outputs(model.nodes[id].op) && !is_exit(id);
+  };
 
   for (std::uint32_t id = 0; id < count; ++id) {
     const NodeDefRef& node = model.nodes[id];
     if (node.op == "Placeholder") dataflow.mark_graph_input(dataflow.add_value(node.name, ValueKind::GraphInput));
     if (node.op == "Const") dataflow.add_value(node.name, ValueKind::Constant);
   }
-  // NextIteration nodes per frame: every Exit of the frame reads them.
-  std::vector<std::vector<std::uint32_t>> next_iterations(model.frames.size());
+  // A loop is cut as a whole or not at all, so its nodes must be ancestors
+  // of whatever reads its results: every Exit of a frame reads the frame's
+  // NextIteration nodes (the body), and every Exit that something reads also
+  // reads the frame's unread Exits (a loop counter's).
+  std::vector<std::vector<std::uint32_t>> next_iterations(model.frames.size()), unread_exits(model.frames.size());
   for (std::uint32_t id = 0; id < count; ++id) {
     const std::string& op = model.nodes[id].op;
-    if ((op == "NextIteration" || op == "RefNextIteration") && model.frame_of[id] != kNoFrame) {
-      next_iterations[model.frame_of[id]].push_back(id);
-      read_slots[id].insert(0);
+    if (model.frame_of[id] == kNoFrame) continue;
+    if (op == "NextIteration" || op == "RefNextIteration") next_iterations[model.frame_of[id]].push_back(id);
+    if (is_exit(id) && !read[id]) unread_exits[model.frame_of[id]].push_back(id);
+  }
+  for (const auto* lists : {&next_iterations, &unread_exits}) {
+    for (const auto& list : *lists) {
+      for (std::uint32_t id : list) read_slots[id].insert(0);
     }
   }
   for (std::uint32_t id = 0; id < count; ++id) {
@@ -86,8 +97,11 @@ GraphDefIndex index_graphdef(const GraphDefModel& model) {
       if (merge && (producer_op == "NextIteration" || producer_op == "RefNextIteration")) continue;  // back edge
       add_input(value_name(input.node, input.slot));
     }
-    if ((source.op == "Exit" || source.op == "RefExit") && model.frame_of[id] != kNoFrame) {
+    if (is_exit(id) && model.frame_of[id] != kNoFrame) {
       for (std::uint32_t next : next_iterations[model.frame_of[id]]) add_input(model.nodes[next].name);
+      if (read[id]) {
+        for (std::uint32_t exit : unread_exits[model.frame_of[id]]) add_input(model.nodes[exit].name);
+      }
     }
     std::set<std::uint32_t> slots = read_slots[id];
     if (is_sink(id)) slots.insert(0);

@@ -123,7 +123,8 @@ std::string value_name(const std::string& node, std::uint32_t slot);
 // that nothing reads are the graph outputs. Control inputs are not dataflow
 // (see emit_graphdef.h for what a part does with them); a Merge's back edge
 // from NextIteration is left out and each Exit reads its frame's
-// NextIteration values instead, so that a loop stays acyclic and whole.
+// NextIteration values (and each read Exit its frame's unread Exits)
+// instead, so that a loop stays acyclic and whole.
 struct GraphDefIndex {
   Dataflow dataflow;
   std::vector<std::uint32_t> source_node;  // by NodeId: the index of its NodeDef in model.nodes
