@@ -42,6 +42,7 @@ std::unique_ptr<SourceModel> open_source_model(const std::filesystem::path& path
         fail(quoted(path.string()), ": a SavedModel's saved_model.pb, not a graph; SavedModels are not read yet: ",
              "freeze a signature into a GraphDef (convert_variables_to_constants_v2) and cut that");
       }
+      if (std::filesystem::file_size(path) == 0) fail(quoted(path.string()), ": empty file, not a TensorFlow GraphDef");
       fail(quoted(path.string()), ": not a frozen TensorFlow GraphDef (binary protobuf) nor an ONNX model: ",
            "it does not start with a field of either");
     case FileType::KerasZip:

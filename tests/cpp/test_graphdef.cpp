@@ -257,6 +257,7 @@ TEST_F(GraphDefTest, DetectsGraphDefFilesByExtensionAndFirstField) {
       std::string::npos);
   EXPECT_NE(error_of([&] { split_model(write("saved_model.pb", "\x08\x01"), options); }).find("SavedModel"),
             std::string::npos);
+  EXPECT_NE(error_of([&] { split_model(write("empty.pb", ""), options); }).find("empty file"), std::string::npos);
   EXPECT_FALSE(fs::exists(dir_ / "out"));
 }
 
@@ -366,6 +367,22 @@ TEST_F(GraphDefTest, CutInsideWhileLoopIsRefusedAndAfterItWorks) {
   EXPECT_EQ(node_named(*first, "loop/Merge").payload, node_named(*source, "loop/Merge").payload);
   const auto second = GraphDefModel::open(parts[1]);
   EXPECT_EQ(node_names(*second), (std::vector<std::string>{"after/Relu", "after/Neg"}));
+}
+
+TEST_F(GraphDefTest, CutBetweenMergeAndItsNextIterationIsRefused) {
+  // A damaged loop without Enter nodes: no frame, but still a back edge.
+  const std::string bytes = graph({
+      placeholder("x", {}),
+      node("a/Merge", "Merge", {"x", "b/NextIteration"}, {{"T", type_attr(kFloat)}}),
+      op("a/Relu", "Relu", {"a/Merge"}),
+      op("b/NextIteration", "NextIteration", {"a/Relu"}),
+      op("c/Neg", "Neg", {"a/Relu"}),
+  });
+  const std::string message = error_of([&] { split(write("merge.pb", bytes), {"a/Relu"}, "out"); });
+  EXPECT_NE(message.find("a cut separates the while loop node 'a/Merge' from the NextIteration node 'b/NextIteration'"),
+            std::string::npos)
+      << message;
+  EXPECT_FALSE(fs::exists(dir_ / "out"));
 }
 
 TEST_F(GraphDefTest, SecondOutputCrossesAsNamedPlaceholder) {

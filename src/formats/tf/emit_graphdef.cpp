@@ -59,7 +59,6 @@ std::string boundary_node_name(const GraphDefModel& model, const Dataflow& dataf
 }
 
 void check_loop_frames(const GraphDefModel& model, const GraphDefIndex& index, const Partition& partition) {
-  if (model.frames.empty()) return;
   const std::vector<std::uint32_t> part_of = part_of_nodes(model, index, partition);
   std::vector<std::uint32_t> first_node(model.frames.size(), kNoPart);  // a node of each frame, to name
   for (std::uint32_t id = 0; id < model.nodes.size(); ++id) {
@@ -75,6 +74,23 @@ void check_loop_frames(const GraphDefModel& model, const GraphDefIndex& index, c
              ": its nodes ", modelcut::quoted(a.name), " and ", modelcut::quoted(b.name), " would go to parts ",
              part_of[first_node[frame]] + 1, " and ", part_of[id] + 1,
              "; cut before the loop's Enter nodes or after its Exit nodes");
+      }
+    }
+  }
+  // Checked after the frames, whose message is the clearer one. A back
+  // edge is no dataflow edge (see index_graphdef): in a damaged loop,
+  // one whose NextIteration lies in no frame, the cut may still separate
+  // its ends.
+  for (std::uint32_t id = 0; id < model.nodes.size(); ++id) {
+    const NodeDefRef& node = model.nodes[id];
+    if (node.op != "Merge" && node.op != "RefMerge") continue;
+    for (const InputRef& input : node.inputs) {
+      const std::uint32_t producer = *model.find_node(input.node);
+      const std::string& op = model.nodes[producer].op;
+      if ((op == "NextIteration" || op == "RefNextIteration") && part_of[producer] != part_of[id]) {
+        fail(model.label, ": a cut separates the while loop node ", modelcut::quoted(node.name),
+             " from the NextIteration node ", modelcut::quoted(input.node),
+             " that feeds it back; cut before the loop's Enter nodes or after its Exit nodes");
       }
     }
   }
@@ -117,8 +133,10 @@ wire::Rope emit_graphdef_part(const GraphDefModel& model, const GraphDefIndex& i
   // (a control input satisfied by an earlier part) or renamed (a value that
   // crosses the cut as output k > 0 of its node).
   std::map<std::string, std::string> renamed;  // value name -> placeholder
+  std::set<std::string> crossing_in;
   for (ValueId id : part.inputs) {
     const Value& value = dataflow.value(id);
+    crossing_in.insert(value.name);
     if (value.kind != ValueKind::GraphInput) {
       const std::string placeholder = boundary_node_name(model, dataflow, id);
       if (placeholder != value.name) renamed.emplace(value.name, placeholder);
@@ -178,8 +196,16 @@ wire::Rope emit_graphdef_part(const GraphDefModel& model, const GraphDefIndex& i
         }
         rewrite = std::string();  // ran in an earlier part, or a graph input: already done
       } else if (!input.control && !included[producer]) {
-        auto it = renamed.find(value_name(input.node, input.slot));
-        if (it != renamed.end()) rewrite = it->second;
+        const std::string name = value_name(input.node, input.slot);
+        auto it = renamed.find(name);
+        if (it != renamed.end()) {
+          rewrite = it->second;
+        } else if (!crossing_in.count(name)) {
+          // Only a loop's back edge is read without being a dataflow edge,
+          // and check_loop_frames keeps both its ends in one part.
+          fail(model.label, ": node ", modelcut::quoted(node.name), " of part ", this_part + 1, " reads ",
+               modelcut::quoted(name), ", which neither the part computes nor an earlier part passes on");
+        }
       }
       changed = changed || rewrite.has_value();
       rewrites.push_back(std::move(rewrite));

@@ -32,7 +32,8 @@ namespace modelcut::tf {
 // (with '_' appended while a node of the source has that name).
 std::string boundary_node_name(const GraphDefModel& model, const Dataflow& dataflow, ValueId value);
 
-// Throws Error when a cut splits a while loop's frame.
+// Throws Error when a cut splits a while loop's frame, or separates a Merge
+// from the NextIteration that feeds it back.
 void check_loop_frames(const GraphDefModel& model, const GraphDefIndex& index, const Partition& partition);
 
 // The GraphDef of part `index`. Throws Error when a crossing value's element
