@@ -446,6 +446,13 @@ TEST_F(GraphDefTest, TruncatedAndCorruptBytesAreRefused) {
               GraphDefModel::from_bytes(graph({op("a", "Relu", {"b"}), op("b", "Relu", {"a"})}), "g.pb");
             }).find("cycle"),
             std::string::npos);
+  EXPECT_NE(error_of([&] {
+              GraphDefModel::from_bytes(graph({node("fc1/kernel", "VarHandleOp", {}, {{"dtype", type_attr(kFloat)}}),
+                                               node("fc1/MatMul/ReadVariableOp", "ReadVariableOp", {"fc1/kernel"},
+                                                    {{"dtype", type_attr(kFloat)}})}),
+                                        "g.pb");
+            }).find("g.pb: the graph is not frozen: node 'fc1/kernel' is a variable (VarHandleOp)"),
+            std::string::npos);
   EXPECT_NE(error_of([&] { GraphDefModel::from_bytes(bytes_field(4, varint_field(1, 1)), "g.pb"); }).find("no nodes"),
             std::string::npos);
 }

@@ -221,6 +221,15 @@ void GraphDefModel::parse(std::string_view bytes) {
     }
   }
   if (nodes.empty()) fail(label, ": not a TensorFlow GraphDef (it has no nodes)");
+  // A graph that still reads variables keeps its weights elsewhere (a
+  // checkpoint) and passes resource handles between nodes, which no part
+  // could be fed: only frozen graphs are cut.
+  for (const NodeDefRef& node : nodes) {
+    if (node.op == "VarHandleOp" || node.op == "VariableV2" || node.op == "Variable" || node.op == "_VarHandlesOp") {
+      fail(label, ": the graph is not frozen: node ", modelcut::quoted(node.name), " is a variable (", node.op,
+           "); freeze it first (convert_variables_to_constants_v2) so that its weights are Const nodes");
+    }
+  }
   check_inputs();
   find_frames();
 }
