@@ -29,7 +29,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_TARGETS=(fuzz_onnx fuzz_keras fuzz_h5)
+ALL_TARGETS=(fuzz_onnx fuzz_pb fuzz_keras fuzz_h5)
 seconds=60
 mode=fuzz
 stop_on_crash=0
@@ -44,8 +44,8 @@ while [ $# -gt 0 ]; do
     --regressions) mode=regressions; shift ;;
     --build-only) mode=build; shift ;;
     -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    fuzz_onnx|fuzz_keras|fuzz_h5) targets+=("$1"); shift ;;
-    onnx|keras|h5) targets+=("fuzz_$1"); shift ;;
+    fuzz_onnx|fuzz_pb|fuzz_keras|fuzz_h5) targets+=("$1"); shift ;;
+    onnx|pb|keras|h5) targets+=("fuzz_$1"); shift ;;
     *) echo "fuzz.sh: unknown argument '$1' (targets: ${ALL_TARGETS[*]})" >&2; exit 2 ;;
   esac
 done

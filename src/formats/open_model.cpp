@@ -1,6 +1,7 @@
 // Choosing the format adapter for a file, by its first bytes (see
 // modelcut/file_type.h): a zip archive is a Keras 3 ".keras" file, an HDF5
-// file a legacy Keras ".h5" file, and anything else is read as ONNX.
+// file a legacy Keras ".h5" file, a ".pb" file that starts like a GraphDef a
+// frozen TensorFlow graph, and anything else is read as ONNX.
 #include "modelcut/error.h"
 #include "modelcut/file_type.h"
 #include "source_model.h"
@@ -13,6 +14,10 @@ std::unique_ptr<SourceModel> open_onnx_source(const std::filesystem::path& path,
 std::pair<std::size_t, std::size_t> merge_onnx_files(const std::vector<std::filesystem::path>& paths,
                                                      const std::filesystem::path& output);
 }  // namespace onnx
+
+namespace tf {
+std::unique_ptr<SourceModel> open_graphdef_source(const std::filesystem::path& path);
+}  // namespace tf
 
 #ifdef MODELCUT_HAVE_KERAS
 namespace keras {
@@ -30,6 +35,16 @@ std::unique_ptr<SourceModel> open_source_model(const std::filesystem::path& path
     // broken ONNX file.
     case FileType::NotKeras:
       fail(quoted(path.string()), ": not a Keras file (neither a .keras zip archive nor an HDF5 .h5 file)");
+    case FileType::TfGraphDef:
+      return tf::open_graphdef_source(path);
+    case FileType::NotTfGraph:
+      if (path.filename() == "saved_model.pb") {
+        fail(quoted(path.string()), ": a SavedModel's saved_model.pb, not a graph; SavedModels are not read yet: ",
+             "freeze a signature into a GraphDef (convert_variables_to_constants_v2) and cut that");
+      }
+      if (std::filesystem::file_size(path) == 0) fail(quoted(path.string()), ": empty file, not a TensorFlow GraphDef");
+      fail(quoted(path.string()), ": not a frozen TensorFlow GraphDef (binary protobuf) nor an ONNX model: ",
+           "it does not start with a field of either");
     case FileType::KerasZip:
     case FileType::Hdf5:
       break;
@@ -47,6 +62,9 @@ std::pair<std::size_t, std::size_t> merge_source_parts(const std::vector<std::fi
     const FileType type = sniff_file_type(part);
     if (type == FileType::KerasZip || type == FileType::Hdf5) {
       fail(quoted(part.string()), ": merging Keras parts is not supported; only ONNX parts can be merged");
+    }
+    if (type == FileType::TfGraphDef || type == FileType::NotTfGraph) {
+      fail(quoted(part.string()), ": merging TensorFlow parts is not supported; only ONNX parts can be merged");
     }
   }
   return onnx::merge_onnx_files(parts, output);

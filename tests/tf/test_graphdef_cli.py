@@ -1,0 +1,52 @@
+"""Frozen GraphDef files through the CLI, without TensorFlow: a good one is
+cut at a Keras layer name, damaged ones exit 2 with one line naming the
+file and nothing written. The graph is the fuzz seed frozen by TensorFlow
+(tests/fuzz/corpus/fuzz_pb, written by make_pb_corpus.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SEED = Path(__file__).resolve().parent.parent / "fuzz" / "corpus" / "fuzz_pb" / "keras_seed_frozen.pb"
+
+
+def run_cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "modelcut.cli", *map(str, args)],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
+    )
+
+
+def test_split_frozen_graph_at_keras_layer_name(tmp_path):
+    model = tmp_path / "seed.pb"
+    model.write_bytes(SEED.read_bytes())
+    result = run_cli("split", model, "--at", "fc2", "-o", tmp_path / "parts")
+    assert result.returncode == 0, result.stderr
+    assert "layer sequential_1/fc2_1 -> sequential_1/fc2_1/BiasAdd" in result.stderr
+    assert sorted(path.name for path in (tmp_path / "parts").iterdir()) == ["seed.part1.pb", "seed.part2.pb"]
+
+
+@pytest.mark.parametrize(
+    "name, damage, message",
+    [
+        ("truncated.pb", lambda data: data[: len(data) // 2],
+         "not a TensorFlow GraphDef or damaged: truncated"),
+        ("last_byte.pb", lambda data: data[:-1], "truncated"),
+        ("corrupt_length.pb", lambda data: data[:1] + b"\xff\xff\xff\xff\x0f" + data[2:], "truncated"),
+        ("junk.pb", lambda data: b"\xff" + data[1:], "not a frozen TensorFlow GraphDef"),
+        ("empty.pb", lambda data: b"", "empty file"),
+        ("saved_model.pb", lambda data: b"\x08\x01\x12\x00", "SavedModel"),
+    ],
+)
+def test_damaged_graphdef_exits_2_with_one_line(tmp_path, name, damage, message):
+    model = tmp_path / name
+    model.write_bytes(damage(SEED.read_bytes()))
+    result = run_cli("split", model, "--at", "fc2", "-o", tmp_path / "parts")
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and name in lines[0], result.stderr
+    assert not (tmp_path / "parts").exists()
