@@ -207,3 +207,44 @@ def test_bad_savedmodels_exit_2_and_write_nothing(residual, tmp_path):
     assert len(errors) == 1 and "cannot load this SavedModel" in errors[0], result.stderr
     assert not any((tmp_path / "o5").glob("*"))
     assert tree_files(folder) == before
+
+
+class Loop(tf.Module):
+    """A TF2 tf.while_loop between two ops; freezing lowers it to a TF1 frame."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = tf.Variable(np.random.default_rng(3).standard_normal((4, 4)).astype(np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+    def __call__(self, x):
+        h = tf.nn.relu(tf.matmul(x, self.w), name="pre")
+        _, y = tf.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, v * 0.5 + 1.0), [tf.constant(0), h],
+                             name="loop")
+        return {"y": tf.nn.relu(y, name="post") * 2.0}
+
+
+@pytest.fixture(scope="module")
+def loop_model(tmp_path_factory):
+    module = Loop()
+    folder = str(tmp_path_factory.mktemp("loop") / "loop")
+    tf.saved_model.save(module, folder, signatures={"serving_default": module.__call__})
+    return folder
+
+
+@pytest.mark.parametrize("cut", ["StatefulPartitionedCall/pre", "StatefulPartitionedCall/post"])
+def test_while_loop_cut_before_or_after_it(loop_model, tmp_path, cut):
+    paths = modelcut.split(loop_model, at=cut, output_dir=tmp_path / "parts").paths
+    x = np.random.default_rng(4).standard_normal((3, 4)).astype(np.float32)
+    (_, out) = chain(paths, {"x": x})
+    np.testing.assert_array_equal(out["y"], serving(loop_model)(x=x)["y"].numpy())
+
+
+def test_while_loop_cut_inside_it_is_refused(loop_model, tmp_path):
+    inside = "StatefulPartitionedCall/loop/body/_5/loop/Identity_3"  # the loop body's v * 0.5 + 1.0
+    result = modelcut_cli("split", loop_model, "--at", inside, "-o", str(tmp_path / "parts"))
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("modelcut:")]
+    assert len(errors) == 1 and "inside the while loop 'StatefulPartitionedCall/loop'" in errors[0]
+    assert ".modelcut-" not in errors[0], "the error names the SavedModel, not a temporary file"
+    assert not (tmp_path / "parts").exists()

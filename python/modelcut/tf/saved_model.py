@@ -245,14 +245,27 @@ def split_saved_model(
 
     say(f"freezing signature '{signature}' of {path} with TensorFlow")
     frozen = freeze(path, signature)
-    key_of = signature_keys(frozen)
+    created = not os.path.isdir(output_dir)
     os.makedirs(output_dir, exist_ok=True)
+    try:
+        return _split_frozen(path, frozen, cuts, output_dir, stem, destinations, overwrite, say)
+    except BaseException:
+        if created and not os.listdir(output_dir):
+            os.rmdir(output_dir)  # nothing left behind, not even the folder
+        raise
+
+
+def _split_frozen(path, frozen, cuts, output_dir, stem, destinations, overwrite, say) -> dict:
+    key_of = signature_keys(frozen)
     with tempfile.TemporaryDirectory(prefix=".modelcut-", dir=output_dir) as work:
         graph_path = os.path.join(work, stem + ".pb")
         with open(graph_path, "wb") as file:
             file.write(frozen.graph_def)
-        result = _core.split(graph_path, list(cuts), os.path.join(work, "graphs"), False, [], "inline",
-                             1 << 62, None)
+        try:
+            result = _core.split(graph_path, list(cuts), os.path.join(work, "graphs"), False, [], "inline",
+                                 1 << 62, None)
+        except _core.Error as error:  # name the SavedModel, not the temporary graph
+            raise _core.Error(str(error).replace(graph_path, f"{path} (signature '{frozen.signature}')")) from None
         node_names = _node_names(frozen.graph_def)
         staged = []
         for index, part in enumerate(result["parts"]):
