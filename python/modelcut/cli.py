@@ -738,6 +738,10 @@ def _check_input_files(args) -> None:
                 _check_model_files(path)
     if args.command == "run":
         for path in [*args.parts, *([args.reference] if args.reference else [])]:
+            if api.is_tf_model(path):
+                raise ValueError(f"{path}: modelcut run runs ONNX parts; run TensorFlow parts with TensorFlow "
+                                 "(tf.saved_model.load, or modelcut.tf.load_graph for a .pb; "
+                                 "modelcut verify checks them)")
             _check_model_files(path)
     if args.command == "serve":
         for path in args.parts:

@@ -248,3 +248,28 @@ def test_while_loop_cut_inside_it_is_refused(loop_model, tmp_path):
     assert len(errors) == 1 and "inside the while loop 'StatefulPartitionedCall/loop'" in errors[0]
     assert ".modelcut-" not in errors[0], "the error names the SavedModel, not a temporary file"
     assert not (tmp_path / "parts").exists()
+
+
+def test_frozen_graph_of_a_savedmodel_verified_as_pb_parts(residual, tmp_path):
+    """The .pb path: the residual model's signature frozen, cut across the skip, checked by TensorFlow."""
+    _, folder = residual
+    frozen = modelcut.tf.freeze(folder)
+    assert frozen.inputs == {"args_0": "args_0"} and list(frozen.outputs) == ["output_0"]
+    graph = tmp_path / "residual.pb"
+    graph.write_bytes(frozen.graph_def)
+    split = modelcut_cli("split", str(graph), "--at", "fc2", "-o", str(tmp_path / "parts"))
+    assert split.returncode == 0, split.stderr
+    parts = split.stdout.split()
+    verify = modelcut_cli("verify", str(graph), *parts, "--batch", "3", "--json")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert '"identical": true' in verify.stdout
+    # The first part alone does not give the model's output.
+    assert modelcut_cli("verify", str(graph), parts[0]).returncode != 0
+
+
+def test_run_refuses_tensorflow_parts_with_a_pointer(residual, tmp_path):
+    _, folder = residual
+    paths = modelcut.split(folder, at="fc2", output_dir=tmp_path / "parts").paths
+    result = modelcut_cli("run", *paths)
+    assert result.returncode == 2
+    assert "modelcut run runs ONNX parts" in result.stderr and len(result.stderr.strip().splitlines()) == 1
