@@ -18,8 +18,9 @@ MODELS = ["torch_seed", "torch_resnet", "torch_googlenet", "torch_mobilenetv2", 
 _CEIL_MODE = ("the boundary's height and width: the core leaves the output of MaxPool with ceil_mode=1 "
               "unknown where a stride does not divide the input (float32[batch,8,?,?]); ONNX shape inference "
               "gives float32[batch,8,16,16]")
-_SHAPE_DATA = ("the boundary's dimensions: the padding mask goes through Where(.., ConstantOfShape(Shape(x))), "
-               "whose shape ONNX shape inference finds by propagating Shape's data (data_prop=True); the core "
+_SHAPE_DATA = ("the boundary's dimensions: the padding mask goes through "
+               "Where(.., ConstantOfShape(Shape(x))), whose shape ONNX shape inference finds by propagating "
+               "Shape's data (data_prop=True); the core "
                "propagates no data and writes float32[?,?] and float32[?,?,?] for [batch,8] and [batch,8,32]")
 KNOWN_GAPS: dict[tuple[str, str], str] = {
     **{("torch_googlenet", cut): _CEIL_MODE
@@ -38,8 +39,8 @@ def cut_points(name: str) -> tuple[str, ...]:
 def differing_parts(native_modelcut, model, cut, tmp_path) -> list[str]:
     """Names of the part files that are not byte-identical."""
     python_parts = modelcut.split(str(model), cut, tmp_path / "python").paths
-    native = subprocess.run([native_modelcut, "split", str(model), "--at", cut, "-o", str(tmp_path / "native"), "-q"],
-                            capture_output=True, text=True, check=False, timeout=300)
+    command = [native_modelcut, "split", str(model), "--at", cut, "-o", str(tmp_path / "native"), "-q"]
+    native = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
     assert native.returncode == 0, native.stderr
     native_parts = native.stdout.split()
     assert len(native_parts) == len(python_parts)

@@ -6,13 +6,10 @@
 import os
 import shutil
 import subprocess
-import sys
 
 import onnx
 import pytest
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "cli"))
-from cli_support import MLP_NODE_NAMES, MLP_WITH_SKIP, write_model  # noqa: E402
+from cli_support_path import MLP_NODE_NAMES, MLP_WITH_SKIP, write_model
 
 
 @pytest.fixture
@@ -28,8 +25,9 @@ def run_alone(folder, *args, python=None):
     env = {"PATH": str(folder)}
     if python:
         env["MODELCUT_PYTHON"] = python
-    return subprocess.run(["env", "-i", *(f"{key}={value}" for key, value in env.items()), "modelcut", *map(str, args)],
-                          capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL)
+    settings = [f"{key}={value}" for key, value in env.items()]
+    return subprocess.run(["env", "-i", *settings, "modelcut", *map(str, args)], capture_output=True, text=True,
+                          timeout=120, check=False, stdin=subprocess.DEVNULL)
 
 
 def test_links_no_python(native_modelcut):
@@ -61,8 +59,8 @@ def test_split_inspect_merge_without_python(lone_executable, tmp_path):
 def assert_says_what_to_install(result):
     assert result.returncode == 2, result
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("modelcut: error: `modelcut verify` needs the modelcut Python "
-                                                   "package"), result.stderr
+    expected = "modelcut: error: `modelcut verify` needs the modelcut Python package"
+    assert len(lines) == 1 and lines[0].startswith(expected), result.stderr
     assert "pip install modelcut" in lines[0], lines[0]
     assert "Traceback" not in result.stderr
 
