@@ -1,11 +1,12 @@
 // The native `modelcut` command: split, inspect and merge run here, on the
 // C++ core alone; every other command line is handed to the Python package
 // (hand_over.h). Exit codes, as the Python command's: 0 done, 2 bad input
-// (one line "modelcut: error: ..."), 3 a bug of modelcut's, 141 stdout
-// closed early.
+// (one line "modelcut: error: ..."), 3 a bug of modelcut's, 130 interrupted
+// (Ctrl-C), 141 stdout closed early.
 #include <cxxabi.h>
 #include <signal.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <memory>
 #include <typeinfo>
@@ -20,7 +21,17 @@ using namespace modelcut::cli;
 
 constexpr int kBadInput = 2;
 constexpr int kInternalError = 3;
+constexpr int kInterrupted = 130;  // 128 + SIGINT
 constexpr int kClosedPipe = 141;
+
+// NB: Ctrl-C is noted, not acted on, while a command runs: the core writes
+// parts under temporary names and renames them at the end, and a process
+// killed half-way would leave its temporary files behind. The command ends
+// with 130 once the core returns, as the Python command does (its
+// KeyboardInterrupt arrives when the C++ call returns).
+volatile std::sig_atomic_t interrupted = 0;
+
+extern "C" void note_interrupt(int) { interrupted = 1; }
 
 std::string type_name(const std::type_info& type) {
   int status = 0;
@@ -69,6 +80,10 @@ int run(const Command& command, const std::vector<std::string>& words, bool debu
     }
     debug = debug || arguments.flag("debug");
     const int code = command.run(arguments, output);
+    if (interrupted) {
+      output.discard();
+      return kInterrupted;
+    }
     output.flush();
     return code;
   } catch (const UsageError& error) {
@@ -100,6 +115,7 @@ int main(int argc, char** argv) {
   // A closed stdout shows as EPIPE from write(), ending the command with
   // 141 (see output.h), instead of killing it half-way through a file.
   ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGINT, note_interrupt);  // reset to the default by exec when handing over
   std::vector<std::string> words(argv + 1, argv + argc);
   bool debug = false;
   std::size_t first = 0;
@@ -117,7 +133,9 @@ int main(int argc, char** argv) {
   if (first < words.size()) {
     for (const Command& command : kCommands) {
       if (words[first] == command.name) {
-        return run(command, std::vector<std::string>(words.begin() + static_cast<long>(first), words.end()), debug);
+        const int code =
+            run(command, std::vector<std::string>(words.begin() + static_cast<long>(first), words.end()), debug);
+        return interrupted ? kInterrupted : code;
       }
     }
   }

@@ -17,6 +17,7 @@ class Output {
   void line(const std::string& text);        // to stdout, with a newline
   void error_line(const std::string& text);  // to stderr, with a newline
   void flush();                              // throws ClosedPipe
+  void discard() { pending_.clear(); }       // after Ctrl-C: what was not written stays unwritten
 
  private:
   std::string pending_;
