@@ -12,8 +12,8 @@ SEED_KERAS = os.path.join(REPO, "tests", "fuzz", "corpus", "fuzz_keras", "seed.k
 
 def run(executable, *args, python=None):
     env = {"PATH": "/usr/bin:/bin", **({"MODELCUT_PYTHON": python} if python else {})}
-    return subprocess.run([executable, *map(str, args)], capture_output=True, text=True, timeout=600, check=False,
-                          env=env, stdin=subprocess.DEVNULL)
+    return subprocess.run([executable, *map(str, args)], capture_output=True, text=True, timeout=600,
+                          check=False, env=env, stdin=subprocess.DEVNULL)
 
 
 def test_keras_parts_are_merged_by_the_python_package(native_modelcut, tmp_path):
