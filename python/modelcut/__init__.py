@@ -40,7 +40,7 @@ _LAZY = {
     "VerifyReport": ".verification",
     "verify": ".verification",
 }
-_SUBPACKAGES = ("bottleneck", "live", "serve")
+_SUBPACKAGES = ("bottleneck", "live", "serve", "tf")
 
 __all__ = [
     "ChainError",

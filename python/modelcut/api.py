@@ -57,9 +57,19 @@ class SplitResult:
 
 
 @contextmanager
-def _as_path(model: ModelArg) -> Iterator[str]:
-    """Yields a file path for a path or an in-memory ModelProto."""
-    if _is_model_proto(model):
+def _as_path(model: ModelArg, signature: str = "serving_default") -> Iterator[str]:
+    """Yields a file path for a path or an in-memory ModelProto; for a
+    SavedModel directory, the path of its signature frozen into a .pb."""
+    if is_saved_model(model):
+        from .tf.saved_model import freeze
+
+        frozen = freeze(model, signature)
+        with tempfile.TemporaryDirectory(prefix="modelcut-") as folder:
+            path = os.path.join(folder, os.path.basename(os.path.normpath(os.fspath(model))) + ".pb")
+            with open(path, "wb") as file:
+                file.write(frozen.graph_def)
+            yield path
+    elif _is_model_proto(model):
         import onnx
 
         with tempfile.TemporaryDirectory(prefix="modelcut-") as folder:
@@ -87,6 +97,20 @@ def is_keras_file(path) -> bool:
     if not isinstance(path, (str, os.PathLike)):
         return False
     return _core.file_type(os.fspath(path)) in ("keras-zip", "hdf5")
+
+
+def is_saved_model(path) -> bool:
+    """A TensorFlow SavedModel: a directory holding saved_model.pb."""
+    from .tf.saved_model import is_saved_model as check
+
+    return check(path)
+
+
+def is_tf_model(path) -> bool:
+    """A TensorFlow model: a SavedModel directory or a frozen GraphDef (.pb)."""
+    if not isinstance(path, (str, os.PathLike)):
+        return False
+    return is_saved_model(path) or (os.path.isfile(path) and _core.file_type(os.fspath(path)) == "tf-graphdef")
 
 
 def inferred_types(path: str) -> list[bytes]:
@@ -120,6 +144,8 @@ def split(
     weights: str = "auto",
     external_threshold: int = 1 << 30,
     progress: Callable[[int, int, int], None] | None = None,
+    signature: str = "serving_default",
+    status: Callable[[str], None] | None = None,
 ) -> SplitResult:
     """Cuts `model` after each name in `at` and writes the parts into `output_dir`.
 
@@ -141,6 +167,11 @@ def split(
     model's own weight files), or "auto" (inline, external once a part's
     weights exceed `external_threshold`).
     `progress(part_index, bytes_written, bytes_total)` is called while writing.
+
+    A TensorFlow SavedModel directory is cut through its `signature`: frozen
+    by TensorFlow, cut by the core, and each part written as a SavedModel
+    directory with a `serving_default` signature (see modelcut.tf);
+    `status(text)` is told of each step.
     """
     if _is_live_keras(model):
         from . import live
@@ -150,6 +181,17 @@ def split(
                               "(save it with model.save and cut the file to get part files)")
         return live.split_live(model, at)
     cuts = [at] if isinstance(at, str) else list(at)
+    if is_saved_model(model):
+        from .tf.saved_model import split_saved_model
+
+        if output_dir is None:
+            raise _core.Error("a SavedModel's parts are new SavedModel directories: give an output directory")
+        if weights not in ("auto", "inline"):
+            raise _core.Error(f"weights={weights!r}: a SavedModel part holds its weights in its graph "
+                              "(weights='auto')")
+        result = split_saved_model(model, cuts, output_dir, overwrite=overwrite, signature=signature,
+                                   status=status)
+        return SplitResult(parts=result["parts"], cuts=result["cuts"])
     with _as_path(model) as path:
         hints = inferred_types(path) if infer_shapes else []
         result = _core.split(
@@ -158,7 +200,8 @@ def split(
     return SplitResult(parts=result["parts"], cuts=result["cuts"])
 
 
-def resolve(model: ModelArg, at: str | Sequence[str], *, infer_shapes: bool = True) -> list[dict]:
+def resolve(model: ModelArg, at: str | Sequence[str], *, infer_shapes: bool = True,
+            signature: str = "serving_default") -> list[dict]:
     """What each name in `at` resolves to, as split() would cut there, without writing anything.
 
     One dict per name: "spec", "kind" ("tensor", "node" or "layer"),
@@ -170,7 +213,7 @@ def resolve(model: ModelArg, at: str | Sequence[str], *, infer_shapes: bool = Tr
         from . import live
 
         return live.resolve_live(model, cuts)
-    with _as_path(model) as path:
+    with _as_path(model, signature) as path:
         hints = inferred_types(path) if infer_shapes else []
         return _core.resolve(path, cuts, hints)
 
@@ -223,11 +266,26 @@ def merge(
         return _core.merge(paths, os.fspath(output), overwrite)
 
 
-def inspect(model: ModelArg, *, infer_shapes: bool = True) -> dict:
-    """Inputs, outputs, layers (with output shapes) and candidate cut points."""
+def inspect(model: ModelArg, *, infer_shapes: bool = True, signature: str = "serving_default") -> dict:
+    """Inputs, outputs, layers (with output shapes) and candidate cut points.
+
+    A SavedModel is inspected as its `signature` frozen: the report's
+    "signature" maps the signature's keys to the graph's values."""
     if _is_live_keras(model):
         raise _core.Error("inspect reads model files: save the live model (model.save('model.keras')) and "
                           "inspect the file; split and resolve take the live model itself")
+    if is_saved_model(model):
+        from .tf.saved_model import freeze
+
+        frozen = freeze(model, signature)
+        with tempfile.TemporaryDirectory(prefix="modelcut-") as folder:
+            path = os.path.join(folder, "frozen.pb")
+            with open(path, "wb") as file:
+                file.write(frozen.graph_def)
+            report = _core.inspect(path, [])
+        report["path"] = os.fspath(model)
+        report["signature"] = {"name": signature, "inputs": frozen.inputs, "outputs": frozen.outputs}
+        return report
     with _as_path(model) as path:
         hints = inferred_types(path) if infer_shapes else []
         return _core.inspect(path, hints)

@@ -42,12 +42,15 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE
 
 DESCRIPTION = """\
-Cut a trained model (ONNX, or Keras .keras/.h5) into parts that compose exactly:
+Cut a trained model (ONNX, Keras .keras/.h5, or TensorFlow: a SavedModel
+directory or a frozen .pb graph) into parts that compose exactly:
 part2(part1(x)) == model(x).
 
   modelcut inspect model.onnx                  # layers and good places to cut
   modelcut split model.onnx --at fc2 -o parts  # write parts/model.part1.onnx, .part2.onnx
   modelcut verify model.onnx parts/*.onnx      # compare on ONNX Runtime
+  modelcut split saved_model/ --at fc2 -o parts  # parts/saved_model.part1/, .part2/ (SavedModels)
+  modelcut verify saved_model/ parts/saved_model.part*   # compare with TensorFlow
   modelcut run parts/*.onnx --noise 0.1        # run the parts, add noise at the cut
   modelcut merge parts/*.onnx -o whole.onnx    # compose the parts again (Keras: -o whole.keras)
   modelcut plan model.onnx --stages 4 --balance flops   # where to cut for 4 balanced stages
@@ -112,8 +115,10 @@ def cmd_split(args) -> int:
         raise ValueError("no output directory: give -o DIR (only --weights in-place writes beside the model)")
     bar = ProgressBar(enabled=not args.quiet and not args.json)
     try:
+        status = None if args.quiet or args.json else (lambda text: print(printable(text), file=sys.stderr))
         result = api.split(args.model, args.at, args.output, overwrite=args.force, weights=args.weights,
-                           external_threshold=args.external_threshold, progress=bar)
+                           external_threshold=args.external_threshold, progress=bar,
+                           signature=args.signature, status=status)
     finally:
         bar.close()
     if args.json:
@@ -144,14 +149,20 @@ def cmd_verify(args) -> int:
     from ._ort import load_feeds
     from .verification import verify
 
-    if api.is_keras_file(args.model):  # Keras reads the feeds file itself
+    if api.is_keras_file(args.model) or api.is_tf_model(args.model):  # these read the feeds file themselves
         feeds = args.inputs
     else:
         feeds = load_feeds(args.inputs, args.model) if args.inputs else None
-    report = verify(
-        args.model, args.parts, feeds=feeds, seed=args.seed, batch=args.batch,
-        atol=args.atol, rtol=args.rtol, optimize=args.optimize,
-    )
+    if api.is_tf_model(args.model):
+        from .tf.verify_tf import verify_tf
+
+        report = verify_tf(args.model, args.parts, feeds=args.inputs, seed=args.seed, batch=args.batch,
+                           atol=args.atol, rtol=args.rtol, signature=args.signature)
+    else:
+        report = verify(
+            args.model, args.parts, feeds=feeds, seed=args.seed, batch=args.batch,
+            atol=args.atol, rtol=args.rtol, optimize=args.optimize,
+        )
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -263,7 +274,7 @@ def cmd_merge(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    report = api.inspect(args.model)
+    report = api.inspect(args.model, signature=args.signature)
     if args.json:
         _print_json(report)
         return 0
@@ -277,9 +288,15 @@ def cmd_inspect(args) -> int:
         opsets = ", ".join(f"{domain} {version}" for domain, version in report["opsets"].items())
         say(f"{report['path']}: {report['nodes']} nodes, {report['initializers']} initializers, "
             f"ir_version {report['ir_version']}, opsets {opsets}, producer {report['producer'] or '?'}")
+    keys = {}  # a SavedModel's signature keys, by the graph value they name
+    if "signature" in report:
+        signature = report["signature"]
+        say(f"  SavedModel signature '{signature['name']}', frozen by TensorFlow")
+        keys = {value: key for key, value in [*signature["inputs"].items(), *signature["outputs"].items()]}
     for kind in ("inputs", "outputs"):
         for value in report[kind]:
-            say(f"  {kind[:-1]:6} {value['name']}  {value['type']}")
+            key = f" (key {keys[value['name']]})" if value["name"] in keys and keys[value["name"]] != value["name"] else ""
+            say(f"  {kind[:-1]:6} {value['name']}{key}  {value['type']}")
     layers = [layer for layer in report["layers"] if layer["depth"] <= args.depth]
     print(f"\nlayers (depth <= {args.depth}; --depth N for more):" if layers else "\nno layer scopes found")
     for layer in layers:
@@ -438,7 +455,10 @@ def cmd_plan(args) -> int:
     _check_plan_args(args)
     dims = _dims(args)
     batch = _count(str(args.batch), "--batch")
-    reads = _core.input_files(args.model) if not api.is_keras_file(args.model) else [args.model]
+    if api.is_keras_file(args.model) or api.is_saved_model(args.model):
+        reads = [args.model]
+    else:
+        reads = _core.input_files(args.model)
     if args.plot:
         check_plot_path(args.plot, args.force, reads)
     if args.split and os.path.lexists(args.split) and not args.force:
@@ -581,7 +601,8 @@ def build_parser() -> argparse.ArgumentParser:
     raw = argparse.RawDescriptionHelpFormatter
 
     split = commands.add_parser("split", help="cut a model into parts", description=CUT_HELP, formatter_class=raw)
-    split.add_argument("model", metavar="MODEL", help="the model to cut: .onnx, or Keras .keras or .h5")
+    split.add_argument("model", metavar="MODEL", help="the model to cut: .onnx, Keras .keras or .h5, a "
+                       "TensorFlow frozen graph .pb, or a SavedModel directory (parts are SavedModels too)")
     split.add_argument("--at", action="append", required=True, metavar="NAME", help="where to cut (repeatable)")
     split.add_argument("-o", "--output", metavar="DIR",
                        help="directory to create for the parts (must not exist, see --force); "
@@ -597,6 +618,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     split.add_argument("--external-threshold", type=int, default=1 << 30, metavar="BYTES",
                        help="with --weights auto, parts with more weight bytes than this go external (default 1 GiB)")
+    _add_signature_option(split)
     split.add_argument("--json", action="store_true", help="print what was written as JSON")
     split.add_argument("-q", "--quiet", action="store_true",
                        help="print only the paths of the parts (no summary, no progress bar)")
@@ -604,11 +626,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser(
         "verify", help="check that the parts compute what the model computes",
-        description="Run MODEL and the chain of PARTs on ONNX Runtime with the same inputs and compare "
-        "every output: max abs and relative error, and whether bit-identical. Graph optimisation is off "
-        "so that fusions across the cut do not blur the comparison. Exit 1 above tolerance.",
+        description="Run MODEL and the chain of PARTs with the same inputs and compare every output: max "
+        "abs and relative error, and whether bit-identical. ONNX models run on ONNX Runtime (graph "
+        "optimisation off, so that fusions across the cut do not blur the comparison), Keras models on "
+        "Keras, SavedModels and frozen .pb graphs on TensorFlow. Exit 1 above tolerance.",
     )
     check.add_argument("model", metavar="MODEL")
+    _add_signature_option(check)
     check.add_argument("parts", metavar="PART", nargs="+", help="the parts, in chain order")
     _add_input_options(check)
     check.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance (default 1e-5)")
@@ -646,6 +670,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="list layers and candidate cut points")
     inspect.add_argument("model", metavar="MODEL")
     inspect.add_argument("--depth", type=int, default=2, help="deepest layer level to list (default 2)")
+    _add_signature_option(inspect)
     inspect.add_argument("--json", action="store_true", help="print everything as JSON")
     inspect.set_defaults(run=cmd_inspect)
     planning = _add_plan_commands(commands, raw)
@@ -655,6 +680,11 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (parser, split, check, run, merge, inspect, serve, *planning):
         command.error = _one_line_error(command)
     return parser
+
+
+def _add_signature_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--signature", default="serving_default", metavar="NAME",
+                        help="for a SavedModel: the signature to freeze and cut (default serving_default)")
 
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
@@ -673,7 +703,7 @@ def _check_model_files(path: str) -> None:
     regular file, or an ONNX one whose external data files are not: opening
     a FIFO for reading blocks until a writer comes."""
     _core.check_input_file(path)
-    if not api.is_keras_file(path):
+    if not api.is_keras_file(path) and _core.file_type(path) == "onnx":
         _core.input_files(path)
 
 
@@ -700,11 +730,12 @@ def _check_inputs_file(path: str) -> None:
 def _check_input_files(args) -> None:
     if getattr(args, "inputs", None):
         _check_inputs_file(args.inputs)
-    if args.command in ("split", "inspect", "plan", "profile"):
+    if args.command in ("split", "inspect", "plan", "profile") and not api.is_saved_model(args.model):
         _core.check_input_file(args.model)  # its external data: read and checked by the core
     if args.command == "verify":
         for path in [args.model, *args.parts]:
-            _check_model_files(path)
+            if not api.is_saved_model(path):
+                _check_model_files(path)
     if args.command == "run":
         for path in [*args.parts, *([args.reference] if args.reference else [])]:
             _check_model_files(path)

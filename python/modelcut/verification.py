@@ -104,14 +104,20 @@ def verify(
 
     feeds: a dict, a .npy/.npz path, or None for seeded random inputs
     (seed, batch, dim_values as in random_inputs). Keras models (.keras,
-    .h5) are checked with Keras instead (see verify_keras)."""
-    from .api import is_keras_file
+    .h5) are checked with Keras instead (see verify_keras), TensorFlow
+    SavedModels and frozen graphs (.pb) with TensorFlow (see modelcut.tf)."""
+    from .api import is_keras_file, is_tf_model
 
     if is_keras_file(original):
         from .verify_keras import verify_keras
 
         return verify_keras(original, parts, feeds=feeds, seed=seed, batch=batch, atol=atol, rtol=rtol,
                             dim_values=dim_values)
+    if is_tf_model(original):
+        from .tf.verify_tf import verify_tf
+
+        return verify_tf(original, parts, feeds=feeds, seed=seed, batch=batch, atol=atol, rtol=rtol,
+                         dim_values=dim_values)
     specs = input_specs(original)
     feeds = _resolve_feeds(feeds, specs, seed, batch, dim_values)
     reference = ensure_session(original, optimize)

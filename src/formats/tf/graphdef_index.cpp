@@ -65,13 +65,18 @@ GraphDefIndex index_graphdef(const GraphDefModel& model) {
   }
   // A loop is cut as a whole or not at all, so its nodes must be ancestors
   // of whatever reads its results: every Exit of a frame reads the frame's
-  // NextIteration nodes (the body), and every Exit that something reads also
-  // reads the frame's unread Exits (a loop counter's).
+  // NextIteration nodes (the body) and the frame's other nodes that no data
+  // input reads (a NoOp the body waits on, as TF2's lowered loops have), and
+  // every Exit that something reads also reads the frame's unread Exits (a
+  // loop counter's).
   std::vector<std::vector<std::uint32_t>> next_iterations(model.frames.size()), unread_exits(model.frames.size());
   for (std::uint32_t id = 0; id < count; ++id) {
     const std::string& op = model.nodes[id].op;
     if (model.frame_of[id] == kNoFrame) continue;
-    if (op == "NextIteration" || op == "RefNextIteration") next_iterations[model.frame_of[id]].push_back(id);
+    const bool data_read = !read_slots[id].empty();
+    if (op == "NextIteration" || op == "RefNextIteration" || (!data_read && !is_exit(id) && !is_source(id))) {
+      next_iterations[model.frame_of[id]].push_back(id);
+    }
     if (is_exit(id) && !read[id]) unread_exits[model.frame_of[id]].push_back(id);
   }
   for (const auto* lists : {&next_iterations, &unread_exits}) {
