@@ -79,6 +79,7 @@ const CommandSpec& inspect_spec() {
       {{"model", "MODEL", false, ""}},
       {
           {{"--depth"}, "depth", OptionSpec::Kind::Value, "DEPTH", "deepest layer level to list (default 2)", {}, true},
+          signature_option(),
           {{"--json"}, "json", OptionSpec::Kind::Flag, "", "print everything as JSON"},
           debug_option(),
       }};
@@ -88,6 +89,7 @@ const CommandSpec& inspect_spec() {
 int run_inspect(const Arguments& arguments, Output& output) {
   const std::string model = *arguments.value("model");
   const std::string depth_text = arguments.value("depth").value_or("2");
+  hand_over_saved_model(model);
   check_input_file(model);
   const InspectReport report = inspect_model(model);
   if (arguments.flag("json")) {

@@ -109,6 +109,7 @@ const CommandSpec& split_spec() {
            "with --weights auto, parts with more weight bytes than this go external (default 1 GiB)",
            {},
            true},
+          signature_option(),
           {{"--json"}, "json", OptionSpec::Kind::Flag, "", "print what was written as JSON"},
           {{"-q", "--quiet"},
            "quiet",

@@ -29,4 +29,11 @@ int run_merge(const Arguments& arguments, Output& output);
 // The hidden --debug every command accepts after its name, as cli.py adds it.
 OptionSpec debug_option();
 
+// --signature NAME, for SavedModels (which the Python package cuts).
+OptionSpec signature_option();
+
+// Throws HandOver for a TensorFlow SavedModel directory (one holding
+// saved_model.pb or .pbtxt): TensorFlow freezes it, in the Python package.
+void hand_over_saved_model(const std::string& model);
+
 }  // namespace modelcut::cli

@@ -49,6 +49,9 @@ CASES = {
     "merge one part": ["merge", "{part1}", "-o", "{merged}"],
     "merge out of order": ["merge", "{part2}", "{part1}", "-o", "{merged}"],
     "merge into a part": ["merge", "{part1}", "{part2}", "-o", "{part1}", "--force"],
+    # Handed to the Python package (TensorFlow freezes SavedModels).
+    "inspect broken saved model": ["inspect", "{saved_model}", "--signature", "serving_default"],
+    "split signature of a file": ["split", "{mlp}", "--at", "fc1", "-o", "{out}", "--signature", "other"],
 }
 
 
@@ -63,13 +66,15 @@ def files(tmp_path_factory):
     subprocess.run([sys.executable, "-m", "modelcut.cli", "split", mlp, "--at", "fc1", "-o", parts, "-q"],
                    check=True, capture_output=True)
     (root / "folder.onnx").mkdir()
+    (root / "saved").mkdir()
+    (root / "saved" / "saved_model.pb").write_bytes(b"not a SavedModel")
     shutil.copy(os.path.join(CORPUS, "fuzz_keras", "seed.keras"), root / "seed.keras")
     shutil.copy(os.path.join(CORPUS, "fuzz_pb", "keras_seed_frozen.pb"), root / "seed.pb")
     return {"mlp": mlp, "keras": str(root / "seed.keras"), "graphdef": str(root / "seed.pb"),
             "strange": strange_model(root / "strange.onnx"), "out": str(root / "out"),
             "missing": str(root / "nope.onnx"), "folder": str(root / "folder.onnx"),
             "part1": str(parts / "mlp.part1.onnx"), "part2": str(parts / "mlp.part2.onnx"),
-            "merged": str(root / "merged.onnx")}
+            "merged": str(root / "merged.onnx"), "saved_model": str(root / "saved")}
 
 
 def run(command, words, outputs):
