@@ -261,7 +261,9 @@ std::string help_text(const CommandSpec& spec) {
   for (const PositionalSpec& positional : spec.positionals) {
     usage += " " + positional.metavar + (positional.one_or_more ? " [" + positional.metavar + " ...]" : "");
   }
-  std::string text = usage + "\n\n" + (spec.description.empty() ? spec.help : spec.description) + "\n";
+  // As argparse: a command without a description shows none (its one-line
+  // help is for the list of commands).
+  std::string text = usage + "\n" + (spec.description.empty() ? "" : "\n" + spec.description + "\n");
   auto entry = [&](const std::string& left, const std::string& help) {
     std::string line = "  " + left;
     if (help.empty()) return line + "\n";
