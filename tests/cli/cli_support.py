@@ -1,10 +1,16 @@
 # Helpers of the CLI tests: small models written in ONNX text syntax, so
 # each test states its graph in a few lines, and the CLI run as a user would.
+# Every test runs against both commands (see conftest.py): the Python one
+# (`python -m modelcut.cli`) and the native executable built by CMake
+# (src/cli), which hands what it does not do itself to the Python one.
+import os
 import subprocess
 import sys
 
 import onnx
 import onnx.parser
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 MLP_WITH_SKIP = """
 <ir_version: 10, opset_import: ["" : 17]>
@@ -21,6 +27,28 @@ mlp (float[N, 4] x) => (float[N, 4] y)
 # Scoped node names as exporters write them (the text syntax cannot spell "/").
 MLP_NODE_NAMES = ["mlp/fc1/MatMul", "mlp/fc1/Relu", "mlp/fc2/MatMul", "mlp/fc2/Relu", "mlp/add/Add"]
 
+# Which command run_cli runs: "python" or "native" (set by conftest.py's
+# cli_command fixture for each test).
+COMMAND = {"kind": "python"}
+
+
+def native_executable() -> str:
+    """The native executable: $MODELCUT_EXECUTABLE, or the one CMake builds
+    in build/cpp (scripts/test.sh builds it)."""
+    return os.environ.get("MODELCUT_EXECUTABLE") or os.path.join(REPO, "build", "cpp", "modelcut")
+
+
+def cli_argv() -> list[str]:
+    """The words that start `modelcut`, as the chosen command."""
+    if COMMAND["kind"] == "native":
+        return [native_executable()]
+    return [sys.executable, "-m", "modelcut.cli"]
+
+
+def cli_env() -> dict:
+    # The native executable hands verify, run, ... to this Python.
+    return {**os.environ, "MODELCUT_PYTHON": sys.executable}
+
 
 def write_model(path, text: str, node_names=()) -> str:
     model = onnx.parser.parse_model(text)
@@ -32,8 +60,8 @@ def write_model(path, text: str, node_names=()) -> str:
 
 
 def run_cli(*args, cwd=None, timeout=300):
-    """Runs `modelcut ARGS` in a fresh interpreter, as a user would."""
+    """Runs `modelcut ARGS` in a fresh process, as a user would."""
     return subprocess.run(
-        [sys.executable, "-m", "modelcut.cli", *map(str, args)],
-        capture_output=True, text=True, cwd=cwd, stdin=subprocess.DEVNULL, timeout=timeout,
+        [*cli_argv(), *map(str, args)],
+        capture_output=True, text=True, cwd=cwd, stdin=subprocess.DEVNULL, timeout=timeout, env=cli_env(),
     )

@@ -4,8 +4,8 @@
 # error, --debug showing the trace, and a quiet 141 when stdout is a pipe
 # closed early.
 import io
+import shlex
 import subprocess
-import sys
 
 import modelcut
 import numpy as np
@@ -13,7 +13,7 @@ import onnx
 import onnx.parser
 import onnxruntime as ort
 import pytest
-from cli_support import run_cli
+from cli_support import cli_argv, run_cli
 from modelcut import _core, cli
 
 # A model ONNX Runtime refuses although modelcut reads and cuts it: an
@@ -110,12 +110,14 @@ def test_onnx_runtime_refusing_a_model_exits_2(tmp_path):
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
-def test_debug_shows_the_trace(tmp_path, where):
+def test_debug_shows_the_trace(tmp_path, where, cli_command):
     missing = tmp_path / "nope.onnx"
     command = ["--debug", "inspect", missing] if where == "before" else ["inspect", missing, "--debug"]
     result = run_cli(*command)
     assert result.returncode == 2
-    assert result.stderr.startswith("Traceback (most recent call last):")
+    # The native command has no Python trace: it names the C++ exception.
+    trace = "Traceback (most recent call last):" if cli_command == "python" else "C++ exception modelcut::Error"
+    assert result.stderr.startswith(trace), result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("modelcut: error: cannot open ")
     quiet = run_cli("inspect", missing)
     assert "Traceback" not in quiet.stderr and len(quiet.stderr.strip().splitlines()) == 1
@@ -134,7 +136,7 @@ def long_chain(path, count: int = 2000) -> str:
 def test_closed_pipe_exits_quietly(tmp_path):
     model = long_chain(tmp_path / "chain.onnx")
     # The reading end closed before modelcut writes a byte.
-    process = subprocess.Popen([sys.executable, "-m", "modelcut.cli", "inspect", model],
+    process = subprocess.Popen([*cli_argv(), "inspect", model],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     process.stdout.close()
     stderr = process.stderr.read()
@@ -146,7 +148,8 @@ def test_closed_pipe_exits_quietly(tmp_path):
 def test_head_closing_the_pipe_early(tmp_path, reader):
     model = long_chain(tmp_path / "chain.onnx")
     for options in ("", "--json"):
-        script = (f"'{sys.executable}' -m modelcut.cli inspect '{model}' {options} 2>'{tmp_path}/stderr' | {reader}; "
+        command = " ".join(shlex.quote(word) for word in cli_argv())
+        script = (f"{command} inspect '{model}' {options} 2>'{tmp_path}/stderr' | {reader}; "
                   "echo \"status ${PIPESTATUS[0]}\"")
         result = subprocess.run(["bash", "-c", script], check=False, capture_output=True, text=True, timeout=300)
         assert result.stdout.endswith("status 141\n"), result

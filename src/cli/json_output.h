@@ -1,0 +1,48 @@
+// JSON as the Python command prints it (json.dump(data, indent=2) and a
+// newline): keys in insertion order, two-space indentation, non-ASCII and
+// control characters as \uXXXX escapes (ensure_ascii), bytes that are not
+// UTF-8 as the surrogate escapes (\udcXX) Python decodes them to. The
+// values are what split, inspect and merge report: text, whole numbers,
+// booleans and null; no floating point.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace modelcut::cli {
+
+class Json {
+ public:
+  static Json null() { return Json(Kind::Null); }
+  static Json object() { return Json(Kind::Object); }
+  static Json array() { return Json(Kind::Array); }
+  Json(const std::string& text) : kind_(Kind::Text), text_(text) {}
+  Json(const char* text) : kind_(Kind::Text), text_(text) {}
+  Json(std::uint64_t number) : kind_(Kind::Number), text_(std::to_string(number)) {}
+  Json(std::int64_t number) : kind_(Kind::Number), text_(std::to_string(number)) {}
+  Json(std::optional<std::uint64_t> number) : Json(number ? Json(*number) : null()) {}
+  Json(const std::vector<std::string>& texts);
+
+  // For an object: adds `key`, or replaces its value in place when present
+  // (as assigning to a Python dict key does).
+  Json& set(const std::string& key, Json value);
+  Json& push(Json value);  // for an array
+
+  // json.dumps(self, indent=2)
+  std::string dump() const;
+
+ private:
+  enum class Kind { Null, Text, Number, Array, Object };
+  explicit Json(Kind kind) : kind_(kind) {}
+  void write(std::string& out, int indent) const;
+
+  Kind kind_;
+  std::string text_;
+  std::vector<std::pair<std::string, Json>> members_;  // arrays: empty keys
+};
+
+}  // namespace modelcut::cli

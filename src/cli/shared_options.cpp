@@ -1,0 +1,31 @@
+// Options and checks that several commands share: the hidden --debug, the
+// SavedModel --signature, and handing SavedModels to the Python package.
+#include <sys/stat.h>
+
+#include "cli/commands.h"
+
+namespace modelcut::cli {
+
+OptionSpec debug_option() { return {{"--debug"}, "debug", OptionSpec::Kind::Flag, "", ""}; }
+
+OptionSpec signature_option() {
+  return {{"--signature"},
+          "signature",
+          OptionSpec::Kind::Value,
+          "NAME",
+          "for a SavedModel: the signature to freeze and cut (default serving_default)"};
+}
+
+void hand_over_saved_model(const std::string& model) {
+  // As modelcut.tf.is_saved_model: a directory with a saved_model.pb or
+  // .pbtxt that is a file (stat follows links, as os.path.isfile does).
+  struct stat status {};
+  if (::stat(model.c_str(), &status) != 0 || !S_ISDIR(status.st_mode)) return;
+  for (const char* name : {"/saved_model.pb", "/saved_model.pbtxt"}) {
+    if (::stat((model + name).c_str(), &status) == 0 && S_ISREG(status.st_mode)) {
+      throw HandOver{"a SavedModel is frozen by TensorFlow"};
+    }
+  }
+}
+
+}  // namespace modelcut::cli

@@ -1,0 +1,36 @@
+# Fixtures of the native executable's tests: where it is, and the zoo
+# models of the end-to-end tests (tests/e2e/zoo.py), built once a session.
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+_REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(_REPO / "tests" / "e2e"))
+
+
+@pytest.fixture(scope="session")
+def native_modelcut() -> str:
+    """$MODELCUT_EXECUTABLE, or the executable CMake builds in build/cpp."""
+    path = os.environ.get("MODELCUT_EXECUTABLE") or str(_REPO / "build" / "cpp" / "modelcut")
+    # Not a skip: a missing executable is a broken build.
+    assert os.access(path, os.X_OK), (f"no native modelcut at {path}: build it with `cmake --build "
+                                      "build/cpp --target modelcut_cli` or set MODELCUT_EXECUTABLE")
+    return path
+
+
+@pytest.fixture(scope="session")
+def zoo_model(tmp_path_factory):
+    """zoo_model(name) -> the exported ONNX file of zoo model `name`."""
+    import zoo
+
+    root = tmp_path_factory.mktemp("zoo")
+    cache: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in cache:
+            cache[name] = zoo.build(name, root / f"{name}.onnx")
+        return cache[name]
+
+    return get
