@@ -165,6 +165,7 @@ py::dict inspect(const std::string& model, const std::vector<py::bytes>& type_hi
   out["format"] = report.format;
   out["producer"] = text(report.producer);
   out["ir_version"] = report.ir_version;
+  out["format_version"] = report.ir_version;  // the same, under a name that fits every format
   py::dict opsets;
   for (const auto& [domain, version] : report.opsets) opsets[text(domain.empty() ? "ai.onnx" : domain)] = version;
   out["opsets"] = opsets;

@@ -34,6 +34,7 @@ inline constexpr std::uint32_t kAttrList = 1, kAttrType = 6, kAttrShape = 7, kAt
 inline constexpr std::uint32_t kListType = 6, kListShape = 7, kListFunc = 9;
 inline constexpr std::uint32_t kShapeDim = 2, kShapeUnknownRank = 3, kDimSize = 1;
 inline constexpr std::uint32_t kTensorDtype = 1, kTensorShape = 2, kTensorContent = 4;
+inline constexpr std::uint32_t kVersionsProducer = 1;
 inline constexpr std::uint32_t kLibraryFunction = 1, kFunctionSignature = 1, kOpDefName = 1, kNameAttrListName = 1;
 }  // namespace field
 
@@ -93,6 +94,9 @@ class GraphDefModel {
   // GraphDef fields other than nodes and the library (versions, ...), copied
   // into every part unchanged.
   std::vector<wire::Field> graph_fields;
+  // VersionDef.producer: the GraphDef version of the TensorFlow that wrote
+  // the graph (what TensorFlow's own tools print), 0 when not recorded.
+  std::int64_t producer_version = 0;
   std::optional<wire::Field> library;          // FunctionDefLibrary, copied to parts that call functions
   std::vector<std::string> library_functions;  // names of the functions it defines, sorted
   // Innermost while-loop frame of every node (kNoFrame outside loops); an

@@ -23,6 +23,7 @@ class GraphDefSource final : public SourceModel {
     ModelFacts facts;
     facts.format = "tf-graphdef";
     facts.producer = "tensorflow";
+    facts.format_version = model_->producer_version;
     facts.node_count = model_->nodes.size();
     for (const NodeDefRef& node : model_->nodes) facts.weight_count += node.op == "Const" ? 1 : 0;
     return facts;
