@@ -198,6 +198,7 @@ GraphDefIndex index_graphdef(const GraphDefModel& model) {
       dataflow.mutable_value(*dataflow.find_value(node.name)).info = tensor_info(type.dtype, type.shape, what);
     }
   }
+  infer_shapes(model, index);
   return index;
 }
 
