@@ -50,3 +50,17 @@ def test_damaged_graphdef_exits_2_with_one_line(tmp_path, name, damage, message)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and name in lines[0], result.stderr
     assert not (tmp_path / "parts").exists()
+
+
+def test_profile_and_time_plan_of_a_graphdef_say_what_to_use(tmp_path):
+    model = tmp_path / "seed.pb"
+    model.write_bytes(SEED.read_bytes())
+    for args in (("profile", model, "-o", tmp_path / "times.json"), ("plan", model, "--stages", "2", "--balance", "time")):
+        result = run_cli(*args)
+        assert result.returncode == 2, result.stderr
+        # (plan --balance time says first that it profiles the model)
+        assert result.stderr.strip().splitlines()[-1] == (
+            f"modelcut: error: '{model}' is a TensorFlow GraphDef: profile runs ONNX and Keras models only; "
+            "plan it with --balance params or --balance flops")
+    assert not (tmp_path / "times.json").exists()
+
