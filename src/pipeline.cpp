@@ -207,10 +207,12 @@ InspectReport Model::inspect() const {
 
   // Candidate cut points: where one computed value alone crosses (plus graph
   // inputs still needed later), as the real partition would place the cut,
-  // except where one part would compute nothing.
+  // except where one part would compute nothing or that split refuses (inside
+  // nodes kept together).
   const std::vector<bool> idle = idle_cut_values(dataflow);
+  const std::vector<char> splits = plan_detail::splits_kept_together(dataflow, dataflow.topological_order());
   for (const SingleValueCut& cut : find_single_value_cuts(dataflow)) {
-    if (idle[cut.value]) continue;
+    if (idle[cut.value] || splits[dataflow.position_of(dataflow.value(cut.value).producer)]) continue;
     CutCandidate point;
     point.value = summarize(dataflow, cut.value);
     point.layer = innermost_layer(dataflow, dataflow.node(dataflow.value(cut.value).producer));

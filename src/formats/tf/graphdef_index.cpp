@@ -137,6 +137,11 @@ GraphDefIndex index_graphdef(const GraphDefModel& model) {
     node.name = source.name;
     node.op = source.op;
     node.scope = layer_path_of(source.name, calls);
+    // A loop goes to one part whole: grouped by its outermost frame.
+    for (std::uint32_t frame = model.frame_of[id]; frame != kNoFrame;
+         frame = model.frames[frame].parent.value_or(kNoFrame)) {
+      node.keep_together = frame + 1;
+    }
     auto add_input = [&](const std::string& name) {
       const ValueId value = dataflow.value_named(name);
       if (std::find(node.inputs.begin(), node.inputs.end(), value) == node.inputs.end()) node.inputs.push_back(value);
