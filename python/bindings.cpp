@@ -165,6 +165,7 @@ py::dict inspect(const std::string& model, const std::vector<py::bytes>& type_hi
   out["format"] = report.format;
   out["producer"] = text(report.producer);
   out["ir_version"] = report.ir_version;
+  out["format_version"] = report.ir_version;  // the same, under a name that fits every format
   py::dict opsets;
   for (const auto& [domain, version] : report.opsets) opsets[text(domain.empty() ? "ai.onnx" : domain)] = version;
   out["opsets"] = opsets;
@@ -520,8 +521,9 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "file_type", [](const std::string& path) { return modelcut::to_string(modelcut::sniff_file_type(path)); },
       py::arg("path"),
-      "What PATH holds by its first bytes: 'onnx', 'keras-zip', 'hdf5', or 'not-keras' (named like Keras, "
-      "but neither).");
+      "What PATH holds by its first bytes: 'onnx', 'keras-zip', 'hdf5', 'not-keras' (named like Keras, "
+      "but neither), 'tf-graphdef' (a .pb file holding a TensorFlow GraphDef) or 'not-tf-graph' (a .pb file "
+      "that is neither a GraphDef nor ONNX, such as a SavedModel's saved_model.pb).");
 #ifdef MODELCUT_HAVE_KERAS
   m.def("keras_live_cut", &keras_live_cut, py::arg("config_json"), py::arg("origin"), py::arg("cuts"),
         "Resolve and partition a Keras model given by its config.json text at CUTS, naming every call and value "

@@ -45,6 +45,41 @@ std::string innermost_layer(const Dataflow& dataflow, const Node& node) {
   return name;
 }
 
+// A node that passes its one input on unchanged. Exported TensorFlow
+// functions frame the model with them (Func/.../input/_0 after each input,
+// Identity chains before each output).
+bool passes_value_on(const Node& node) {
+  return node.op == "Identity" && node.inputs.size() == 1 && node.outputs.size() == 1;
+}
+
+// Computed values at which a cut would leave one part computing nothing: a
+// graph input passed on by Identity nodes alone, or a value that only
+// Identity nodes read on the way to graph outputs. Such cut points are noise
+// in a listing of where to cut.
+std::vector<bool> idle_cut_values(const Dataflow& dataflow) {
+  std::vector<bool> from_input(dataflow.values().size(), false), to_outputs(dataflow.values().size(), false);
+  const auto& order = dataflow.topological_order();
+  for (NodeId id : order) {
+    const Node& node = dataflow.node(id);
+    if (!passes_value_on(node)) continue;
+    const Value& input = dataflow.value(node.inputs[0]);
+    from_input[node.outputs[0]] = input.kind == ValueKind::GraphInput || from_input[node.inputs[0]];
+  }
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    for (ValueId output : dataflow.node(*it).outputs) {
+      const Value& value = dataflow.value(output);
+      bool only_passed_on = value.is_graph_output || !value.consumers.empty();
+      for (NodeId reader : value.consumers) {
+        const Node& node = dataflow.node(reader);
+        only_passed_on = only_passed_on && passes_value_on(node) && to_outputs[node.outputs[0]];
+      }
+      to_outputs[output] = only_passed_on;
+    }
+  }
+  for (std::size_t id = 0; id < from_input.size(); ++id) from_input[id] = from_input[id] || to_outputs[id];
+  return from_input;
+}
+
 // In place, parts go beside the model: ONNX runtimes and loaders read
 // external data only from inside a model's own folder (and refuse links).
 fs::path in_place_folder(const fs::path& model_path, const fs::path& requested) {
@@ -171,8 +206,13 @@ InspectReport Model::inspect() const {
   }
 
   // Candidate cut points: where one computed value alone crosses (plus graph
-  // inputs still needed later), as the real partition would place the cut.
+  // inputs still needed later), as the real partition would place the cut,
+  // except where one part would compute nothing or that split refuses (inside
+  // nodes kept together).
+  const std::vector<bool> idle = idle_cut_values(dataflow);
+  const std::vector<char> splits = plan_detail::splits_kept_together(dataflow, dataflow.topological_order());
   for (const SingleValueCut& cut : find_single_value_cuts(dataflow)) {
+    if (idle[cut.value] || splits[dataflow.position_of(dataflow.value(cut.value).producer)]) continue;
     CutCandidate point;
     point.value = summarize(dataflow, cut.value);
     point.layer = innermost_layer(dataflow, dataflow.node(dataflow.value(cut.value).producer));

@@ -84,6 +84,10 @@ struct Node {
   // constant nodes): it is copied into every part that needs it instead of
   // sending its value across a cut.
   bool is_constant = false;
+  // Nodes with the same nonzero group must go to one part: the format cannot
+  // cut between them (a TensorFlow 1 while loop, whose frame is one unit of
+  // execution). Planners never offer a cut that separates them; 0 for none.
+  std::uint32_t keep_together = 0;
 };
 
 class Dataflow {

@@ -116,9 +116,11 @@ struct CutCandidate {
 
 struct InspectReport {
   std::string path;
-  std::string format;    // "onnx", "keras"
+  std::string format;  // "onnx", "keras", "tf-graphdef"
   std::string producer;
-  std::int64_t ir_version = 0;  // the format's version (ONNX ir_version)
+  // The format's version: ONNX ir_version, the Keras version's major number,
+  // a GraphDef's versions.producer.
+  std::int64_t ir_version = 0;
   std::vector<std::pair<std::string, std::int64_t>> opsets;
   std::size_t node_count = 0;
   std::size_t initializer_count = 0;

@@ -284,6 +284,9 @@ def cmd_inspect(args) -> int:
     if report["format"] == "keras":
         say(f"{report['path']}: {report['nodes']} layer calls, {report['initializers']} weight arrays, "
             f"saved by {report['producer'] or '?'}")
+    elif report["format"] == "tf-graphdef":
+        say(f"{report['path']}: TensorFlow GraphDef, {report['nodes']} nodes, {report['initializers']} Const weights, "
+            f"producer version {report['format_version'] or '?'}")
     else:
         opsets = ", ".join(f"{domain} {version}" for domain, version in report["opsets"].items())
         say(f"{report['path']}: {report['nodes']} nodes, {report['initializers']} initializers, "

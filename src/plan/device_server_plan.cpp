@@ -16,6 +16,7 @@
 // them in the last part); Constant nodes are free (copied where read).
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "modelcut/error.h"
 #include "plan/min_cut.h"
@@ -89,6 +90,16 @@ class PlacementProblem {
         const NodeId producer = values[input].producer;
         if (producer != kNoNode && live_[producer]) edges.push_back({vertex[id], vertex[producer], 0, true});
       }
+    }
+    // Nodes that must stay together are chained both ways with infinite
+    // edges: no finite cut separates them.
+    std::map<std::uint32_t, NodeId> group_member;
+    for (NodeId id = 0; id < nodes.size(); ++id) {
+      if (!live_[id] || nodes[id].keep_together == 0) continue;
+      auto [it, added] = group_member.emplace(nodes[id].keep_together, id);
+      if (added) continue;
+      edges.push_back({vertex[id], vertex[it->second], 0, true});
+      edges.push_back({vertex[it->second], vertex[id], 0, true});
     }
     for (ValueId id = 0; id < values.size(); ++id) {
       if (!can_travel(id)) continue;

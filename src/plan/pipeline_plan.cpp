@@ -62,7 +62,8 @@ struct Sequence {
   std::vector<std::uint64_t> transfer;      // per position, ns (0 without a bandwidth)
   // Per position: a cut may follow it. Not after a node computed from
   // weights alone: that would send a weight across as if it were an
-  // activation, where the node belongs with its reader.
+  // activation, where the node belongs with its reader; nor inside nodes
+  // that must stay together (a while loop), which split refuses.
   std::vector<char> cuttable;
   std::uint64_t size() const { return nodes.size(); }
 };
@@ -80,7 +81,8 @@ Sequence build_sequence(const Dataflow& dataflow, const std::vector<std::uint64_
   }
   const auto m = static_cast<std::uint32_t>(seq.nodes.size());
   const std::vector<char> from_inputs = find_input_dependent_nodes(dataflow);
-  for (NodeId id : seq.nodes) seq.cuttable.push_back(from_inputs[id]);
+  const std::vector<char> splits = splits_kept_together(dataflow, seq.nodes);
+  for (std::uint32_t j = 0; j < m; ++j) seq.cuttable.push_back(from_inputs[seq.nodes[j]] && !splits[j]);
 
   // Where each node's cost falls: its own position, a Constant node's first
   // live reader, or the tail.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -78,6 +79,27 @@ std::vector<char> find_input_dependent_nodes(const Dataflow& dataflow) {
     }
   }
   return from_inputs;
+}
+
+std::vector<char> splits_kept_together(const Dataflow& dataflow, const std::vector<NodeId>& sequence) {
+  // First and last position of each group; a cut after j splits a group
+  // when first <= j < last. Summed with a difference array.
+  std::map<std::uint32_t, std::pair<std::size_t, std::size_t>> span;
+  for (std::size_t j = 0; j < sequence.size(); ++j) {
+    const std::uint32_t group = dataflow.node(sequence[j]).keep_together;
+    if (group == 0) continue;
+    auto [it, added] = span.emplace(group, std::make_pair(j, j));
+    if (!added) it->second.second = j;
+  }
+  std::vector<int> delta(sequence.size() + 1, 0);
+  for (const auto& [group, range] : span) {
+    ++delta[range.first];
+    --delta[range.second];
+  }
+  std::vector<char> splits(sequence.size(), 0);
+  int open = 0;
+  for (std::size_t j = 0; j < sequence.size(); ++j) splits[j] = (open += delta[j]) > 0;
+  return splits;
 }
 
 std::vector<char> find_live_nodes(const Dataflow& dataflow) {

@@ -33,6 +33,11 @@ std::string layer_of(const Dataflow& dataflow, NodeId node);
 // weights alone (see planning_order).
 std::vector<char> find_input_dependent_nodes(const Dataflow& dataflow);
 
+// Per position j of `sequence` (a topological order of some of the nodes):
+// 1 when a cut after position j would separate nodes that must stay
+// together (Node::keep_together).
+std::vector<char> splits_kept_together(const Dataflow& dataflow, const std::vector<NodeId>& sequence);
+
 // Computing (non-Constant) nodes from which some graph output is reachable.
 std::vector<char> find_live_nodes(const Dataflow& dataflow);
 

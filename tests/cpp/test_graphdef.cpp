@@ -17,6 +17,7 @@
 #include "modelcut/file_type.h"
 #include "modelcut/modelcut.h"
 #include "modelcut/partition.h"
+#include "modelcut/plan.h"
 #include "modelcut/resolve.h"
 
 namespace modelcut::test {
@@ -406,6 +407,125 @@ TEST_F(GraphDefTest, SecondOutputCrossesAsNamedPlaceholder) {
   EXPECT_EQ(node_named(*second, "pieces/split/output_1").op, "Placeholder");
   EXPECT_EQ(node_named(*second, "right/Relu").inputs[0].node, "pieces/split/output_1");
   EXPECT_EQ(node_named(*second, "left/Relu").inputs[0].node, "pieces/split");
+}
+
+TEST_F(GraphDefTest, InspectHeaderFactsAndInliningScaffolding) {
+  // An exported model's frame: Func/StatefulPartitionedCall/{input,output}/_N
+  // pass values through, the body is under StatefulPartitionedCall/.
+  const std::string bytes = graph({
+      placeholder("args_0", {-1, 2}),
+      op("Func/StatefulPartitionedCall/input/_0", "Identity", {"args_0"}),
+      op("StatefulPartitionedCall/res_1/fc1_1/Relu", "Relu", {"Func/StatefulPartitionedCall/input/_0"}),
+      op("StatefulPartitionedCall/res_1/fc2_1/Neg", "Neg", {"StatefulPartitionedCall/res_1/fc1_1/Relu"}),
+      op("StatefulPartitionedCall/res_1/fc3_1/Neg", "Neg", {"StatefulPartitionedCall/res_1/fc2_1/Neg"}),
+      op("StatefulPartitionedCall/Identity", "Identity", {"StatefulPartitionedCall/res_1/fc3_1/Neg"}),
+      op("Func/StatefulPartitionedCall/output/_1", "Identity", {"StatefulPartitionedCall/Identity"}),
+      op("Identity", "Identity", {"Func/StatefulPartitionedCall/output/_1"}),
+  });
+  const InspectReport report = inspect_model(write("res.pb", bytes), {});
+  EXPECT_EQ(report.format, "tf-graphdef");
+  EXPECT_EQ(report.ir_version, 1234);  // versions.producer
+  std::vector<std::string> layers;
+  for (const auto& layer : report.layers) layers.push_back(layer.name);
+  EXPECT_EQ(layers, (std::vector<std::string>{"res_1", "res_1/fc1_1", "res_1/fc2_1", "res_1/fc3_1"}));
+  std::vector<std::string> points;
+  for (const auto& point : report.cut_points) points.push_back(point.value.name);
+  EXPECT_EQ(points, (std::vector<std::string>{"StatefulPartitionedCall/res_1/fc1_1/Relu",
+                                              "StatefulPartitionedCall/res_1/fc2_1/Neg"}));
+  const auto cuts = resolve_cuts(write("res2.pb", bytes), {"fc2"}, {});
+  EXPECT_EQ(cuts[0].resolved_name, "res_1/fc2_1");
+}
+
+TEST_F(GraphDefTest, ShapesPropagateAndMacsAreCounted) {
+  auto output_shapes = [](const std::vector<std::int64_t>& dims) {
+    return bytes_field(1, bytes_field(7, shape(dims)));
+  };
+  std::string zeros(4 * 3 * 3 * 3 * 16, '\0');
+  const std::string bytes = graph({
+      placeholder("x", {-1, 2}),
+      weight("fc1/w", floats({1, 2, 3, 4, 5, 6, 7, 8}), {2, 4}),
+      op("fc1/MatMul", "MatMul", {"x", "fc1/w"}),
+      weight("fc1/b", floats({0, 0, 0, 0}), {4}),
+      op("fc1/BiasAdd", "BiasAdd", {"fc1/MatMul", "fc1/b"}),
+      op("fc1/Relu", "Relu", {"fc1/BiasAdd"}),
+      placeholder("a", {2, 3, 4}),
+      placeholder("b", {2, 4, 5}),
+      op("bmm", "BatchMatMulV2", {"a", "b"}),
+      placeholder("image", {1, 8, 8, 3}),
+      weight("conv/filter", zeros, {3, 3, 3, 16}),
+      node("conv/Conv2D", "Conv2D", {"image", "conv/filter"},
+           {{"T", type_attr(kFloat)}, {"_output_shapes", output_shapes({1, 8, 8, 16})}}),
+      weight("dw/filter", std::string(4 * 3 * 3 * 16, '\0'), {3, 3, 16, 1}),
+      node("dw/depthwise", "DepthwiseConv2dNative", {"conv/Conv2D", "dw/filter"},
+           {{"T", type_attr(kFloat)}, {"_output_shapes", output_shapes({1, 8, 8, 16})}}),
+      op("broadcast", "AddV2", {"fc1/Relu", "fc1/b"}),
+  });
+  const Model model = Model::open(write("costs.pb", bytes));
+  const Dataflow& dataflow = model.dataflow();
+  auto type_of = [&](const std::string& name) { return dataflow.value(*dataflow.find_value(name)).info.describe(); };
+  EXPECT_EQ(type_of("fc1/MatMul"), "float32[?,4]");
+  EXPECT_EQ(type_of("fc1/Relu"), "float32[?,4]");
+  EXPECT_EQ(type_of("bmm"), "float32[2,3,5]");
+  EXPECT_EQ(type_of("broadcast"), "float32[?,4]");
+  // TensorFlow's unknown batch has no name: counted as 1, as DimSizes does.
+  const std::vector<NodeCost> costs = model.node_costs(DimBindings{});
+  auto macs_of = [&](const std::string& name) {
+    const NodeCost& cost = costs[*dataflow.find_node(name)];
+    return cost.macs_known ? static_cast<std::int64_t>(cost.macs) : -1;
+  };
+  EXPECT_EQ(macs_of("fc1/MatMul"), 4 * 2);
+  EXPECT_EQ(macs_of("fc1/BiasAdd"), 4);
+  EXPECT_EQ(macs_of("bmm"), 2 * 3 * 5 * 4);
+  EXPECT_EQ(macs_of("conv/Conv2D"), 8 * 8 * 16 * 3 * 3 * 3);
+  EXPECT_EQ(macs_of("dw/depthwise"), 8 * 8 * 16 * 3 * 3);
+  EXPECT_EQ(costs[*dataflow.find_node("fc1/MatMul")].param_bytes, 32u);
+}
+
+TEST_F(GraphDefTest, PlannersNeverCutInsideAWhileLoop) {
+  const fs::path path = write("loop.pb", while_loop());
+  const Model model = Model::open(path);
+  const Dataflow& dataflow = model.dataflow();
+  // Each part's loop nodes, by what split writes.
+  auto check_split = [&](const std::vector<std::string>& cuts, const std::string& out) {
+    const auto parts = split(path, cuts, out);
+    ASSERT_EQ(parts.size(), cuts.size() + 1);
+    const auto last = GraphDefModel::open(parts.back());
+    for (const auto& one : last->nodes) {
+      EXPECT_TRUE(one.op == "Placeholder" || one.name.rfind("after/", 0) == 0) << one.name;
+    }
+  };
+
+  // Equal times: the balanced cut would fall in the middle of the loop.
+  PipelineOptions pipeline;
+  pipeline.balance = Balance::Time;
+  pipeline.times = NodeTimes{"test", {}};
+  for (const Node& one : dataflow.nodes()) pipeline.times->microseconds[one.name] = 10;
+  const Plan plan = model.plan_pipeline(pipeline);
+  ASSERT_EQ(plan.cuts.size(), 1u);
+  check_split({plan.cuts[0].spec}, "pipeline");
+
+  // The counter's add is dear on the device, the rest of the loop on the
+  // server, the nodes after it on the device: without the loop kept whole,
+  // the best split would put the counter on the server and the rest of the
+  // loop on the device; kept whole, the loop runs on the device.
+  DeviceServerOptions device_server;
+  device_server.device = NodeTimes{"device", {}};
+  device_server.server = NodeTimes{"server", {}};
+  for (const Node& one : dataflow.nodes()) {
+    const bool in_loop = one.name.rfind("loop/", 0) == 0;
+    device_server.device.microseconds[one.name] = one.name == "loop/add_1" ? 1000 : in_loop ? 0 : 500;
+    device_server.server.microseconds[one.name] = in_loop ? 100 : 0;
+  }
+  device_server.bandwidth = 1e12;
+  const Plan placed = model.plan_device_server(device_server);
+  EXPECT_EQ(placed.placement, "split");
+  ASSERT_EQ(placed.cuts.size(), 1u);
+  check_split({placed.cuts[0].spec}, "device_server");
+
+  // Nor does inspect list a cut point inside the loop.
+  for (const auto& point : inspect_model(path, {}).cut_points) {
+    EXPECT_TRUE(point.value.name.rfind("loop/", 0) != 0 || point.value.name == "loop/Exit") << point.value.name;
+  }
 }
 
 TEST_F(GraphDefTest, TruncatedAndCorruptBytesAreRefused) {

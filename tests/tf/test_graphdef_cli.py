@@ -5,6 +5,7 @@ file and nothing written. The graph is the fuzz seed frozen by TensorFlow
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,33 @@ def test_damaged_graphdef_exits_2_with_one_line(tmp_path, name, damage, message)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and name in lines[0], result.stderr
     assert not (tmp_path / "parts").exists()
+
+
+def test_profile_and_time_plan_of_a_graphdef_say_what_to_use(tmp_path):
+    model = tmp_path / "seed.pb"
+    model.write_bytes(SEED.read_bytes())
+    for args in (("profile", model, "-o", tmp_path / "times.json"), ("plan", model, "--stages", "2", "--balance", "time")):
+        result = run_cli(*args)
+        assert result.returncode == 2, result.stderr
+        # (plan --balance time says first that it profiles the model)
+        assert result.stderr.strip().splitlines()[-1] == (
+            f"modelcut: error: '{model}' is a TensorFlow GraphDef: profile runs ONNX and Keras models only; "
+            "plan it with --balance params or --balance flops")
+    assert not (tmp_path / "times.json").exists()
+
+
+def test_plan_a_graphdef_by_params_and_flops_and_split_there(tmp_path):
+    model = tmp_path / "seed.pb"
+    model.write_bytes(SEED.read_bytes())
+    for balance in ("params", "flops"):
+        result = run_cli("plan", model, "--stages", "2", "--balance", balance, "--json")
+        assert result.returncode == 0, result.stderr
+        plan = json.loads(result.stdout)
+        assert len(plan["stages"]) == 2 and len(plan["at"]) == 1
+        if balance == "flops":
+            assert all(stage["macs_known"] and stage["macs"] > 0 for stage in plan["stages"]), plan["stages"]
+        result = run_cli("split", model, "--at", *plan["at"], "-o", tmp_path / balance)
+        assert result.returncode == 0, result.stderr
+    result = run_cli("plan", model, "--stages", "3", "--balance", "flops", "--split", tmp_path / "three")
+    assert result.returncode == 0, result.stderr
+    assert len(list((tmp_path / "three").glob("*.pb"))) == 3

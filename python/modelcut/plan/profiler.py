@@ -75,6 +75,11 @@ def profile(
     path = os.fspath(model)
     _core.check_input_file(path)
     kind = _core.file_type(path)
+    if kind == "tf-graphdef":
+        # Timing TensorFlow graphs op by op is not built: plans of a GraphDef
+        # balance its parameters or its MACs, which the core counts from shapes.
+        raise ValueError(f"'{path}' is a TensorFlow GraphDef: profile runs ONNX and Keras models only; "
+                         "plan it with --balance params or --balance flops")
     if kind not in ("onnx", "keras-zip", "hdf5"):
         raise ValueError(f"'{path}' is not an ONNX or Keras model")
     runs = _positive(runs, "runs")

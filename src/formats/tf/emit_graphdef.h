@@ -13,8 +13,12 @@
 // ran in an earlier part (its effects are done before this part starts), is
 // a graph input, or is a Const or weight-only node the part does not read
 // otherwise (it has no effect to wait for); a cut that would run `name`
-// after the node waiting for it is refused. A cut that splits a TF1 while loop's frame (the nodes from
-// its Enter to its Exit) is refused. The same source and cut always give the
+// after the node waiting for it is refused, naming both nodes. NB: that
+// happens only to a node that nothing reads (a probe, an Assert): split puts
+// such nodes in the last part, and reordering parts to honour a wait is not
+// attempted; the user cuts elsewhere (tests/tf/test_graphdef_control.py).
+// A cut that splits a TF1 while loop's frame (the nodes from its Enter to
+// its Exit) is refused. The same source and cut always give the
 // same bytes.
 #pragma once
 

@@ -3,7 +3,9 @@
 // Keras writes as its layer names: "sequential/fc2/BiasAdd" is in layer
 // "sequential/fc2", found by "fc2" as well (see src/resolve).
 #include <algorithm>
+#include <optional>
 #include <set>
+#include <string_view>
 
 #include "graphdef_model.h"
 #include "modelcut/error.h"
@@ -18,6 +20,45 @@ std::vector<std::string> scope_of(const std::string& name) {
     if (end > start) parts.push_back(name.substr(start, end - start));
   }
   return parts;  // the last component names the op, not a scope
+}
+
+// TensorFlow inlines a function call node X (a StatefulPartitionedCall
+// that SavedModels and Keras' model.export() put around the model) by
+// renaming the function body's nodes "X/..." and passing values through
+// Identity nodes "Func/X/input/_0", "Func/X/output/_7" (and NoOps
+// ".../input_control_node/_1", ".../output_control_node/_8"). Those nodes
+// compute nothing; returns X when `name` is one of them.
+std::optional<std::string> inlined_call_of(const std::string& name) {
+  static constexpr std::string_view kPrefix = "Func/";
+  if (name.compare(0, kPrefix.size(), kPrefix) != 0) return std::nullopt;
+  const std::size_t last = name.rfind('/');
+  if (last == std::string::npos || last + 2 > name.size() || name[last + 1] != '_') return std::nullopt;
+  for (std::size_t i = last + 2; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return std::nullopt;
+  }
+  const std::size_t role = name.rfind('/', last - 1);
+  if (role == std::string::npos || role < kPrefix.size()) return std::nullopt;
+  const std::string_view kind(name.data() + role + 1, last - role - 1);
+  if (kind != "input" && kind != "output" && kind != "input_control_node" && kind != "output_control_node") {
+    return std::nullopt;
+  }
+  return name.substr(kPrefix.size(), role - kPrefix.size());
+}
+
+// The layer path of a node: its name scopes, without the scaffolding of
+// inlined calls. The body of an inlined call X keeps its own scopes ("X/res_1/fc2_1/MatMul" is in layer
+// "res_1/fc2_1", as Keras named it), and the pass-through nodes are in no
+// layer: neither is something the user wrote.
+std::vector<std::string> layer_path_of(const std::string& name, const std::vector<std::vector<std::string>>& calls) {
+  if (inlined_call_of(name)) return {};
+  std::vector<std::string> scope = scope_of(name);
+  for (const std::vector<std::string>& call : calls) {  // longest first, so nested calls go whole
+    if (scope.size() >= call.size() && std::equal(call.begin(), call.end(), scope.begin())) {
+      scope.erase(scope.begin(), scope.begin() + static_cast<std::ptrdiff_t>(call.size()));
+      break;
+    }
+  }
+  return scope;
 }
 
 // Ops that have no outputs: a node of one that nothing reads is no graph output.
@@ -58,6 +99,16 @@ GraphDefIndex index_graphdef(const GraphDefModel& model) {
     return !read[id] && !is_source(id) && !has_no_outputs(model.nodes[id].op) && !is_exit(id);
   };
 
+  // The scope paths of inlined calls, longest first.
+  std::vector<std::vector<std::string>> calls;
+  for (const NodeDefRef& node : model.nodes) {
+    if (auto call = inlined_call_of(node.name)) {
+      std::vector<std::string> path = scope_of(*call + "/");
+      if (!path.empty() && std::find(calls.begin(), calls.end(), path) == calls.end()) calls.push_back(path);
+    }
+  }
+  std::stable_sort(calls.begin(), calls.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+
   for (std::uint32_t id = 0; id < count; ++id) {
     const NodeDefRef& node = model.nodes[id];
     if (node.op == "Placeholder") dataflow.mark_graph_input(dataflow.add_value(node.name, ValueKind::GraphInput));
@@ -90,7 +141,12 @@ GraphDefIndex index_graphdef(const GraphDefModel& model) {
     Node node;
     node.name = source.name;
     node.op = source.op;
-    node.scope = scope_of(source.name);
+    node.scope = layer_path_of(source.name, calls);
+    // A loop goes to one part whole: grouped by its outermost frame.
+    for (std::uint32_t frame = model.frame_of[id]; frame != kNoFrame;
+         frame = model.frames[frame].parent.value_or(kNoFrame)) {
+      node.keep_together = frame + 1;
+    }
     auto add_input = [&](const std::string& name) {
       const ValueId value = dataflow.value_named(name);
       if (std::find(node.inputs.begin(), node.inputs.end(), value) == node.inputs.end()) node.inputs.push_back(value);
@@ -152,6 +208,7 @@ GraphDefIndex index_graphdef(const GraphDefModel& model) {
       dataflow.mutable_value(*dataflow.find_value(node.name)).info = tensor_info(type.dtype, type.shape, what);
     }
   }
+  infer_shapes(model, index);
   return index;
 }
 

@@ -211,10 +211,18 @@ void GraphDefModel::parse(std::string_view bytes) {
         if (field.type != wire::WireType::Varint) fail(label, ": not a TensorFlow GraphDef (version is not a number)");
         graph_fields.push_back(field);
         break;
-      case field::kGraphVersions:
+      case field::kGraphVersions: {
         expect_bytes(field, label);
         graph_fields.push_back(field);
+        wire::Reader versions(field.bytes, label + ": not a TensorFlow GraphDef (damaged versions)");
+        wire::Field version;
+        while (versions.next(version)) {
+          if (version.number == field::kVersionsProducer && version.type == wire::WireType::Varint) {
+            producer_version = static_cast<std::int64_t>(version.varint & 0x7fffffff);  // an int32 in the proto
+          }
+        }
         break;
+      }
       default:
         graph_fields.push_back(field);
         break;

@@ -21,6 +21,7 @@
 #include "../../util/mapped_file.h"
 #include "../onnx/wire.h"
 #include "modelcut/dataflow.h"
+#include "modelcut/plan.h"
 
 namespace modelcut::tf {
 
@@ -34,6 +35,7 @@ inline constexpr std::uint32_t kAttrList = 1, kAttrType = 6, kAttrShape = 7, kAt
 inline constexpr std::uint32_t kListType = 6, kListShape = 7, kListFunc = 9;
 inline constexpr std::uint32_t kShapeDim = 2, kShapeUnknownRank = 3, kDimSize = 1;
 inline constexpr std::uint32_t kTensorDtype = 1, kTensorShape = 2, kTensorContent = 4;
+inline constexpr std::uint32_t kVersionsProducer = 1;
 inline constexpr std::uint32_t kLibraryFunction = 1, kFunctionSignature = 1, kOpDefName = 1, kNameAttrListName = 1;
 }  // namespace field
 
@@ -93,6 +95,9 @@ class GraphDefModel {
   // GraphDef fields other than nodes and the library (versions, ...), copied
   // into every part unchanged.
   std::vector<wire::Field> graph_fields;
+  // VersionDef.producer: the GraphDef version of the TensorFlow that wrote
+  // the graph (what TensorFlow's own tools print), 0 when not recorded.
+  std::int64_t producer_version = 0;
   std::optional<wire::Field> library;          // FunctionDefLibrary, copied to parts that call functions
   std::vector<std::string> library_functions;  // names of the functions it defines, sorted
   // Innermost while-loop frame of every node (kNoFrame outside loops); an
@@ -147,5 +152,22 @@ TensorInfo tensor_info(const ConstTensor& tensor);
 
 // The AttrValue.type of attr `key` of a node; 0 when absent or not a type.
 int attr_type(const NodeDefRef& node, const std::string& key, const std::string& what);
+// AttrValue.b, AttrValue.s and AttrValue.list.i of attr `key`: false, empty
+// and empty when absent.
+bool attr_bool(const NodeDefRef& node, const std::string& key, const std::string& what);
+std::string_view attr_string(const NodeDefRef& node, const std::string& key, const std::string& what);
+std::vector<std::int64_t> attr_ints(const NodeDefRef& node, const std::string& key, const std::string& what);
+
+// Fills in the shapes that the file does not record (no _output_shapes)
+// where an op's output shape follows from its inputs' alone: elementwise
+// ops, broadcasting binary ops, BiasAdd, MatMul and BatchMatMul. Values
+// whose shape is known are left as they are.
+void infer_shapes(const GraphDefModel& model, GraphDefIndex& index);
+
+// What each node of the index costs (indexed by NodeId): bytes of the Const
+// weights it reads (each counted once, at its first reader) and its
+// multiply-accumulates from the shapes in the dataflow. Never throws for
+// what the file holds: what cannot be counted gets macs_known = false.
+std::vector<NodeCost> graphdef_node_costs(const GraphDefModel& model, const GraphDefIndex& index, const DimSizes& dims);
 
 }  // namespace modelcut::tf

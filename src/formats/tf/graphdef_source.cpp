@@ -23,6 +23,7 @@ class GraphDefSource final : public SourceModel {
     ModelFacts facts;
     facts.format = "tf-graphdef";
     facts.producer = "tensorflow";
+    facts.format_version = model_->producer_version;
     facts.node_count = model_->nodes.size();
     for (const NodeDefRef& node : model_->nodes) facts.weight_count += node.op == "Const" ? 1 : 0;
     return facts;
@@ -64,21 +65,8 @@ class GraphDefSource final : public SourceModel {
     return weights.size();
   }
 
-  // Parameter bytes only (each Const's content counted at its first reader);
-  // MACs of TensorFlow ops are not counted yet.
-  std::vector<NodeCost> node_costs(const DimSizes&) const override {
-    const Dataflow& dataflow = index_.dataflow;
-    std::vector<NodeCost> costs(dataflow.nodes().size());
-    std::set<ValueId> counted;
-    for (NodeId id : dataflow.topological_order()) {
-      costs[id].macs_known = false;
-      for (ValueId input : dataflow.node(id).inputs) {
-        const Value& value = dataflow.value(input);
-        if (value.kind != ValueKind::Constant || !counted.insert(input).second) continue;
-        costs[id].param_bytes += model_->const_tensor(*model_->find_node(value.name)).content.size();
-      }
-    }
-    return costs;
+  std::vector<NodeCost> node_costs(const DimSizes& dims) const override {
+    return graphdef_node_costs(*model_, index_, dims);
   }
 
  private:

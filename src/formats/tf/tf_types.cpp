@@ -124,6 +124,51 @@ int attr_type(const NodeDefRef& node, const std::string& key, const std::string&
   return type;
 }
 
+namespace {
+constexpr std::uint32_t kAttrString = 2, kAttrBool = 5, kListInt = 3;
+}  // namespace
+
+bool attr_bool(const NodeDefRef& node, const std::string& key, const std::string& what) {
+  auto it = node.attrs.find(key);
+  if (it == node.attrs.end()) return false;
+  wire::Reader reader(it->second, what);
+  wire::Field field;
+  bool value = false;
+  while (reader.next(field)) {
+    if (field.number == kAttrBool && field.type == wire::WireType::Varint) value = field.varint != 0;
+  }
+  return value;
+}
+
+std::string_view attr_string(const NodeDefRef& node, const std::string& key, const std::string& what) {
+  auto it = node.attrs.find(key);
+  if (it == node.attrs.end()) return {};
+  wire::Reader reader(it->second, what);
+  wire::Field field;
+  std::string_view value;
+  while (reader.next(field)) {
+    if (field.number == kAttrString && field.type == wire::WireType::Bytes) value = field.bytes;
+  }
+  return value;
+}
+
+std::vector<std::int64_t> attr_ints(const NodeDefRef& node, const std::string& key, const std::string& what) {
+  std::vector<std::int64_t> values;
+  auto it = node.attrs.find(key);
+  if (it == node.attrs.end()) return values;
+  wire::Reader reader(it->second, what);
+  wire::Field field;
+  while (reader.next(field)) {
+    if (field.number != field::kAttrList || field.type != wire::WireType::Bytes) continue;
+    wire::Reader list(field.bytes, what);
+    wire::Field item;
+    while (list.next(item)) {
+      if (item.number == kListInt) wire::append_int64s(item, values, what);
+    }
+  }
+  return values;
+}
+
 OutputType output_type(const GraphDefModel& model, std::uint32_t index, std::uint32_t slot) {
   const NodeDefRef& node = model.nodes[index];
   const std::string what = model.label + ": node " + modelcut::quoted(node.name);
