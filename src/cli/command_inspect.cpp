@@ -48,6 +48,7 @@ Json to_json(const InspectReport& report) {
       .set("format", report.format)
       .set("producer", report.producer)
       .set("ir_version", Json(std::int64_t{report.ir_version}))
+      .set("format_version", Json(std::int64_t{report.ir_version}))  // the same, named for every format
       .set("opsets", std::move(opsets))
       .set("nodes", std::uint64_t{report.node_count})
       .set("initializers", std::uint64_t{report.initializer_count})
@@ -101,6 +102,10 @@ int run_inspect(const Arguments& arguments, Output& output) {
   if (report.format == "keras") {
     say(report.path + ": " + std::to_string(report.node_count) + " layer calls, " +
         std::to_string(report.initializer_count) + " weight arrays, saved by " + producer);
+  } else if (report.format == "tf-graphdef") {
+    const std::string version = report.ir_version == 0 ? "?" : std::to_string(report.ir_version);
+    say(report.path + ": TensorFlow GraphDef, " + std::to_string(report.node_count) + " nodes, " +
+        std::to_string(report.initializer_count) + " Const weights, producer version " + version);
   } else {
     // A Python dict: a domain listed twice keeps its first place and last version.
     std::vector<std::pair<std::string, std::int64_t>> opsets;
