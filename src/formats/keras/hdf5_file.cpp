@@ -10,6 +10,7 @@
 #include <set>
 #include <utility>
 
+#include "hdf5_attribute_walk.h"
 #include "hdf5_guard.h"
 #include "isolated_call.h"
 #include "modelcut/error.h"
@@ -43,9 +44,17 @@ H5I_type_t object_type(const File& file, const std::string& path) {
   return object.valid() ? H5Iget_type(object.get()) : H5I_BADID;
 }
 
-// Reads every string of an attribute (scalar or 1-D).
-std::vector<std::string> read_strings(const File& file, const std::string& object, const std::string& name,
-                                      hid_t attribute) {
+// The header address of an open object: how the file's attribute walk
+// names it (HADDR_UNDEF, which the walk never holds, when unknown).
+haddr_t address_of(hid_t object) {
+  H5O_info_t info;
+  return H5Oget_info2(object, &info, H5O_INFO_BASIC) < 0 ? HADDR_UNDEF : info.addr;
+}
+
+// Reads every string of an attribute (scalar or 1-D) of the object at
+// `address`.
+std::vector<std::string> read_strings(const File& file, const std::string& object, haddr_t address,
+                                      const std::string& name, hid_t attribute) {
   Handle type(H5Aget_type(attribute));
   Handle space(H5Aget_space(attribute));
   if (!type.valid() || !space.valid()) fail(where(file, object), ": cannot read attribute ", quoted(name));
@@ -71,11 +80,19 @@ std::vector<std::string> read_strings(const File& file, const std::string& objec
   if (H5Tis_variable_str(type.get()) > 0) {
     H5Tset_size(memory_type.get(), H5T_VARIABLE);
     if (count == 0) return strings;
+    // The file's walk read most strings already, in its one child.
+    if (const AttributeWalk* walk = file.attribute_walk()) {
+      const auto found = walk->strings.find({address, name});
+      if (found != walk->strings.end() && found->second.size() == static_cast<std::size_t>(count)) {
+        return found->second;
+      }
+    }
     // NB: H5Aread follows each string's global heap ID into its collection
     // and, in libhdf5 1.10.8, checks the object index only with debug-build
     // asserts: a damaged ID reads wild memory, and sizes come from the file.
-    // hdf5_guard checks the collections but cannot see the IDs, so this one
-    // read runs isolated (isolated_call.h); the strings come back packed.
+    // hdf5_guard checks the collections but cannot see the IDs, so the read
+    // runs isolated (isolated_call.h); the strings come back packed. Only a
+    // string the walk left out (it failed there) gets a child of its own.
     std::string why;
     const auto packed = call_isolated(
         [&]() -> std::optional<std::string> {
@@ -210,6 +227,7 @@ File File::open_read(const std::filesystem::path& path, const std::string& shown
   if (!access.valid()) fail("cannot set up reading HDF5 files");
   file.handle_ = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()));
   if (!file.handle_.valid()) fail(quoted(path.string()), ": cannot open the HDF5 file");
+  file.for_reading_ = true;
   std::error_code error;
   file.span_ = {0, static_cast<std::uint64_t>(std::filesystem::file_size(path, error))};
   if (error) fail(quoted(path.string()), ": cannot open the HDF5 file");
@@ -235,6 +253,7 @@ File File::open_read_at(const std::filesystem::path& path, const FileSpan& span,
   if (!access.valid()) fail("cannot set up reading HDF5 files");
   file.handle_ = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()));
   if (!file.handle_.valid()) fail(quoted(shown_as), ": cannot open the HDF5 file");
+  file.for_reading_ = true;
   return file;
 }
 
@@ -257,6 +276,24 @@ File File::create(const std::filesystem::path& path, std::uint64_t user_block) {
   file.handle_ = Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, creation.get(), H5P_DEFAULT));
   if (!file.handle_.valid()) fail("cannot create ", quoted(path.string()));
   return file;
+}
+
+const AttributeWalk* File::attribute_walk() const {
+  if (!for_reading_ || !handle_.valid()) return nullptr;
+  if (!walked_) {
+    walked_ = true;
+    std::string why;
+    auto walk = walk_attributes(handle_.get(), why);
+    // A crash, hang or exhaustion there is the file's damage: reported
+    // here, once, rather than by each object's own child again (a hang
+    // would cost its time limit twice).
+    if (!walk && !why.empty()) {
+      fail(quoted(path_.string()),
+           ": cannot read the attributes of its objects (a damaged file? the HDF5 library failed on them: ", why, ")");
+    }
+    if (walk) walk_ = std::make_shared<const AttributeWalk>(std::move(*walk));
+  }
+  return walk_.get();
 }
 
 void File::close() {
@@ -416,10 +453,14 @@ std::optional<std::uint64_t> dataset_bytes(const File& file, const std::string& 
 // NB: libhdf5 1.10.8 decodes every attribute message of an object header
 // to answer H5Aexists or H5Aopen, and copies from wherever a damaged
 // message's sizes point (tests/fuzz/regressions/fuzz_h5/hdf5-attribute-*).
-// The walk runs first in a child forked from this very state: the parent
-// decodes the same bytes the same way, so it does so only once the child
-// has come through. One fork per object whose attributes are read.
+// The walk runs first in a child forked from this process: the parent
+// decodes the same bytes of the read-only file the same way, so it does so
+// only once a child has come through. The file's one walk covers every
+// object reachable by hard links; any other gets a fork of its own.
 void check_attribute_messages(const File& file, const std::string& object, hid_t target) {
+  if (const AttributeWalk* walk = file.attribute_walk()) {
+    if (walk->objects.count(address_of(target)) != 0) return;
+  }
   std::string why;
   const auto walked = call_isolated(
       [&]() -> std::optional<std::string> {
@@ -441,7 +482,7 @@ std::optional<std::string> read_string_attribute(const File& file, const std::st
   check_attribute_messages(file, object, target.get());
   if (H5Aexists(target.get(), name.c_str()) <= 0) return std::nullopt;
   Handle attribute(H5Aopen(target.get(), name.c_str(), H5P_DEFAULT));
-  const auto strings = read_strings(file, object, name, attribute.get());
+  const auto strings = read_strings(file, object, address_of(target.get()), name, attribute.get());
   if (strings.size() != 1) fail(where(file, object), ": attribute ", quoted(name), " is not one string");
   return strings.front();
 }
@@ -451,10 +492,11 @@ std::optional<std::vector<std::string>> read_string_list_attribute(const File& f
   if (!exists(file, object)) return std::nullopt;
   Handle target = open_object(file, object);
   check_attribute_messages(file, object, target.get());
+  const haddr_t address = address_of(target.get());
   auto read_one = [&](const std::string& attribute_name) -> std::optional<std::vector<std::string>> {
     if (H5Aexists(target.get(), attribute_name.c_str()) <= 0) return std::nullopt;
     Handle attribute(H5Aopen(target.get(), attribute_name.c_str(), H5P_DEFAULT));
-    return read_strings(file, object, attribute_name, attribute.get());
+    return read_strings(file, object, address, attribute_name, attribute.get());
   };
   if (auto whole = read_one(name)) return whole;
   std::optional<std::vector<std::string>> chunks;

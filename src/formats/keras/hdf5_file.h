@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -19,6 +20,8 @@
 #include "hdf5_guard.h"
 
 namespace modelcut::keras::h5 {
+
+struct AttributeWalk;
 
 // The HDF5 library (as Debian builds it) is not thread-safe: hold this lock
 // around every use of it, closing files included.
@@ -72,11 +75,20 @@ class File {
   int descriptor() const;
   // Flushes and closes; throws Error if HDF5 reports a failure.
   void close();
+  // Of a file opened for reading: its attributes as walked once, at the
+  // first call, in an isolated child (hdf5_attribute_walk.h). Throws Error
+  // when libhdf5 crashed, hung or ran out of memory there; nullptr when it
+  // failed cleanly, and for files opened for writing (they change).
+  const AttributeWalk* attribute_walk() const;
 
  private:
   Handle handle_;
   std::filesystem::path path_;
   FileSpan span_;
+  bool for_reading_ = false;
+  // Filled lazily: const readers share it (under library_lock()).
+  mutable bool walked_ = false;
+  mutable std::shared_ptr<const AttributeWalk> walk_;
 };
 
 // Whether the bytes at `span` of the file begin with the HDF5 signature
@@ -115,11 +127,14 @@ std::optional<std::uint64_t> dataset_bytes(const File& file, const std::string& 
 // A string attribute (fixed or variable length), or nullopt when absent.
 std::optional<std::string> read_string_attribute(const File& file, const std::string& object, const std::string& name);
 
-// Walks the attribute messages of `object` (open as `target`) once in an
-// isolated child (isolated_call.h), and fails with one line naming the
-// object if libhdf5 crashes, hangs or runs out of memory there. Call it
-// before anything in this process asks libhdf5 about the object's
-// attributes (H5Aexists, H5Aopen, H5Oget_info with attributes).
+// Makes sure the attribute messages of `object` (open as `target`) have
+// been walked in an isolated child (isolated_call.h) before this process
+// decodes them, and fails with one line naming the object (or the file) if
+// libhdf5 crashed, hung or ran out of memory there. Call it before anything
+// in this process asks libhdf5 about the object's attributes (H5Aexists,
+// H5Aopen, H5Oget_info with attributes). The file's one walk
+// (File::attribute_walk) answers for the objects it reached; any other
+// object is walked in a child of its own.
 void check_attribute_messages(const File& file, const std::string& object, hid_t target);
 // A 1-D array of strings, also when split over "name0", "name1", ... as
 // Keras does for large lists; an empty numeric array reads as empty; nullopt

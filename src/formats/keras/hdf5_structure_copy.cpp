@@ -52,7 +52,7 @@ bool plan_attributes(const File& file, const std::string& path, hid_t object, co
     Handle attribute(H5Aopen(object, name, H5P_DEFAULT));
     if (!attribute.valid() || !is_scalar_string(attribute.get())) return false;
     attribute = Handle();
-    auto value = read_string_attribute(file, path, name);  // read isolated, as every string from a file
+    auto value = read_string_attribute(file, path, name);  // read by the file's isolated walk
     if (!value) return false;
     out.emplace_back(name, *value);
   }

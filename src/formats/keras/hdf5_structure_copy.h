@@ -33,9 +33,8 @@ struct RawCopy {
 // datasets without attributes, reached by hard links, each once. Throws
 // Error when a dataset's data lies outside the source file. Attributes
 // listed in `left_out` ({group relative to source_path, attribute name})
-// are not copied: the caller writes them. NB: each string attribute read
-// costs a fork (read_string_attribute reads isolated), so leaving out
-// those the caller rewrites anyway saves time.
+// are not copied: the caller writes them (leaving out what the caller
+// rewrites anyway saves reading it).
 bool copy_structure(const File& source, const std::string& source_path, File& target, const std::string& target_path,
                     std::vector<RawCopy>& raw, const std::set<std::pair<std::string, std::string>>& left_out = {});
 

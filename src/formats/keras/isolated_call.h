@@ -25,6 +25,9 @@ struct IsolationLimits {
 // memory, or returned too much. `work` returning std::nullopt means the
 // call failed cleanly: that is returned as std::nullopt with `why` empty.
 // The child ends with _exit: no destructors or exit handlers run there.
+// Each call is a fork, whose cost grows with the caller's address space (a
+// Python process that imported TensorFlow has gigabytes): batch the work
+// into few calls (hdf5_attribute_walk.h walks a whole file in one).
 std::optional<std::string> call_isolated(const std::function<std::optional<std::string>()>& work,
                                          std::string& why, const IsolationLimits& limits = {});
 
