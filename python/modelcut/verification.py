@@ -119,7 +119,7 @@ def verify(
         return verify_tf(original, parts, feeds=feeds, seed=seed, batch=batch, atol=atol, rtol=rtol,
                          dim_values=dim_values)
     specs = input_specs(original)
-    feeds = _resolve_feeds(feeds, specs, seed, batch, dim_values)
+    feeds = resolve_feeds(feeds, specs, seed, batch, dim_values)
     reference = ensure_session(original, optimize)
     sessions = [ensure_session(part, optimize) for part in parts]
 
@@ -136,7 +136,10 @@ def verify(
     return VerifyReport(checks, atol, rtol, problems)
 
 
-def _resolve_feeds(feeds: Feeds, specs, seed, batch, dim_values) -> dict[str, np.ndarray]:
+def resolve_feeds(feeds: Feeds, specs, seed, batch, dim_values) -> dict[str, np.ndarray]:
+    """Feeds for inputs `specs`: seeded random ones for None, read from a
+    .npy/.npz path, or a dict checked against the specs. Shared by every
+    runtime's verification (ONNX Runtime, Keras, TensorFlow)."""
     if feeds is None:
         return random_feeds(specs, seed, batch, dim_values)
     if isinstance(feeds, (str, os.PathLike)):

@@ -12,10 +12,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from . import _core
-from ._ort import InputSpec, check_feeds, random_feeds, read_feeds
+from ._ort import InputSpec
 from .api import is_keras_file  # noqa: F401 - re-exported for callers
 from .intervene import ChainError
-from .verification import VerifyReport, compare_output
+from .verification import VerifyReport, compare_output, resolve_feeds
 
 PathLike = str | os.PathLike
 
@@ -126,13 +126,7 @@ def verify_keras(
     models = [load_keras_model(part, custom_objects, safe_mode) for part in parts]
 
     specs = _input_specs(reference)
-    if feeds is None:
-        values = random_feeds(specs, seed, batch, dim_values)
-    elif isinstance(feeds, (str, os.PathLike)):
-        values = read_feeds(feeds, specs)
-    else:
-        check_feeds(feeds, specs)
-        values = {name: np.asarray(value) for name, value in feeds.items()}
+    values = resolve_feeds(feeds, specs, seed, batch, dim_values)
     arrays = [values[spec.name] for spec in specs]
 
     problems = []

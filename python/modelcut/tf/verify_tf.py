@@ -10,9 +10,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .._ort import check_feeds, random_feeds, read_feeds
 from ..intervene import ChainError
-from ..verification import VerifyReport, compare_output
+from ..verification import VerifyReport, compare_output, resolve_feeds
 from .runner import TfGraph
 from .saved_model import DEFAULT_SIGNATURE, _first_line
 
@@ -49,13 +48,7 @@ def verify_tf(
 
 def _verify(reference: TfGraph, graphs: list[TfGraph], feeds, seed, batch, atol, rtol, dim_values) -> VerifyReport:
     specs = reference.inputs
-    if feeds is None:
-        values = random_feeds(specs, seed, batch, dim_values)
-    elif isinstance(feeds, (str, os.PathLike)):
-        values = read_feeds(feeds, specs)
-    else:
-        check_feeds(feeds, specs)
-        values = {name: np.asarray(value) for name, value in feeds.items()}
+    values = resolve_feeds(feeds, specs, seed, batch, dim_values)
 
     problems = []
     input_names = [spec.name for spec in specs]
