@@ -64,6 +64,24 @@ TEST(UntrustedAttributes, InvalidPoolingAndConvolutionGiveNoShape) {
   EXPECT_EQ(type_of_a("a = Conv <pads = [1, 1, 1, 1]> (x, w)", image), "float32[1,4,8,8]");
 }
 
+TEST(UntrustedAttributes, CeilModeCountsALastWindowOnlyWhereRuntimesAgree) {
+  const std::string image = "float[1, 4, 8, 8] x";
+  // (8 - 3) / 2 rounds up: a fourth window, starting inside the input (as ONNX shape inference says).
+  EXPECT_EQ(type_of_a("a = MaxPool <kernel_shape = [3, 3], strides = [2, 2], ceil_mode = 1> (x)", image),
+            "float32[1,4,4,4]");
+  EXPECT_EQ(type_of_a("a = AveragePool <kernel_shape = [3, 3], strides = [2, 2], ceil_mode = 1> (x)", image),
+            "float32[1,4,4,4]");
+  EXPECT_EQ(type_of_a("a = MaxPool <kernel_shape = [3, 3], strides = [2, 2]> (x)", image), "float32[1,4,3,3]");
+  // Dividing exactly, ceil_mode changes nothing.
+  EXPECT_EQ(type_of_a("a = MaxPool <kernel_shape = [2, 2], strides = [2, 2], ceil_mode = 1> (x)", image),
+            "float32[1,4,4,4]");
+  // The last window would start in the end padding (at 8 of 8 + 2): ONNX
+  // shape inference counts it, ONNX Runtime does not, so no size is given.
+  EXPECT_EQ(
+      type_of_a("a = MaxPool <kernel_shape = [3, 3], strides = [4, 4], pads = [0, 0, 2, 2], ceil_mode = 1> (x)", image),
+      "float32[1,4,?,?]");
+}
+
 TEST(UntrustedShapes, HugeRanksAndSizesAllocateNothing) {
   // A rank of 10^12 read from the shape input's own shape.
   EXPECT_EQ(type_of_a("a = ConstantOfShape (s)", "float[2, 3] x, int64[1000000000000] s"), "float32[?]");

@@ -818,8 +818,13 @@ class TypeInference {
       const std::int64_t numerator = in.size + pad_sum - span;
       if (numerator < 0) return std::nullopt;  // the window does not fit
       if (*ceil_mode != 0 && numerator % s != 0) {
-        // Runtimes differ on whether a last window starting in the padding counts.
-        dims.push_back(Dim{});
+        // Rounding up adds a last, partial window. ONNX shape inference
+        // always counts it; ONNX Runtime drops it when it would start in
+        // the end padding. Known only where both agree: it starts inside
+        // the input or the begin padding.
+        const std::int64_t windows = numerator / s + 2;
+        const bool starts_inside = (windows - 1) * s < in.size + (auto_pad == "NOTSET" ? (*pads)[i] : 0);
+        dims.push_back(starts_inside ? fixed(windows) : Dim{});
         continue;
       }
       dims.push_back(fixed(numerator / s + 1));
