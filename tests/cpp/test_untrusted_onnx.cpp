@@ -82,6 +82,52 @@ TEST(UntrustedAttributes, CeilModeCountsALastWindowOnlyWhereRuntimesAgree) {
       "float32[1,4,?,?]");
 }
 
+TEST(UntrustedShapes, ShapeDataReachesConstantOfShapeReshapeAndExpand) {
+  const std::string batch = "float[N, 8] x";
+  EXPECT_EQ(type_of_a("s = Shape(x)\n a = ConstantOfShape(s)", batch), "float32[N,8]");
+  // Gather, Mul and Concat of shape elements: numbers give numbers.
+  EXPECT_EQ(type_of_a("s = Shape(x)\n i = Constant <value = int64[1] {1}> ()\n g = Gather(s, i)\n"
+                      " m = Constant <value = int64[1] {4}> ()\n p = Mul(g, m)\n t = Concat <axis = 0> (p, m)\n"
+                      " a = ConstantOfShape(t)",
+                      batch),
+            "float32[32,4]");
+  // A symbol times a number is not known.
+  EXPECT_EQ(type_of_a("s = Shape(x)\n m = Constant <value = int64[1] {2}> ()\n a = ConstantOfShape(p)\n"
+                      " p = Mul(s, m)",
+                      batch),
+            "float32[?,16]");
+  // Reshape: a symbol is kept, -1 is worked out only where all else is fixed.
+  const std::string gather_first =
+      "s = Shape(x)\n i = Constant <value = int64[1] {0}> ()\n g = Gather(s, i)\n"
+      " m = Constant <value = int64[1] {-1}> ()\n t = Concat <axis = 0> (g, m)\n";
+  EXPECT_EQ(type_of_a(gather_first + " a = Reshape(x, t)", batch), "float32[N,?]");
+  EXPECT_EQ(type_of_a(gather_first + " a = Reshape(x, t)", "float[2, 8] x"), "float32[2,8]");
+  EXPECT_EQ(type_of_a("s = Shape(x)\n a = Expand(z, s)", "float[N, 8] x, float[1, 8] z"), "float32[N,8]");
+  // Shape's start and end, and Slice of its elements.
+  EXPECT_EQ(type_of_a("s = Shape <start = -1> (x)\n a = ConstantOfShape(s)", batch), "float32[8]");
+  EXPECT_EQ(type_of_a("s = Shape(x)\n b = Constant <value = int64[1] {1}> ()\n e = Constant <value = int64[1] {9}> ()\n"
+                      " t = Slice(s, b, e)\n a = ConstantOfShape(t)",
+                      batch),
+            "float32[8]");
+  // Bad contents give no data: an index out of range leaves only the rank,
+  // a negative size no shape at all.
+  auto shape_of_a = [](const std::string& body) {
+    const Graph g = graph_from_text("<ir_version: 8, opset_import: [\"\" : 17]>\ng (float[N, 8] x) => (float y) {\n" +
+                                    body + "\n y = Identity(x)\n}");
+    const TensorInfo& info = info_of(g, "a");
+    return info.has_shape ? static_cast<int>(info.dims.size()) : -1;
+  };
+  EXPECT_EQ(shape_of_a("s = Shape(x)\n i = Constant <value = int64[1] {5}> ()\n g = Gather(s, i)\n"
+                       " a = ConstantOfShape(g)"),
+            1);
+  EXPECT_EQ(shape_of_a("s = Shape(x)\n m = Constant <value = int64[1] {-3}> ()\n t = Concat <axis = 0> (s, m)\n"
+                       " a = ConstantOfShape(t)"),
+            -1);
+  EXPECT_EQ(shape_of_a("s = Shape(x)\n m = Constant <value = int64[1] {3}> ()\n t = Concat <axis = 0> (s, m)\n"
+                       " a = ConstantOfShape(t)"),
+            3);
+}
+
 TEST(UntrustedShapes, HugeRanksAndSizesAllocateNothing) {
   // A rank of 10^12 read from the shape input's own shape.
   EXPECT_EQ(type_of_a("a = ConstantOfShape (s)", "float[2, 3] x, int64[1000000000000] s"), "float32[?]");
