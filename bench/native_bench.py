@@ -49,6 +49,9 @@ def main(argv=None) -> int:
         "native": [args.modelcut, "split", model, "--at", "encoder.layers.11", "-o", outputs["native"]],
     }
     runs = {tool: [] for tool in commands}
+    # The machine's load beside the figures: on a busy machine the ratios to
+    # cp say little (see bench/README.md).
+    load_before = os.getloadavg()
     for _ in range(args.repeat):
         for tool, command in commands.items():
             remove([outputs[tool]])
@@ -62,7 +65,9 @@ def main(argv=None) -> int:
     best = {tool: min(results, key=lambda r: r["wall"]) for tool, results in runs.items()}
     same = all(filecmp.cmp(os.path.join(outputs["python"], part), os.path.join(outputs["native"], part),
                            shallow=False) for part in sorted(os.listdir(outputs["python"])))
+    load_after = os.getloadavg()
     print(f"{name} ({size / 1e9:.2f} GB), split --at encoder.layers.11, best of {args.repeat}:")
+    print(f"load average (1 min) before / after: {load_before[0]:.2f} / {load_after[0]:.2f}")
     print("| command | wall s (best) | all runs s | peak RSS MB | / cp |")
     print("|---|---|---|---|---|")
     for tool, label in (("cp", "cp"), ("python", "python -m modelcut.cli split"), ("native", "native modelcut split")):

@@ -1,7 +1,7 @@
 // Read-only memory mapping of an input file. Graph structure is parsed
 // through the mapping, touching only the pages it lives on; weight bytes are
-// copied to outputs from the open descriptor through a small buffer (see
-// Rope), so they are never mapped into this process's memory as a whole.
+// copied to outputs from the open descriptor by copy_file_range or through a
+// small buffer (see Rope), so they are never mapped into this process's memory.
 // Not copyable: views into it stay valid for the lifetime of the object.
 // Only regular files are read: see check_input_file().
 #pragma once

@@ -2,6 +2,7 @@
 // onnx::merge_parts on models in memory, then the public API (split_model,
 // merge_parts) on files in a temporary directory. Each part must load again,
 // carry only what it uses, and merge back into the original graph.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -10,8 +11,10 @@
 #include <iterator>
 
 #include "formats/onnx/emit_onnx.h"
+#include "formats/onnx/wire.h"
 #include "modelcut/modelcut.h"
 #include "support/graphs.h"
+#include "util/mapped_file.h"
 
 namespace modelcut::test {
 namespace {
@@ -564,6 +567,35 @@ TEST_F(SplitFiles, MergeRefusesAnExistingOutputAndASinglePart) {
   EXPECT_TRUE(mentions(error_from([&] { merge_parts({result.parts[1].path, result.parts[0].path}, dir_ / "m.onnx"); }),
                        {"do not chain"}));
   EXPECT_FALSE(fs::exists(dir_ / "m.onnx"));
+}
+
+// Weight bytes go from the input file to the output by copy_file_range, or,
+// where the kernel refuses (here: an output opened for appending), through
+// pread and write; either way the output holds exactly the rope's bytes,
+// views at offsets that share no alignment with the output's included.
+TEST_F(SplitFiles, RopesWriteViewsOfAFileByEitherCopy) {
+  std::string weights(3u << 20, '\0');
+  for (std::size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<char>((i * 2654435761u) >> 13);
+  const fs::path source_path = dir_ / "weights.bin";
+  std::ofstream(source_path, std::ios::binary) << weights;
+  const MappedFile source(source_path);
+  const std::string_view mapped = source.bytes();
+  wire::Rope rope;
+  rope.append_owned("header");
+  rope.append_view(mapped.substr(4097, (2u << 20) + 3), &source);
+  rope.append_owned("middle");
+  rope.append_view(mapped.substr(13, 100), &source);
+  rope.append_view(mapped.substr(0, 5), &source);  // short: copied into the rope
+  const std::string expected = rope.to_string();
+  ASSERT_EQ(expected.size(), 6 + (2u << 20) + 3 + 6 + 100 + 5);
+  for (int flags : {O_WRONLY | O_CREAT | O_TRUNC, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND}) {
+    const fs::path target = dir_ / "out.bin";
+    const int fd = ::open(target.c_str(), flags, 0644);
+    ASSERT_GE(fd, 0);
+    EXPECT_TRUE(rope.write_to(fd));
+    ::close(fd);
+    EXPECT_TRUE(read(target) == expected) << "flags " << flags;
+  }
 }
 
 }  // namespace

@@ -64,6 +64,70 @@ TEST(UntrustedAttributes, InvalidPoolingAndConvolutionGiveNoShape) {
   EXPECT_EQ(type_of_a("a = Conv <pads = [1, 1, 1, 1]> (x, w)", image), "float32[1,4,8,8]");
 }
 
+TEST(UntrustedAttributes, CeilModeCountsALastWindowOnlyWhereRuntimesAgree) {
+  const std::string image = "float[1, 4, 8, 8] x";
+  // (8 - 3) / 2 rounds up: a fourth window, starting inside the input (as ONNX shape inference says).
+  EXPECT_EQ(type_of_a("a = MaxPool <kernel_shape = [3, 3], strides = [2, 2], ceil_mode = 1> (x)", image),
+            "float32[1,4,4,4]");
+  EXPECT_EQ(type_of_a("a = AveragePool <kernel_shape = [3, 3], strides = [2, 2], ceil_mode = 1> (x)", image),
+            "float32[1,4,4,4]");
+  EXPECT_EQ(type_of_a("a = MaxPool <kernel_shape = [3, 3], strides = [2, 2]> (x)", image), "float32[1,4,3,3]");
+  // Dividing exactly, ceil_mode changes nothing.
+  EXPECT_EQ(type_of_a("a = MaxPool <kernel_shape = [2, 2], strides = [2, 2], ceil_mode = 1> (x)", image),
+            "float32[1,4,4,4]");
+  // The last window would start in the end padding (at 8 of 8 + 2): ONNX
+  // shape inference counts it, ONNX Runtime does not, so no size is given.
+  EXPECT_EQ(
+      type_of_a("a = MaxPool <kernel_shape = [3, 3], strides = [4, 4], pads = [0, 0, 2, 2], ceil_mode = 1> (x)", image),
+      "float32[1,4,?,?]");
+}
+
+TEST(UntrustedShapes, ShapeDataReachesConstantOfShapeReshapeAndExpand) {
+  const std::string batch = "float[N, 8] x";
+  EXPECT_EQ(type_of_a("s = Shape(x)\n a = ConstantOfShape(s)", batch), "float32[N,8]");
+  // Gather, Mul and Concat of shape elements: numbers give numbers.
+  EXPECT_EQ(type_of_a("s = Shape(x)\n i = Constant <value = int64[1] {1}> ()\n g = Gather(s, i)\n"
+                      " m = Constant <value = int64[1] {4}> ()\n p = Mul(g, m)\n t = Concat <axis = 0> (p, m)\n"
+                      " a = ConstantOfShape(t)",
+                      batch),
+            "float32[32,4]");
+  // A symbol times a number is not known.
+  EXPECT_EQ(type_of_a("s = Shape(x)\n m = Constant <value = int64[1] {2}> ()\n a = ConstantOfShape(p)\n"
+                      " p = Mul(s, m)",
+                      batch),
+            "float32[?,16]");
+  // Reshape: a symbol is kept, -1 is worked out only where all else is fixed.
+  const std::string gather_first =
+      "s = Shape(x)\n i = Constant <value = int64[1] {0}> ()\n g = Gather(s, i)\n"
+      " m = Constant <value = int64[1] {-1}> ()\n t = Concat <axis = 0> (g, m)\n";
+  EXPECT_EQ(type_of_a(gather_first + " a = Reshape(x, t)", batch), "float32[N,?]");
+  EXPECT_EQ(type_of_a(gather_first + " a = Reshape(x, t)", "float[2, 8] x"), "float32[2,8]");
+  EXPECT_EQ(type_of_a("s = Shape(x)\n a = Expand(z, s)", "float[N, 8] x, float[1, 8] z"), "float32[N,8]");
+  // Shape's start and end, and Slice of its elements.
+  EXPECT_EQ(type_of_a("s = Shape <start = -1> (x)\n a = ConstantOfShape(s)", batch), "float32[8]");
+  EXPECT_EQ(type_of_a("s = Shape(x)\n b = Constant <value = int64[1] {1}> ()\n e = Constant <value = int64[1] {9}> ()\n"
+                      " t = Slice(s, b, e)\n a = ConstantOfShape(t)",
+                      batch),
+            "float32[8]");
+  // Bad contents give no data: an index out of range leaves only the rank,
+  // a negative size no shape at all.
+  auto shape_of_a = [](const std::string& body) {
+    const Graph g = graph_from_text("<ir_version: 8, opset_import: [\"\" : 17]>\ng (float[N, 8] x) => (float y) {\n" +
+                                    body + "\n y = Identity(x)\n}");
+    const TensorInfo& info = info_of(g, "a");
+    return info.has_shape ? static_cast<int>(info.dims.size()) : -1;
+  };
+  EXPECT_EQ(shape_of_a("s = Shape(x)\n i = Constant <value = int64[1] {5}> ()\n g = Gather(s, i)\n"
+                       " a = ConstantOfShape(g)"),
+            1);
+  EXPECT_EQ(shape_of_a("s = Shape(x)\n m = Constant <value = int64[1] {-3}> ()\n t = Concat <axis = 0> (s, m)\n"
+                       " a = ConstantOfShape(t)"),
+            -1);
+  EXPECT_EQ(shape_of_a("s = Shape(x)\n m = Constant <value = int64[1] {3}> ()\n t = Concat <axis = 0> (s, m)\n"
+                       " a = ConstantOfShape(t)"),
+            3);
+}
+
 TEST(UntrustedShapes, HugeRanksAndSizesAllocateNothing) {
   // A rank of 10^12 read from the shape input's own shape.
   EXPECT_EQ(type_of_a("a = ConstantOfShape (s)", "float[2, 3] x, int64[1000000000000] s"), "float32[?]");

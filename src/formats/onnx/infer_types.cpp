@@ -6,7 +6,10 @@
 // fallback that lets the C++ library cut such models on its own. It knows
 // the element type rules of a list of standard operators and the shapes of
 // the common ones. Symbolic dimensions ("batch") are carried through where
-// an operator passes a dimension on unchanged.
+// an operator passes a dimension on unchanged. Like ONNX's data propagation,
+// the contents of small integer tensors computed from shapes (Shape, Gather,
+// Concat, ...) are followed too, so that ConstantOfShape, Reshape and Expand
+// fed by them get their sizes.
 //
 // NB: a shape recorded here becomes a part's declared input, so the rule is
 // "no answer rather than a wrong one": every attribute and constant read from
@@ -20,6 +23,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
+#include <map>
 #include <set>
 
 #include "modelcut/error.h"
@@ -347,6 +352,33 @@ const std::set<std::string>& same_dtype_ops() {
   return ops;
 }
 
+// What is known of one element of a small integer tensor computed from
+// shapes: a number, a dimension's symbol, or nothing.
+struct Element {
+  std::optional<std::int64_t> number;
+  std::string symbol;
+};
+
+// The contents of a 0-D or 1-D integer tensor, as far as known.
+struct ShapeData {
+  std::vector<Element> elements;
+  bool scalar = false;
+};
+
+Element element_of_dim(const Dim& dim) {
+  if (dim.is_fixed()) return Element{dim.size, {}};
+  return Element{std::nullopt, dim.symbol};
+}
+
+// A size element as a dimension; nullopt for a negative number.
+std::optional<Dim> dim_of_element(const Element& element) {
+  if (element.number) {
+    if (*element.number < 0) return std::nullopt;
+    return fixed(*element.number);
+  }
+  return Dim{-1, element.symbol};
+}
+
 class TypeInference {
  public:
   TypeInference(const OnnxModel& model, Dataflow& dataflow) : model_(model), dataflow_(dataflow) {
@@ -370,6 +402,7 @@ class TypeInference {
         // where the recorded element type agrees.
         if (!value.info.known || (inferred.has_shape && inferred.dtype == value.info.dtype)) value.info = inferred;
       }
+      propagate_data(node);
     }
   }
 
@@ -418,6 +451,152 @@ class TypeInference {
   std::optional<std::vector<std::int64_t>> axes_of(const NodeRef& node, std::size_t index) const {
     if (has_input(node, index)) return constant_ints(node, index);
     return ints_attribute(node, "axes");
+  }
+
+  // The contents of input `index` when known: worked out from shapes
+  // earlier, or a constant 0-D or 1-D integer tensor.
+  std::optional<ShapeData> data_of(const NodeRef& node, std::size_t index) const {
+    if (!has_input(node, index)) return std::nullopt;
+    if (const auto id = dataflow_.find_value(node.inputs[index])) {
+      if (auto it = data_.find(*id); it != data_.end()) return it->second;
+    }
+    const TensorInfo& info = input(node, index);
+    if (!info.has_shape || info.dims.size() > 1) return std::nullopt;
+    auto values = constant_ints(node, index);
+    if (!values || static_cast<std::int64_t>(values->size()) > kMaxRank) return std::nullopt;
+    if (info.dims.empty()
+            ? values->size() != 1
+            : !(info.dims[0].is_fixed() && info.dims[0].size == static_cast<std::int64_t>(values->size()))) {
+      return std::nullopt;
+    }
+    ShapeData data;
+    data.scalar = info.dims.empty();
+    for (std::int64_t value : *values) data.elements.push_back(Element{value, {}});
+    return data;
+  }
+
+  // Records what output 0 of `node` holds, for the shape operators whose
+  // result is a small int64 tensor made of dimensions.
+  void propagate_data(const NodeRef& node) {
+    if (!node.domain.empty() || node.outputs.empty() || node.outputs[0].empty()) return;
+    const auto id = dataflow_.find_value(node.outputs[0]);
+    if (!id) return;
+    const TensorInfo& out = dataflow_.value(*id).info;
+    if (!out.known || out.dtype != "int64" || !out.has_shape || out.dims.size() > 1) return;
+    auto data = computed_data(node);
+    if (!data || static_cast<std::int64_t>(data->elements.size()) > kMaxRank) return;
+    // The contents must fit the output's own shape.
+    if (out.dims.empty() ? !(data->scalar && data->elements.size() == 1)
+                         : data->scalar || (out.dims[0].is_fixed() &&
+                                            out.dims[0].size != static_cast<std::int64_t>(data->elements.size()))) {
+      return;
+    }
+    data_[*id] = std::move(*data);
+  }
+
+  std::optional<ShapeData> computed_data(const NodeRef& node) const {
+    const std::string& op = node.op_type;
+    if (op == "Shape") {
+      const auto* x = shape_of(node, 0);
+      if (!x) return std::nullopt;
+      const auto r = static_cast<std::int64_t>(x->size());
+      auto start = int_attribute(node, "start", 0);
+      auto end = int_attribute(node, "end", r);
+      if (!start || !end) return std::nullopt;
+      auto clamp = [r](std::int64_t index) {
+        if (index < 0) index = index < -r ? 0 : index + r;
+        return std::min(index, r);
+      };
+      ShapeData data;
+      for (std::int64_t i = clamp(*start); i < clamp(*end); ++i) data.elements.push_back(element_of_dim((*x)[i]));
+      return data;
+    }
+    if (op == "Identity" || op == "Squeeze" || op == "Unsqueeze" || op == "Cast") {
+      // The elements stay; propagate_data checks them against the new rank.
+      auto data = data_of(node, 0);
+      if (!data || data->elements.size() != 1) return data;
+      const auto id = dataflow_.find_value(node.outputs[0]);
+      data->scalar = dataflow_.value(*id).info.dims.empty();
+      return data;
+    }
+    if (op == "Gather") {
+      auto data = data_of(node, 0);
+      auto indices = data_of(node, 1);
+      auto axis = int_attribute(node, "axis", 0);
+      if (!data || data->scalar || !indices || !axis || (*axis != 0 && *axis != -1)) return std::nullopt;
+      const auto size = static_cast<std::int64_t>(data->elements.size());
+      ShapeData picked;
+      picked.scalar = indices->scalar;
+      for (const Element& index : indices->elements) {
+        if (!index.number || *index.number < -size || *index.number >= size) return std::nullopt;
+        picked.elements.push_back(data->elements[*index.number < 0 ? *index.number + size : *index.number]);
+      }
+      return picked;
+    }
+    if (op == "Concat") {
+      auto axis = int_attribute(node, "axis", 0);
+      if (!axis || (*axis != 0 && *axis != -1)) return std::nullopt;
+      ShapeData joined;
+      for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+        auto data = data_of(node, i);
+        if (!data || data->scalar) return std::nullopt;
+        joined.elements.insert(joined.elements.end(), data->elements.begin(), data->elements.end());
+        if (static_cast<std::int64_t>(joined.elements.size()) > kMaxRank) return std::nullopt;
+      }
+      return joined;
+    }
+    if (op == "Slice") {
+      // Only the plain case: one axis, step 1, constant bounds.
+      auto data = data_of(node, 0);
+      auto starts = constant_ints(node, 1);
+      auto ends = constant_ints(node, 2);
+      auto axes = has_input(node, 3) ? constant_ints(node, 3)
+                                     : std::optional<std::vector<std::int64_t>>(std::vector<std::int64_t>{0});
+      auto steps = has_input(node, 4) ? constant_ints(node, 4)
+                                      : std::optional<std::vector<std::int64_t>>(std::vector<std::int64_t>{1});
+      if (!data || data->scalar || !starts || !ends || !axes || !steps || starts->size() != 1 || ends->size() != 1 ||
+          axes->size() != 1 || steps->size() != 1 || ((*axes)[0] != 0 && (*axes)[0] != -1) || (*steps)[0] != 1) {
+        return std::nullopt;
+      }
+      const auto size = static_cast<std::int64_t>(data->elements.size());
+      auto clamp = [size](std::int64_t index) {
+        if (index < 0) index = index < -size ? 0 : index + size;
+        return std::min(index, size);
+      };
+      const std::int64_t begin = clamp((*starts)[0]), end = clamp((*ends)[0]);
+      ShapeData sliced;
+      for (std::int64_t i = begin; i < end; ++i) sliced.elements.push_back(data->elements[i]);
+      return sliced;
+    }
+    if (op == "Add" || op == "Sub" || op == "Mul") {
+      // Element by element (one side may be a single element): numbers give
+      // numbers; anything with a symbol in it is unknown.
+      auto a = data_of(node, 0);
+      auto b = data_of(node, 1);
+      if (!a || !b) return std::nullopt;
+      const std::size_t count = std::max(a->elements.size(), b->elements.size());
+      if ((a->elements.size() != count && a->elements.size() != 1) ||
+          (b->elements.size() != count && b->elements.size() != 1)) {
+        return std::nullopt;
+      }
+      ShapeData result;
+      result.scalar = a->scalar && b->scalar;
+      for (std::size_t i = 0; i < count; ++i) {
+        const Element& x = a->elements[a->elements.size() == 1 ? 0 : i];
+        const Element& y = b->elements[b->elements.size() == 1 ? 0 : i];
+        Element element;
+        if (x.number && y.number) {
+          if (op == "Add") element.number = checked_add(*x.number, *y.number);
+          if (op == "Sub" && *y.number != std::numeric_limits<std::int64_t>::min()) {
+            element.number = checked_add(*x.number, -*y.number);
+          }
+          if (op == "Mul") element.number = checked_mul(*x.number, *y.number);
+        }
+        result.elements.push_back(element);
+      }
+      return result;
+    }
+    return std::nullopt;
   }
 
   TensorInfo element_type(const NodeRef& node, std::size_t slot) const {
@@ -626,6 +805,15 @@ class TypeInference {
       }
       return dims;
     }
+    if (auto data = data_of(node, 0); data && !data->scalar) {
+      std::vector<Dim> dims;
+      for (const Element& element : data->elements) {
+        auto dim = dim_of_element(element);
+        if (!dim) return std::nullopt;
+        dims.push_back(*dim);
+      }
+      return dims;
+    }
     auto length = shape_length(node, 0);
     if (!length) return std::nullopt;
     return std::vector<Dim>(*length);
@@ -637,7 +825,9 @@ class TypeInference {
     auto allow_zero = int_attribute(node, "allowzero", 0);
     if (!allow_zero) return std::nullopt;
     if (!target) {
-      // A computed target: only the rank is known.
+      auto data = data_of(node, 1);
+      if (data && !data->scalar) return reshape_to(x, data->elements, *allow_zero);
+      // A computed target not followed here: only the rank is known.
       auto length = shape_length(node, 1);
       if (!length) return std::nullopt;
       return std::vector<Dim>(*length);
@@ -689,6 +879,55 @@ class TypeInference {
     return dims;
   }
 
+  // Reshape to a computed target: numbers follow the constant rules, a
+  // symbol is that dimension, an unknown element an unknown one (it may be
+  // 0 or -1 at run time, but only its own dimension depends on it).
+  std::optional<std::vector<Dim>> reshape_to(const std::vector<Dim>* x, const std::vector<Element>& target,
+                                             std::int64_t allow_zero) const {
+    std::vector<Dim> dims;
+    std::optional<std::size_t> infer_axis;
+    bool others_fixed = true;
+    std::int64_t known = 1;
+    for (std::size_t i = 0; i < target.size(); ++i) {
+      const Element& element = target[i];
+      if (!element.number) {
+        dims.push_back(Dim{-1, element.symbol});
+        others_fixed = false;
+        continue;
+      }
+      const std::int64_t size = *element.number;
+      if (size == 0 && allow_zero == 0) {
+        if (x && i >= x->size()) return std::nullopt;
+        dims.push_back(x ? (*x)[i] : Dim{});
+        if (!dims.back().is_fixed()) others_fixed = false;
+      } else if (size == -1) {
+        if (infer_axis) return std::nullopt;
+        infer_axis = i;
+        dims.push_back(Dim{});
+        continue;
+      } else if (size < 0) {
+        return std::nullopt;
+      } else {
+        dims.push_back(fixed(size));
+      }
+      if (dims.back().is_fixed()) {
+        auto next = checked_mul(known, dims.back().size);
+        if (!next) return std::nullopt;
+        known = *next;
+      }
+    }
+    if (!x) return dims;
+    const Dim total = product_of(*x, 0, x->size());
+    if (!total.is_fixed() || !others_fixed) return dims;
+    if (infer_axis) {
+      if (known == 0 || total.size % known != 0) return std::nullopt;
+      dims[*infer_axis] = fixed(total.size / known);
+    } else if (known != total.size) {
+      return std::nullopt;
+    }
+    return dims;
+  }
+
   std::optional<std::vector<Dim>> expand(const NodeRef& node) const {
     const auto* x = shape_of(node, 0);
     if (!x) return std::nullopt;
@@ -698,6 +937,15 @@ class TypeInference {
       for (std::int64_t size : *sizes) {
         if (size < 0) return std::nullopt;
         target.push_back(fixed(size));
+      }
+      return broadcast({*x, target});
+    }
+    if (auto data = data_of(node, 1); data && !data->scalar) {
+      std::vector<Dim> target;
+      for (const Element& element : data->elements) {
+        auto dim = dim_of_element(element);
+        if (!dim) return std::nullopt;
+        target.push_back(*dim);
       }
       return broadcast({*x, target});
     }
@@ -818,8 +1066,13 @@ class TypeInference {
       const std::int64_t numerator = in.size + pad_sum - span;
       if (numerator < 0) return std::nullopt;  // the window does not fit
       if (*ceil_mode != 0 && numerator % s != 0) {
-        // Runtimes differ on whether a last window starting in the padding counts.
-        dims.push_back(Dim{});
+        // Rounding up adds a last, partial window. ONNX shape inference
+        // always counts it; ONNX Runtime drops it when it would start in
+        // the end padding. Known only where both agree: it starts inside
+        // the input or the begin padding.
+        const std::int64_t windows = numerator / s + 2;
+        const bool starts_inside = (windows - 1) * s < in.size + (auto_pad == "NOTSET" ? (*pads)[i] : 0);
+        dims.push_back(starts_inside ? fixed(windows) : Dim{});
         continue;
       }
       dims.push_back(fixed(numerator / s + 1));
@@ -960,7 +1213,8 @@ class TypeInference {
   const OnnxModel& model_;
   Dataflow& dataflow_;
   std::map<std::string, std::string_view> initializer_payload_;
-  std::int64_t opset_ = 0;  // of the default domain
+  std::map<ValueId, ShapeData> data_;  // contents worked out, by value
+  std::int64_t opset_ = 0;             // of the default domain
 };
 
 }  // namespace

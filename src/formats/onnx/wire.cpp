@@ -171,23 +171,46 @@ bool write_all(int fd, std::string_view bytes) {
   return true;
 }
 
-// Copies the bytes of `view`, which lie at `offset` of `source`, to `fd`
-// through a small buffer with pread: the weights never enter this process's
-// mapping, so memory stays at the buffer's size. NB: sendfile and
-// copy_file_range were measured about 45% slower whenever source and
-// destination offsets differ modulo the page size, which is the usual case
-// for tensors moved into a new protobuf.
-bool copy_from_file(int fd, const MappedFile& source, std::uint64_t offset, std::string_view view,
-                    std::vector<char>& buffer) {
-  constexpr std::size_t kBuffer = 8u << 20;
-  if (buffer.empty()) buffer.resize(kBuffer);
+// How the weights get from the source file to the output.
+struct FileCopy {
+  bool kernel_copy = true;   // until copy_file_range is refused once (Linux only)
+  std::vector<char> buffer;  // for pread and write, allocated on first need
+};
+
+// Copies the bytes of `view`, which lie at `offset` of `source`, to `fd`.
+// First with copy_file_range: the kernel moves the bytes from page cache to
+// page cache once, where pread + write copy them twice (into a buffer here
+// and out again), as cp does. NB: measured on Linux 6.18/ext4 with source
+// and destination offsets that differ modulo the page size (the usual case
+// for tensors moved into a new protobuf), 600 MB: copy_file_range 0.34-0.49 s,
+// pread + write 0.59-1.07 s. Where the kernel refuses (another file system,
+// an old kernel, a descriptor it cannot copy between) or stops short, the
+// rest goes through a small buffer with pread: the weights never enter this
+// process's mapping, so memory stays at the buffer's size.
+bool copy_from_file(int fd, const MappedFile& source, std::uint64_t offset, std::string_view view, FileCopy& copy) {
   std::size_t done = 0;
+#ifdef __linux__
+  while (copy.kernel_copy && done < view.size()) {
+    off_t from = static_cast<off_t>(offset + done);
+    const ssize_t got = ::copy_file_range(source.descriptor(), &from, fd, nullptr, view.size() - done, 0);
+    if (got < 0 && errno == EINTR) continue;
+    // An error (ENOSPC, EIO and the like included) or nothing copied: the
+    // buffered path does the rest and reports a real failure itself.
+    if (got <= 0) {
+      copy.kernel_copy = false;
+      break;
+    }
+    done += static_cast<std::size_t>(got);
+  }
+#endif
+  constexpr std::size_t kBuffer = 8u << 20;
   while (done < view.size()) {
-    const std::size_t want = std::min(buffer.size(), view.size() - done);
-    const ssize_t got = ::pread(source.descriptor(), buffer.data(), want, static_cast<off_t>(offset + done));
+    if (copy.buffer.empty()) copy.buffer.resize(kBuffer);
+    const std::size_t want = std::min(copy.buffer.size(), view.size() - done);
+    const ssize_t got = ::pread(source.descriptor(), copy.buffer.data(), want, static_cast<off_t>(offset + done));
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) return write_all(fd, view.substr(done));  // fall back to the mapping
-    if (!write_all(fd, std::string_view(buffer.data(), static_cast<std::size_t>(got)))) return false;
+    if (!write_all(fd, std::string_view(copy.buffer.data(), static_cast<std::size_t>(got)))) return false;
     done += static_cast<std::size_t>(got);
   }
   return true;
@@ -199,13 +222,13 @@ bool Rope::write_to(int fd, const std::function<void(std::uint64_t)>& progress) 
   // Large chunks are written in slices so progress moves on big weights.
   constexpr std::size_t kSlice = 64u << 20;
   std::uint64_t written = 0;
-  std::vector<char> buffer;
+  FileCopy copy;
   for (const Chunk& chunk : chunks_) {
     const std::string_view bytes = chunk.owned.empty() ? chunk.view : std::string_view(chunk.owned);
     for (std::size_t start = 0; start < bytes.size(); start += kSlice) {
       const std::string_view slice = bytes.substr(start, kSlice);
       const bool ok = chunk.source != nullptr && chunk.owned.empty()
-                          ? copy_from_file(fd, *chunk.source, chunk.source->offset_of(slice), slice, buffer)
+                          ? copy_from_file(fd, *chunk.source, chunk.source->offset_of(slice), slice, copy)
                           : write_all(fd, slice);
       if (!ok) return false;
       written += slice.size();
