@@ -341,6 +341,23 @@ py::dict plan_pipeline(const std::string& model, const std::vector<py::bytes>& t
   });
 }
 
+// _core.read_profile: a profile file as the planners read it, checked the
+// same way, so that Python and the native command refuse a bad one with the
+// same line.
+py::dict read_profile(const std::string& path) {
+  modelcut::NodeTimes times;
+  {
+    py::gil_scoped_release release;
+    times = modelcut::read_profile(path);
+  }
+  py::dict nodes;
+  for (const auto& [name, microseconds] : times.microseconds) nodes[text(name)] = microseconds;
+  py::dict out;
+  out["model"] = text(times.model);
+  out["nodes"] = nodes;
+  return out;
+}
+
 py::dict plan_device_server(const std::string& model, const std::vector<py::bytes>& type_hints,
                             const std::string& device_profile, const std::string& server_profile, double bandwidth,
                             double rtt, const std::vector<double>& sweep_bandwidths, std::uint64_t batch,
@@ -518,6 +535,8 @@ PYBIND11_MODULE(_core, m) {
         py::arg("sweep_bandwidths") = std::vector<double>{}, py::arg("batch") = 1,
         py::arg("dims") = std::map<std::string, std::uint64_t>{},
         "The device/server split of MODEL with the least predicted latency over a link.");
+  m.def("read_profile", &read_profile, py::arg("path"),
+        "A profile written by `modelcut profile`: {\"model\": ..., \"nodes\": {name: microseconds}}; Error if malformed.");
   m.def(
       "file_type", [](const std::string& path) { return modelcut::to_string(modelcut::sniff_file_type(path)); },
       py::arg("path"),

@@ -76,6 +76,7 @@ struct NodeCost {
 struct NodeTimes {
   std::string source;  // where it came from, for messages
   std::map<std::string, double> microseconds;
+  std::string model;  // the profile's "model": the file it was recorded on ("" when it does not say)
 };
 
 // Reads a profile written by `modelcut profile` (JSON: {"format":

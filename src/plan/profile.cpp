@@ -64,6 +64,7 @@ NodeTimes read_profile(const std::filesystem::path& path) {
   }
   NodeTimes times;
   times.source = label;
+  if (json.contains("model")) times.model = json["model"].is_string() ? json["model"].get<std::string>() : json["model"].dump();
   for (const auto& [name, value] : json["nodes"].items()) {
     if (!value.is_number()) {
       fail("the profile ", label, " gives node ", quoted(name), " the time ", value.dump(),

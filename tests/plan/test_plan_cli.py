@@ -1,7 +1,9 @@
 """`modelcut plan` through the CLI, on models made by torch's ONNX exporter
 and by Keras: the table, --json, --split (parts identical to splitting by
 hand, and verified on ONNX Runtime or Keras), --plot, device/server plans on
-synthetic profiles, and one-line errors with exit 2."""
+synthetic profiles, and one-line errors with exit 2. Every test runs against
+the Python command and against the native executable (which plans itself
+and hands --plot and profiling to the Python package)."""
 
 from __future__ import annotations
 
@@ -12,12 +14,19 @@ from pathlib import Path
 import modelcut
 import onnx
 import pytest
-from cli_support import run_cli
+from cli_support import run_cli, use_command
 from modelcut import _core
 from modelcut.plan.units import parse_rate
 from modelcut.verify_keras import verify_keras
 from onnx import numpy_helper
 from plan_support import assert_one_line_error
+
+
+@pytest.fixture(autouse=True, params=["python", "native"])
+def cli_command(request):
+    use_command(request.param)
+    yield request.param
+    use_command("python")
 
 
 def plan_json(*args):
@@ -233,7 +242,7 @@ def test_not_a_profile(model, tmp_path):
     assert_one_line_error(result, "not a modelcut profile")
     bogus.write_text('{"format": "modelcut-profile", "version": 1, "nodes": {"x": -1}}')
     result = run_cli("plan", model("cnn.onnx"), "--stages", "2", "--balance", "time", "--profile", bogus)
-    assert_one_line_error(result, "not a number >= 0")
+    assert_one_line_error(result, "the time -1", "non-negative microseconds")
 
 
 def test_help_explains_the_search(model):

@@ -11,7 +11,7 @@ from contextlib import ExitStack
 from typing import Mapping, Sequence
 
 from .. import _core, api
-from .profile_file import read_profile_nodes
+from .profile_file import read_profile
 from .profiler import check_dims
 from .profiler import profile as measure_profile
 from .units import parse_bytes, parse_rate, parse_seconds
@@ -130,12 +130,10 @@ def _profile_path(value, option: str, model: str, names: set[str], stack: ExitSt
         raise ValueError(f"{option} must be a profile file's path or a profile dict, not {type(value).__name__}")
     if not os.path.lexists(path):
         raise ValueError(f"{label} does not exist: record one with `modelcut profile MODEL -o FILE`")
-    times = read_profile_nodes(path)
-    if times and not names.intersection(times):
-        with open(path, encoding="utf-8") as file:
-            recorded = json.load(file).get("model", "?")
+    recorded = read_profile(path)
+    if recorded["nodes"] and not names.intersection(recorded["nodes"]):
         raise ValueError(f"{label} names none of the {len(names)} nodes of '{os.path.basename(model)}': "
-                         f"it was recorded for another model ('{recorded}')")
+                         f"it was recorded for another model ('{recorded['model'] or '?'}')")
     return path
 
 

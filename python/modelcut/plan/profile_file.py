@@ -101,23 +101,9 @@ def build_profile(model: str, runtime: str, threads: int, runs: int, batch: int,
     return profile
 
 
-def read_profile_nodes(path: str) -> dict[str, float]:
-    """The "nodes" of a profile file, checked as the C++ reader checks them;
-    ValueError naming the file otherwise. For Python callers (plots, tests)."""
-    _core.check_input_file(path)
-    try:
-        with open(path, encoding="utf-8") as file:
-            data = json.load(file)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"profile '{path}' is not JSON ({error})") from error
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ValueError(f"profile '{path}' is not a modelcut profile (written by `modelcut profile`)")
-    if data.get("version") != VERSION:
-        raise ValueError(f"profile '{path}' has version {data.get('version')!r}; this modelcut reads {VERSION}")
-    nodes = data.get("nodes")
-    if not isinstance(nodes, dict):
-        raise ValueError(f"profile '{path}' has no \"nodes\" object")
-    for name, value in nodes.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-            raise ValueError(f"profile '{path}': node {name!r} has time {value!r}, not a number >= 0")
-    return {name: float(value) for name, value in nodes.items()}
+def read_profile(path: str) -> dict:
+    """A profile file as the planners read it: {"model": the file it was
+    recorded on ("" if it does not say), "nodes": {name: microseconds}}.
+    The C++ reader checks it, so that this package and the native command
+    refuse a malformed file with the same line (modelcut.Error naming the file)."""
+    return _core.read_profile(path)
