@@ -276,6 +276,7 @@ std::string help_text(const CommandSpec& spec) {
   }
   text += "\noptions:\n" + entry("-h, --help", "show this help message and exit");
   for (const OptionSpec& option : spec.options) {
+    if (!option.group.empty()) text += "\n" + option.group + ":\n";
     if (option.help.empty()) continue;
     std::string left;
     for (const std::string& name : option.names) {

@@ -21,6 +21,7 @@ struct OptionSpec {
   std::vector<std::string> choices;  // empty: any value
   bool integer = false;              // argparse's type=int
   bool required = false;
+  std::string group;  // set on the first option of an argument group: its title in --help
 };
 
 struct PositionalSpec {

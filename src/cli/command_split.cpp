@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/json_output.h"
+#include "cli/progress.h"
 #include "cli/python_text.h"
 #include "modelcut/file_type.h"
 #include "modelcut/plan.h"
@@ -23,29 +24,6 @@ WeightMode weight_mode(const std::string& name) {
   return WeightMode::Auto;
 }
 
-// cli.py's ProgressBar: one line on a terminal's stderr, for parts of 64 MiB
-// and more; silent when stderr is not a terminal.
-class ProgressBar {
- public:
-  explicit ProgressBar(bool enabled) : enabled_(enabled && isatty(STDERR_FILENO)) {}
-  ~ProgressBar() {
-    if (shown_) std::fputs("\n", stderr);
-  }
-  void operator()(std::size_t part, std::uint64_t done, std::uint64_t total) {
-    if (!enabled_ || total < (64u << 20)) return;
-    constexpr std::uint64_t width = 30;
-    const std::uint64_t filled = width * done / (total ? total : 1);
-    std::fprintf(stderr, "\rwriting part %zu: [%s%s] %s / %s  ", part + 1, std::string(filled, '#').c_str(),
-                 std::string(width - filled, '.').c_str(), format_bytes(done).c_str(), format_bytes(total).c_str());
-    std::fflush(stderr);
-    shown_ = true;
-  }
-
- private:
-  bool enabled_;
-  bool shown_ = false;
-};
-
 Json value_list(const std::vector<ValueSummary>& values) {
   Json list = Json::array();
   for (const ValueSummary& value : values) {
@@ -54,7 +32,9 @@ Json value_list(const std::vector<ValueSummary>& values) {
   return list;
 }
 
-Json to_json(const SplitResult& result) {
+}  // namespace
+
+Json split_json(const SplitResult& result) {
   Json cuts = Json::array();
   for (const CutSummary& cut : result.cuts) {
     cuts.push(Json::object()
@@ -75,7 +55,6 @@ Json to_json(const SplitResult& result) {
   return Json::object().set("cuts", std::move(cuts)).set("parts", std::move(parts));
 }
 
-}  // namespace
 
 const CommandSpec& split_spec() {
   static const CommandSpec spec{
@@ -161,7 +140,7 @@ int run_split(const Arguments& arguments, Output& output) {
     result = split_model(model, options);
   }
   if (json) {
-    output.line(to_json(result).dump());
+    output.line(split_json(result).dump());
     return 0;
   }
   if (!quiet) {

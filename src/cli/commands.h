@@ -1,4 +1,4 @@
-// The commands the native executable runs itself (split, inspect, merge),
+// The commands the native executable runs itself (split, inspect, merge, plan),
 // each in its own file, with the options, output and errors of the Python
 // command's (python/modelcut/cli.py). Each takes the words after its name.
 #pragma once
@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "modelcut/modelcut.h"
+
 #include "cli/arguments.h"
+#include "cli/json_output.h"
 #include "cli/output.h"
 
 namespace modelcut::cli {
@@ -21,10 +24,15 @@ struct HandOver {
 const CommandSpec& split_spec();
 const CommandSpec& inspect_spec();
 const CommandSpec& merge_spec();
+const CommandSpec& plan_spec();
 
 int run_split(const Arguments& arguments, Output& output);
 int run_inspect(const Arguments& arguments, Output& output);
 int run_merge(const Arguments& arguments, Output& output);
+int run_plan(const Arguments& arguments, Output& output);
+
+// What split writes, as `split --json` (and `plan --split DIR --json`) print it.
+Json split_json(const SplitResult& result);
 
 // The hidden --debug every command accepts after its name, as cli.py adds it.
 OptionSpec debug_option();

@@ -61,7 +61,7 @@ int hand_over(const std::vector<std::string>& words, const std::string& reason) 
   if (python.empty()) {
     std::fprintf(stderr,
                  "modelcut: error: `modelcut%s` needs the modelcut Python package (%s); this executable "
-                 "splits, inspects and merges on its own: pip install modelcut, or set MODELCUT_PYTHON to a "
+                 "splits, inspects, merges and plans on its own: pip install modelcut, or set MODELCUT_PYTHON to a "
                  "Python that has it\n",
                  command.c_str(), reason.c_str());
     return 2;

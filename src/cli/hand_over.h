@@ -1,6 +1,7 @@
 // Handing a command line to the Python package: the commands that run
-// models (verify, run, profile, serve), plan, and anything this executable
-// does not parse itself, run as `PYTHON -m modelcut.cli ARGS` with the
+// models (verify, run, profile, serve), plans drawn with matplotlib or
+// timed by profiling first, SavedModels, and anything this executable does
+// not parse itself, run as `PYTHON -m modelcut.cli ARGS` with the
 // interpreter replacing this process, so the user types one command.
 #pragma once
 

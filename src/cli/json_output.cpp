@@ -1,6 +1,10 @@
 // Python's json.dump(indent=2) layout and escapes; see json_output.h.
 #include "cli/json_output.h"
 
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
 #include "cli/python_text.h"
 
 namespace modelcut::cli {
@@ -59,6 +63,56 @@ void append_string(std::string& out, const std::string& bytes) {
 }
 
 }  // namespace
+
+// The shortest digits that read back to `number` (std::to_chars), laid out
+// as Python's float_repr_style "short": positional when the decimal point
+// falls within -4 < decpt <= 16 of the first digit, else d.ddde+XX.
+std::string python_float_repr(double number) {
+  if (std::isnan(number)) return "nan";
+  if (std::isinf(number)) return number > 0 ? "inf" : "-inf";
+  char buffer[64];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, number, std::chars_format::scientific);
+  std::string text(buffer, result.ptr);  // "-1.2345e+05", "5e-01", "0e+00"
+  std::string out;
+  if (text[0] == '-') {
+    out = "-";
+    text.erase(0, 1);
+  }
+  const std::size_t e = text.find('e');
+  std::string digits;
+  for (std::size_t i = 0; i < e; ++i) {
+    if (text[i] != '.') digits += text[i];
+  }
+  const long decpt = std::strtol(text.c_str() + e + 1, nullptr, 10) + 1;
+  const auto count = static_cast<long>(digits.size());
+  if (decpt > -4 && decpt <= 16) {
+    if (decpt <= 0) {
+      out += "0." + std::string(static_cast<std::size_t>(-decpt), '0') + digits;
+    } else if (decpt >= count) {
+      out += digits + std::string(static_cast<std::size_t>(decpt - count), '0') + ".0";
+    } else {
+      out += digits.substr(0, static_cast<std::size_t>(decpt)) + "." + digits.substr(static_cast<std::size_t>(decpt));
+    }
+    return out;
+  }
+  out += digits.substr(0, 1);
+  if (count > 1) out += "." + digits.substr(1);
+  const long exponent = decpt - 1;
+  const std::string magnitude = std::to_string(std::labs(exponent));
+  out += (exponent < 0 ? "e-" : "e+") + std::string(magnitude.size() < 2 ? 1 : 0, '0') + magnitude;
+  return out;
+}
+
+Json::Json(double number) : kind_(Kind::Number) {
+  // json.dumps writes the non-finite floats as JavaScript names them.
+  if (std::isnan(number)) {
+    text_ = "NaN";
+  } else if (std::isinf(number)) {
+    text_ = number > 0 ? "Infinity" : "-Infinity";
+  } else {
+    text_ = python_float_repr(number);
+  }
+}
 
 Json::Json(const std::vector<std::string>& texts) : kind_(Kind::Array) {
   for (const std::string& text : texts) push(Json(text));

@@ -1,9 +1,9 @@
 // JSON as the Python command prints it (json.dump(data, indent=2) and a
 // newline): keys in insertion order, two-space indentation, non-ASCII and
 // control characters as \uXXXX escapes (ensure_ascii), bytes that are not
-// UTF-8 as the surrogate escapes (\udcXX) Python decodes them to. The
-// values are what split, inspect and merge report: text, whole numbers,
-// booleans and null; no floating point.
+// UTF-8 as the surrogate escapes (\udcXX) Python decodes them to, and
+// floating point as Python's repr() writes it (the shortest digits that
+// read back to the same double: 0.5, 1e-05, 1e+16, 123.0).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +15,9 @@
 
 namespace modelcut::cli {
 
+// Python's repr() of a float: "0.5", "123.0", "1e-05", "1.5e+16", "inf", "nan".
+std::string python_float_repr(double number);
+
 class Json {
  public:
   static Json null() { return Json(Kind::Null); }
@@ -25,6 +28,8 @@ class Json {
   Json(std::uint64_t number) : kind_(Kind::Number), text_(std::to_string(number)) {}
   Json(std::int64_t number) : kind_(Kind::Number), text_(std::to_string(number)) {}
   Json(std::optional<std::uint64_t> number) : Json(number ? Json(*number) : null()) {}
+  Json(double number);
+  Json(bool value) : kind_(Kind::Number), text_(value ? "true" : "false") {}
   Json(const std::vector<std::string>& texts);
 
   // For an object: adds `key`, or replaces its value in place when present

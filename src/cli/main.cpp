@@ -1,4 +1,4 @@
-// The native `modelcut` command: split, inspect and merge run here, on the
+// The native `modelcut` command: split, inspect, merge and plan run here, on the
 // C++ core alone; every other command line is handed to the Python package
 // (hand_over.h). Exit codes, as the Python command's: 0 done, 2 bad input
 // (one line "modelcut: error: ..."), 3 a bug of modelcut's, 130 interrupted
@@ -55,6 +55,7 @@ const Command kCommands[] = {
     {"split", split_spec, run_split},
     {"inspect", inspect_spec, run_inspect},
     {"merge", merge_spec, run_merge},
+    {"plan", plan_spec, run_plan},
 };
 
 int report_internal(Output& output, const std::string& what, bool debug) {
@@ -140,6 +141,6 @@ int main(int argc, char** argv) {
     }
   }
   return hand_over(words, first < words.size() && words[first].rfind('-', 0) != 0
-                              ? "it runs models or plans, which this executable does not do"
+                              ? "it runs models, which this executable does not do"
                               : "for the full command line and its help");
 }

@@ -38,6 +38,16 @@ def native_executable() -> str:
     return os.environ.get("MODELCUT_EXECUTABLE") or os.path.join(REPO, "build", "cpp", "modelcut")
 
 
+def use_command(kind: str) -> None:
+    """Makes run_cli run `kind` ("python" or "native") from now on."""
+    if kind == "native":
+        path = native_executable()
+        # Not a skip: a missing executable is a broken build.
+        assert os.access(path, os.X_OK), (f"no native modelcut at {path}: build it with "
+                                          "`cmake --build build/cpp --target modelcut_cli` or set MODELCUT_EXECUTABLE")
+    COMMAND["kind"] = kind
+
+
 def cli_argv() -> list[str]:
     """The words that start `modelcut`, as the chosen command."""
     if COMMAND["kind"] == "native":

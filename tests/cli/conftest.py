@@ -1,22 +1,15 @@
 # Fixtures of the CLI tests. Every test runs twice: against the Python
 # command and against the native executable (src/cli), which must give the
 # same output, exit codes and error lines.
-import os
-
 import pytest
-from cli_support import COMMAND, MLP_NODE_NAMES, MLP_WITH_SKIP, native_executable, write_model
+from cli_support import MLP_NODE_NAMES, MLP_WITH_SKIP, use_command, write_model
 
 
 @pytest.fixture(autouse=True, params=["python", "native"])
 def cli_command(request):
-    if request.param == "native":
-        path = native_executable()
-        # Not a skip: a missing executable is a broken build.
-        assert os.access(path, os.X_OK), (f"no native modelcut at {path}: build it with "
-                                          "`cmake --build build/cpp --target modelcut_cli` or set MODELCUT_EXECUTABLE")
-    COMMAND["kind"] = request.param
+    use_command(request.param)
     yield request.param
-    COMMAND["kind"] = "python"
+    use_command("python")
 
 
 @pytest.fixture

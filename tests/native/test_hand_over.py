@@ -1,10 +1,14 @@
 # What the executable hands to the Python package: merging Keras part files
-# (Keras composes them), with the Python it is given, and without one a
-# single line saying what to install.
+# (Keras composes them) and plans it cannot make alone (drawn with
+# matplotlib, or timed by profiling first), with the Python it is given, and
+# without one a single line saying what to install.
+import json
 import os
 import shutil
 import subprocess
 import sys
+
+from cli_support_path import MLP_NODE_NAMES, MLP_WITH_SKIP, write_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SEED_KERAS = os.path.join(REPO, "tests", "fuzz", "corpus", "fuzz_keras", "seed.keras")
@@ -33,3 +37,21 @@ def test_keras_parts_are_merged_by_the_python_package(native_modelcut, tmp_path)
     assert merged.returncode == 0, merged.stderr
     assert merged.stdout.strip() == str(tmp_path / "whole.keras")
     assert (tmp_path / "whole.keras").stat().st_size > 0
+
+
+def test_plans_needing_a_runtime_are_handed_over(native_modelcut, tmp_path):
+    model = write_model(tmp_path / "mlp.onnx", MLP_WITH_SKIP, MLP_NODE_NAMES)
+    drawn = run(native_modelcut, "plan", model, "--stages", "2", "--plot", tmp_path / "plan.png", python=sys.executable)
+    assert drawn.returncode == 0, drawn.stderr
+    assert f"plot: {tmp_path / 'plan.png'}" in drawn.stdout.splitlines()
+    assert (tmp_path / "plan.png").read_bytes().startswith(b"\x89PNG")
+
+    timed = run(native_modelcut, "plan", model, "--stages", "2", "--balance", "time", "--json", python=sys.executable)
+    assert timed.returncode == 0, timed.stderr
+    plan = json.loads(timed.stdout)
+    assert plan["objective"] == "time" and plan["request"]["profile"]["runtime"].startswith("onnxruntime")
+
+    alone = run(native_modelcut, "plan", model, "--stages", "2", "--balance", "time")
+    assert alone.returncode == 2 and len(alone.stderr.strip().splitlines()) == 1, alone
+    assert alone.stderr.startswith("modelcut: error: `modelcut plan` needs the modelcut Python package "
+                                   "(--balance time without --profile first profiles the model"), alone.stderr

@@ -1,8 +1,8 @@
 # The native executable alone, in an environment with no Python at all
-# (env -i, PATH holding only the executable's folder): split, inspect and
-# merge work; verify, which runs models on ONNX Runtime, ends in one line
-# saying what to install, exit 2 — also when a Python is found that lacks
-# the modelcut package.
+# (env -i, PATH holding only the executable's folder): split, inspect,
+# merge and plan work; verify, which runs models on ONNX Runtime, and a plan
+# drawn with matplotlib end in one line saying what to install, exit 2 —
+# also when a Python is found that lacks the modelcut package.
 import os
 import shutil
 import subprocess
@@ -56,10 +56,25 @@ def test_split_inspect_merge_without_python(lone_executable, tmp_path):
     assert [node.op_type for node in again.graph.node] == [node.op_type for node in original.graph.node]
 
 
-def assert_says_what_to_install(result):
+def test_plan_without_python(lone_executable, tmp_path):
+    model = write_model(tmp_path / "mlp.onnx", MLP_WITH_SKIP, MLP_NODE_NAMES)
+    planned = run_alone(lone_executable, "plan", model, "--stages", "2", "--split", tmp_path / "stages")
+    assert planned.returncode == 0, planned.stderr
+    lines = planned.stdout.splitlines()
+    assert lines[0] == "mlp.onnx: 2 pipeline stages balanced by parameter bytes, batch 1", planned.stdout
+    assert lines[-3:] == ["parts:", f"  {tmp_path}/stages/mlp.part1.onnx", f"  {tmp_path}/stages/mlp.part2.onnx"]
+    for name in ("mlp.part1.onnx", "mlp.part2.onnx"):
+        onnx.checker.check_model(onnx.load(tmp_path / "stages" / name), full_check=True)
+    drawn = run_alone(lone_executable, "plan", model, "--stages", "2", "--plot", tmp_path / "plan.png")
+    assert_says_what_to_install(drawn, "plan")
+    assert "(plans are drawn with matplotlib)" in drawn.stderr
+    assert not (tmp_path / "plan.png").exists()
+
+
+def assert_says_what_to_install(result, command="verify"):
     assert result.returncode == 2, result
     lines = result.stderr.strip().splitlines()
-    expected = "modelcut: error: `modelcut verify` needs the modelcut Python package"
+    expected = f"modelcut: error: `modelcut {command}` needs the modelcut Python package"
     assert len(lines) == 1 and lines[0].startswith(expected), result.stderr
     assert "pip install modelcut" in lines[0], lines[0]
     assert "Traceback" not in result.stderr
