@@ -64,6 +64,38 @@ int report_internal(Output& output, const std::string& what, bool debug) {
   return kInternalError;
 }
 
+// `modelcut --help` where no Python package is found: what this executable
+// does alone, and what needs the package. With one, the package's help
+// (every command) is shown instead.
+constexpr char kNativeHelp[] =
+    "usage: modelcut [-h] [--version] [--debug] COMMAND ...\n"
+    "\n"
+    "Cut a trained model (ONNX, Keras .keras/.h5, or a frozen TensorFlow .pb) into\n"
+    "parts that compose exactly: part2(part1(x)) == model(x).\n"
+    "\n"
+    "This is the native executable, without the modelcut Python package. It runs:\n"
+    "  split     cut a model into parts\n"
+    "  inspect   list layers and candidate cut points\n"
+    "  merge     compose parts back into one model\n"
+    "  plan      choose where to cut: balanced pipeline stages or a device/server split\n"
+    "\n"
+    "verify, run, profile and serve run models, plan --plot draws with matplotlib,\n"
+    "and SavedModels are frozen by TensorFlow: they need the Python package\n"
+    "(pip install modelcut, or set MODELCUT_PYTHON to a Python that has it).\n"
+    "\n"
+    "`modelcut COMMAND --help` explains each command's options.";
+
+int print_native_help() {
+  Output output;
+  output.line(kNativeHelp);
+  try {
+    output.flush();
+  } catch (const ClosedPipe&) {
+    return kClosedPipe;
+  }
+  return 0;
+}
+
 int run(const Command& command, const std::vector<std::string>& words, bool debug) {
   Output output;
   const std::vector<std::string> rest(words.begin() + 1, words.end());
@@ -121,6 +153,12 @@ int main(int argc, char** argv) {
   bool debug = false;
   std::size_t first = 0;
   for (; first < words.size() && words[first] == "--debug"; ++first) debug = true;
+  if (first == words.size()) {  // as argparse says it, without starting Python for it
+    Output output;
+    output.error_line("modelcut: error: the following arguments are required: COMMAND (see modelcut --help)");
+    return kBadInput;
+  }
+  if ((words[first] == "-h" || words[first] == "--help") && find_python().empty()) return print_native_help();
   if (first < words.size() && words[first] == "--version") {
     Output output;
     output.line("modelcut 0.1.0");

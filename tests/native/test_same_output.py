@@ -17,6 +17,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CORPUS = os.path.join(REPO, "tests", "fuzz", "corpus")
 
 CASES = {
+    "no command": [],
+    "only --debug": ["--debug"],
     "inspect": ["inspect", "{mlp}"],
     "inspect json": ["inspect", "{mlp}", "--json"],
     "inspect depth 0": ["inspect", "{mlp}", "--depth", "0"],

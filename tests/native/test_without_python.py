@@ -71,6 +71,19 @@ def test_plan_without_python(lone_executable, tmp_path):
     assert not (tmp_path / "plan.png").exists()
 
 
+def test_help_without_python_says_what_runs_alone(lone_executable):
+    shown = run_alone(lone_executable, "--help")
+    assert shown.returncode == 0 and shown.stderr == "", shown
+    for line in ("  split     cut a model into parts", "  plan      choose where to cut: balanced pipeline stages "
+                 "or a device/server split"):
+        assert line in shown.stdout.splitlines(), shown.stdout
+    assert "verify, run, profile and serve run models" in shown.stdout and "pip install modelcut" in shown.stdout
+    for words in ([], ["--debug"]):
+        bare = run_alone(lone_executable, *words)
+        assert (bare.returncode, bare.stdout) == (2, ""), bare
+        assert bare.stderr == "modelcut: error: the following arguments are required: COMMAND (see modelcut --help)\n"
+
+
 def assert_says_what_to_install(result, command="verify"):
     assert result.returncode == 2, result
     lines = result.stderr.strip().splitlines()
