@@ -7,8 +7,9 @@ native executable, two parts at encoder.layers.11 with the weights copied
 (--weights auto), best of --repeat runs each, interleaved, from a warm page
 cache (see run_bench.py's measure: one fresh child per run, peak RSS from
 wait4). Then `inspect` of the seed model (tests/fuzz/corpus/fuzz_onnx/
-torch_seed.onnx) by both commands, best of --repeat. The parts of the two
-commands are compared byte for byte.
+torch_seed.onnx) by both commands, best of --repeat, and `plan --stages 4
+--balance flops --json` of the transformer by both. The parts of the two
+commands are compared byte for byte, and their plans' cuts.
 
     python bench/native_bench.py [--dir /tmp/modelcut-bench] [--repeat 5] [--modelcut build/cpp/modelcut]
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import json
 import os
 import sys
 
@@ -86,6 +88,23 @@ def main(argv=None) -> int:
         fastest = min(r["wall"] for r in results)
         print(f"| {' '.join(['modelcut' if tool == 'native' else 'python -m modelcut.cli', 'inspect'])} | "
               f"{fastest * 1000:.1f} | {max(r['rss_mb'] for r in results):.0f} |")
+
+    words = ["plan", model, "--stages", "4", "--balance", "flops", "--json"]
+    plans = {"python": [PYTHON, "-m", "modelcut.cli", *words], "native": [args.modelcut, *words]}
+    print(f"\n{' '.join(words[:1] + ['MODEL'] + words[2:])} on {name}, best of {args.repeat}:")
+    print("| command | wall s (best) | all runs s | peak RSS MB |")
+    print("|---|---|---|---|")
+    cuts = {}
+    for tool, command in plans.items():
+        results = [measure(command, os.path.join(work, "plan-" + tool), 600, 0) for _ in range(args.repeat)]
+        assert all(r["rc"] == 0 for r in results), results
+        with open(os.path.join(work, "plan-" + tool + ".out"), encoding="utf-8") as file:
+            cuts[tool] = json.load(file)["at"]
+        walls = ", ".join(f"{r['wall']:.2f}" for r in results)
+        label = "modelcut plan (native)" if tool == "native" else "python -m modelcut.cli plan"
+        print(f"| {label} | {min(r['wall'] for r in results):.2f} | {walls} | "
+              f"{max(r['rss_mb'] for r in results):.0f} |")
+    print(f"same cuts from both commands: {cuts['python'] == cuts['native']} ({len(cuts['native'])} cuts)")
     remove([work])
     return 0
 

@@ -12,16 +12,6 @@
 namespace modelcut::cli {
 namespace {
 
-Json value_json(const ValueSummary& value) {
-  return Json::object().set("name", value.name).set("type", value.type).set("bytes", value.bytes);
-}
-
-Json value_list(const std::vector<ValueSummary>& values) {
-  Json list = Json::array();
-  for (const ValueSummary& value : values) list.push(value_json(value));
-  return list;
-}
-
 std::string domain_name(const std::string& domain) { return domain.empty() ? "ai.onnx" : domain; }
 
 Json to_json(const InspectReport& report) {

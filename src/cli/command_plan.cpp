@@ -29,8 +29,7 @@ using OptionKind = OptionSpec::Kind;
 // cli.py's _count: a whole number >= minimum, surrounding spaces allowed.
 std::uint64_t parse_count(const std::string& text, const std::string& option, std::uint64_t minimum = 1) {
   const std::string digits = units::strip(text);
-  const bool all_digits =
-      !digits.empty() && digits.find_first_not_of("0123456789") == std::string::npos;
+  const bool all_digits = !digits.empty() && digits.find_first_not_of("0123456789") == std::string::npos;
   errno = 0;
   const unsigned long long value = all_digits ? std::strtoull(digits.c_str(), nullptr, 10) : 0;
   if (!all_digits || value < minimum) {
@@ -118,8 +117,9 @@ NodeTimes checked_profile(const std::string& path, const std::string& option, co
 
 // cli.py's _shell_word: the word as a shell reads it back.
 std::string shell_word(const std::string& text) {
-  const bool plain = !text.empty() && text.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                             "0123456789_./:@#=,+-") == std::string::npos;
+  const bool plain = !text.empty() && text.find_first_not_of(
+                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                          "0123456789_./:@#=,+-") == std::string::npos;
   if (plain) return text;
   std::string quoted = "'";
   for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -154,33 +154,70 @@ const CommandSpec& plan_spec() {
       "  modelcut plan model.onnx --device phone.json --server gpu.json --bandwidth 10MB/s --rtt 20ms",
       {{"model", "MODEL", false, "the model: .onnx, or Keras .keras or .h5"}},
       {
-          {{"--stages"}, "stages", OptionKind::Value, "N", "number of stages (N - 1 cuts)", {}, false, false,
+          {{"--stages"},
+           "stages",
+           OptionKind::Value,
+           "N",
+           "number of stages (N - 1 cuts)",
+           {},
+           false,
+           false,
            "pipeline plan"},
-          {{"--balance"}, "balance", OptionKind::Value, "params|flops|time",
+          {{"--balance"},
+           "balance",
+           OptionKind::Value,
+           "params|flops|time",
            "what to balance: parameter bytes (default), MACs, or measured time"},
           {{"--profile"}, "profile", OptionKind::Value, "FILE", "times from `modelcut profile`, for --balance time"},
-          {{"--max-stage-params"}, "max_stage_params", OptionKind::Value, "SIZE",
+          {{"--max-stage-params"},
+           "max_stage_params",
+           OptionKind::Value,
+           "SIZE",
            "cap on each stage's parameter bytes (e.g. 1GB)"},
-          {{"--max-boundary-bytes"}, "max_boundary_bytes", OptionKind::Value, "SIZE",
+          {{"--max-boundary-bytes"},
+           "max_boundary_bytes",
+           OptionKind::Value,
+           "SIZE",
            "cap on the bytes crossing each cut (e.g. 16MB)"},
-          {{"--device"}, "device", OptionKind::Value, "FILE", "profile recorded on the device (runs the first part)",
-           {}, false, false, "device/server plan"},
+          {{"--device"},
+           "device",
+           OptionKind::Value,
+           "FILE",
+           "profile recorded on the device (runs the first part)",
+           {},
+           false,
+           false,
+           "device/server plan"},
           {{"--server"}, "server", OptionKind::Value, "FILE", "profile recorded on the server (runs the rest)"},
-          {{"--rtt"}, "rtt", OptionKind::Value, "DURATION",
+          {{"--rtt"},
+           "rtt",
+           OptionKind::Value,
+           "DURATION",
            "round-trip time paid once when the server is used (e.g. 20ms)"},
-          {{"--sweep"}, "sweep", OptionKind::Value, "RATES",
+          {{"--sweep"},
+           "sweep",
+           OptionKind::Value,
+           "RATES",
            "bandwidths of the table of best plans (e.g. 1MB/s,10MB/s,100MB/s; default: a range around --bandwidth)"},
-          {{"--bandwidth"}, "bandwidth", OptionKind::Value, "RATE",
+          {{"--bandwidth"},
+           "bandwidth",
+           OptionKind::Value,
+           "RATE",
            "link speed (e.g. 10MB/s, 1Gbit/s); for a pipeline with --balance time, each stage's time includes "
            "sending its outputs",
-           {}, false, false, "both"},
-          {{"--batch"}, "batch", OptionKind::Value, "N",
-           "size of each input's leading symbolic dimension (default 1)"},
+           {},
+           false,
+           false,
+           "both"},
+          {{"--batch"}, "batch", OptionKind::Value, "N", "size of each input's leading symbolic dimension (default 1)"},
           {{"--dim"}, "dim", OptionKind::Append, "NAME=SIZE", "size of a symbolic dimension (repeatable)"},
           {{"--json"}, "json", OptionKind::Flag, "", "print the plan as JSON", {}, false, false, "output"},
           {{"--split"}, "split", OptionKind::Value, "DIR", "also split the model at the plan's cuts into DIR"},
           {{"--plot"}, "plot", OptionKind::Value, "FILE", "draw the plan into FILE (.png, .svg or .pdf)"},
-          {{"--force"}, "force", OptionKind::Flag, "",
+          {{"--force"},
+           "force",
+           OptionKind::Flag,
+           "",
            "replace --split DIR or --plot FILE if they exist (never a file the model reads)"},
           {{"-q", "--quiet"}, "quiet", OptionKind::Flag, "", "no messages on stderr"},
           debug_option(),
@@ -193,8 +230,7 @@ int run_plan(const Arguments& arguments, Output& output) {
   hand_over_saved_model(model);
   const auto balance_given = arguments.value("balance");
   if (arguments.flag("plot")) throw HandOver{"plans are drawn with matplotlib"};
-  if (balance_given == "time" && !arguments.flag("profile") && !arguments.flag("device") &&
-      !arguments.flag("server")) {
+  if (balance_given == "time" && !arguments.flag("profile") && !arguments.flag("device") && !arguments.flag("server")) {
     throw HandOver{"--balance time without --profile first profiles the model on its runtime"};
   }
   check_plan_arguments(arguments);
@@ -249,8 +285,9 @@ int run_plan(const Arguments& arguments, Output& output) {
     }
     pipeline.emplace();
     pipeline->stages = request.stages;
-    pipeline->balance = request.balance == "time" ? Balance::Time : request.balance == "flops" ? Balance::Flops
-                                                                                              : Balance::Params;
+    pipeline->balance = request.balance == "time"    ? Balance::Time
+                        : request.balance == "flops" ? Balance::Flops
+                                                     : Balance::Params;
     pipeline->bandwidth = request.bandwidth;
     pipeline->max_stage_param_bytes = request.max_stage_params;
     pipeline->max_boundary_bytes = request.max_boundary_bytes;

@@ -24,14 +24,6 @@ WeightMode weight_mode(const std::string& name) {
   return WeightMode::Auto;
 }
 
-Json value_list(const std::vector<ValueSummary>& values) {
-  Json list = Json::array();
-  for (const ValueSummary& value : values) {
-    list.push(Json::object().set("name", value.name).set("type", value.type).set("bytes", value.bytes));
-  }
-  return list;
-}
-
 }  // namespace
 
 Json split_json(const SplitResult& result) {
@@ -54,7 +46,6 @@ Json split_json(const SplitResult& result) {
   }
   return Json::object().set("cuts", std::move(cuts)).set("parts", std::move(parts));
 }
-
 
 const CommandSpec& split_spec() {
   static const CommandSpec spec{

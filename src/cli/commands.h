@@ -6,11 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "modelcut/modelcut.h"
-
 #include "cli/arguments.h"
 #include "cli/json_output.h"
 #include "cli/output.h"
+#include "modelcut/modelcut.h"
 
 namespace modelcut::cli {
 
@@ -30,6 +29,10 @@ int run_split(const Arguments& arguments, Output& output);
 int run_inspect(const Arguments& arguments, Output& output);
 int run_merge(const Arguments& arguments, Output& output);
 int run_plan(const Arguments& arguments, Output& output);
+
+// A value as the JSON of every command lists it: {"name", "type", "bytes"}.
+Json value_json(const ValueSummary& value);
+Json value_list(const std::vector<ValueSummary>& values);
 
 // What split writes, as `split --json` (and `plan --split DIR --json`) print it.
 Json split_json(const SplitResult& result);

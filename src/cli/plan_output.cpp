@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "cli/commands.h"
 #include "cli/python_text.h"
 #include "cli/units.h"
 #include "modelcut/error.h"
@@ -84,15 +85,15 @@ std::string crossing_text(const PlanCut& cut) {
 }
 
 std::string after_text(const PlanCut& cut) {
-  const std::vector<std::string> shown(cut.values.begin(),
-                                       cut.values.begin() + static_cast<long>(std::min(cut.values.size(), kShownValues)));
+  const std::vector<std::string> shown(
+      cut.values.begin(), cut.values.begin() + static_cast<long>(std::min(cut.values.size(), kShownValues)));
   return joined(shown, ", ") + more(cut.values.size());
 }
 
 std::vector<std::string> stage_rows(const Plan& plan, const std::vector<std::string>& labels) {
   std::vector<std::string> header{"stage", "first layer", "last layer", "nodes", "params", "MACs", "time"};
-  const bool with_transfer =
-      std::any_of(plan.stages.begin(), plan.stages.end(), [](const StagePlan& stage) { return stage.transfer_us != 0; });
+  const bool with_transfer = std::any_of(plan.stages.begin(), plan.stages.end(),
+                                         [](const StagePlan& stage) { return stage.transfer_us != 0; });
   if (with_transfer) header.push_back("transfer");
   const bool with_cost = plan.kind == "pipeline";
   if (with_cost) header.push_back("cost (" + plan.objective + ")");
@@ -139,7 +140,7 @@ std::string sizes_text(const PlanRequest& request) {
 }
 
 std::vector<std::string> format_pipeline(const Plan& plan, const PlanRequest& request) {
-  const std::string by = plan.objective == "params" ? "parameter bytes"
+  const std::string by = plan.objective == "params"  ? "parameter bytes"
                          : plan.objective == "flops" ? "MACs"
                          : plan.objective == "time"  ? "measured time"
                                                      : plan.objective;
@@ -216,8 +217,8 @@ std::vector<std::string> split_lines(const std::string& text) {
   while (i < text.size()) {
     const std::size_t start = i;
     const std::uint32_t code = next_code_point(text, i);
-    const bool is_break = code == '\n' || code == '\r' || code == 0x0b || code == 0x0c || (code >= 0x1c && code <= 0x1e) ||
-                          code == 0x85 || code == 0x2028 || code == 0x2029;
+    const bool is_break = code == '\n' || code == '\r' || code == 0x0b || code == 0x0c ||
+                          (code >= 0x1c && code <= 0x1e) || code == 0x85 || code == 0x2028 || code == 0x2029;
     if (!is_break) {
       line.append(text, start, i - start);
       continue;
@@ -228,14 +229,6 @@ std::vector<std::string> split_lines(const std::string& text) {
   }
   if (!line.empty()) lines.push_back(std::move(line));
   return lines;
-}
-
-Json value_list(const std::vector<ValueSummary>& values) {
-  Json list = Json::array();
-  for (const ValueSummary& value : values) {
-    list.push(Json::object().set("name", value.name).set("type", value.type).set("bytes", value.bytes));
-  }
-  return list;
 }
 
 template <typename T>
@@ -278,7 +271,8 @@ std::vector<std::string> plan_table(const Plan& plan, const PlanRequest& request
   std::vector<std::string> lines =
       plan.kind == "device-server" ? format_device_server(plan, request) : format_pipeline(plan, request);
   if (!plan.unbound_symbols.empty()) {
-    lines.push_back("symbols without a size (counted as 1; give --dim NAME=SIZE): " + joined(plan.unbound_symbols, ", "));
+    lines.push_back("symbols without a size (counted as 1; give --dim NAME=SIZE): " +
+                    joined(plan.unbound_symbols, ", "));
   }
   for (const std::string& warning : plan.warnings) lines.push_back("warning: " + warning);
   std::vector<std::string> printed;

@@ -1,10 +1,21 @@
-// Options and checks that several commands share: the hidden --debug, the
-// SavedModel --signature, and handing SavedModels to the Python package.
+// What several commands share: the hidden --debug, the SavedModel
+// --signature, handing SavedModels to the Python package, and values as
+// their JSON lists them.
 #include <sys/stat.h>
 
 #include "cli/commands.h"
 
 namespace modelcut::cli {
+
+Json value_json(const ValueSummary& value) {
+  return Json::object().set("name", value.name).set("type", value.type).set("bytes", value.bytes);
+}
+
+Json value_list(const std::vector<ValueSummary>& values) {
+  Json list = Json::array();
+  for (const ValueSummary& value : values) list.push(value_json(value));
+  return list;
+}
 
 OptionSpec debug_option() { return {{"--debug"}, "debug", OptionSpec::Kind::Flag, "", ""}; }
 

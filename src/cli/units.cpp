@@ -1,10 +1,10 @@
 // See units.h; the grammar is modelcut.plan.units' regular expressions.
 #include "cli/units.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
 #include <regex>
 
 #include "cli/python_text.h"

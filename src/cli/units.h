@@ -13,10 +13,10 @@
 
 namespace modelcut::cli::units {
 
-std::uint64_t parse_bytes(const std::string& text, const std::string& option);  // "16MB", "1GiB", "512"
-double parse_rate(const std::string& text, const std::string& option);          // bytes/s, > 0
+std::uint64_t parse_bytes(const std::string& text, const std::string& option);        // "16MB", "1GiB", "512"
+double parse_rate(const std::string& text, const std::string& option);                // bytes/s, > 0
 std::vector<double> parse_rates(const std::string& text, const std::string& option);  // "1MB/s,10MB/s"
-double parse_seconds(const std::string& text, const std::string& option);       // "20ms", >= 0
+double parse_seconds(const std::string& text, const std::string& option);             // "20ms", >= 0
 
 std::string format_bytes(std::optional<double> count);  // 1536 -> "1.5 KiB"; nullopt -> "?"
 std::string format_rate(double bytes_per_second);       // 1.25e6 -> "1.25 MB/s"
