@@ -19,6 +19,37 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The UTF-8 sequence starting at text[i]: its length (2 to 4) with its code
+// point in `code`, or 0 when the bytes there are not well-formed UTF-8 (an
+// ASCII byte, a stray continuation byte, an overlong form, a surrogate,
+// above U+10FFFF or cut short).
+inline std::size_t utf8_sequence(std::string_view text, std::size_t i, std::uint32_t& code) {
+  const auto byte = static_cast<unsigned char>(text[i]);
+  // Its length from the lead byte, and the range its second byte must lie
+  // in to be neither overlong, a surrogate nor above U+10FFFF.
+  std::size_t length = 0;
+  unsigned char low = 0x80, high = 0xbf;
+  code = 0;
+  if (byte >= 0xc2 && byte <= 0xdf) {
+    length = 2, code = byte & 0x1fu;
+  } else if (byte >= 0xe0 && byte <= 0xef) {
+    length = 3, code = byte & 0x0fu;
+    if (byte == 0xe0) low = 0xa0;
+    if (byte == 0xed) high = 0x9f;
+  } else if (byte >= 0xf0 && byte <= 0xf4) {
+    length = 4, code = byte & 0x07u;
+    if (byte == 0xf0) low = 0x90;
+    if (byte == 0xf4) high = 0x8f;
+  }
+  if (length == 0 || i + length > text.size()) return 0;
+  for (std::size_t k = 1; k < length; ++k) {
+    const auto next = static_cast<unsigned char>(text[i + k]);
+    if (k == 1 ? (next < low || next > high) : (next < 0x80 || next > 0xbf)) return 0;
+    code = (code << 6) | (next & 0x3fu);
+  }
+  return length;
+}
+
 // Makes `text` printable on one line: control characters (\n, \t, \x00,
 // \x7f, C1 controls as \u0085), line and paragraph separators and
 // bidirectional overrides (\u2028, \u202e) and bytes that are not UTF-8
@@ -55,30 +86,9 @@ inline std::string printable(std::string_view text, bool escape_quotes = false) 
       ++i;
       continue;
     }
-    // A multi-byte UTF-8 sequence: its length from the lead byte, and the
-    // range its second byte must lie in to be neither overlong, a surrogate
-    // nor above U+10FFFF.
-    std::size_t length = 0;
-    unsigned char low = 0x80, high = 0xbf;
     std::uint32_t code = 0;
-    if (byte >= 0xc2 && byte <= 0xdf) {
-      length = 2, code = byte & 0x1fu;
-    } else if (byte >= 0xe0 && byte <= 0xef) {
-      length = 3, code = byte & 0x0fu;
-      if (byte == 0xe0) low = 0xa0;
-      if (byte == 0xed) high = 0x9f;
-    } else if (byte >= 0xf0 && byte <= 0xf4) {
-      length = 4, code = byte & 0x07u;
-      if (byte == 0xf0) low = 0x90;
-      if (byte == 0xf4) high = 0x8f;
-    }
-    bool valid = length > 0 && i + length <= text.size();
-    for (std::size_t k = 1; valid && k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      valid = k == 1 ? (next >= low && next <= high) : (next >= 0x80 && next <= 0xbf);
-      code = (code << 6) | (next & 0x3fu);
-    }
-    if (!valid) {
+    const std::size_t length = utf8_sequence(text, i, code);
+    if (length == 0) {
       escape_byte(byte);
       ++i;
       continue;

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "modelcut/error.h"
+
 namespace modelcut::cli {
 namespace {
 
@@ -40,31 +42,9 @@ void append_hex(std::string& out, std::uint32_t code, int digits) {
 
 std::uint32_t next_code_point(std::string_view text, std::size_t& i) {
   const auto byte = static_cast<unsigned char>(text[i]);
-  if (byte < 0x80) {
-    ++i;
-    return byte;
-  }
-  std::size_t length = 0;
-  unsigned char low = 0x80, high = 0xbf;
-  std::uint32_t code = 0;
-  if (byte >= 0xc2 && byte <= 0xdf) {
-    length = 2, code = byte & 0x1fu;
-  } else if (byte >= 0xe0 && byte <= 0xef) {
-    length = 3, code = byte & 0x0fu;
-    if (byte == 0xe0) low = 0xa0;
-    if (byte == 0xed) high = 0x9f;
-  } else if (byte >= 0xf0 && byte <= 0xf4) {
-    length = 4, code = byte & 0x07u;
-    if (byte == 0xf0) low = 0x90;
-    if (byte == 0xf4) high = 0x8f;
-  }
-  bool valid = length > 0 && i + length <= text.size();
-  for (std::size_t k = 1; valid && k < length; ++k) {
-    const auto next = static_cast<unsigned char>(text[i + k]);
-    valid = k == 1 ? (next >= low && next <= high) : (next >= 0x80 && next <= 0xbf);
-    code = (code << 6) | (next & 0x3fu);
-  }
-  if (!valid) {
+  std::uint32_t code = byte;
+  const std::size_t length = byte < 0x80 ? 1 : utf8_sequence(text, i, code);
+  if (length == 0) {
     ++i;
     return 0xdc00u + byte;  // surrogateescape
   }
