@@ -1,5 +1,12 @@
-# Settings for every test folder.
+# Settings and fixtures for every test folder.
+import os
 import sys
+
+import pytest
+
+# tests/cli/cli_support.py runs `modelcut` as a user would, as the Python
+# command or as the native executable.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "cli"))
 
 # torch's CUDA build imports triton (a GPU kernel compiler) when torchvision
 # or torch._dynamo loads; triton's bundled LLVM crashes the process when
@@ -7,3 +14,15 @@ import sys
 # segfault). The tests run on the CPU and never need triton, so it is hidden:
 # torch then takes it for absent, as on a CPU-only install.
 sys.modules.setdefault("triton", None)
+
+
+@pytest.fixture(params=["python", "native"])
+def both_commands(request):
+    """Runs the test twice: with cli_support.run_cli (and cli_argv) meaning
+    the Python command, then the native executable, which must behave the
+    same (the executable hands verify, run, profile and serve to Python)."""
+    from cli_support import use_command
+
+    use_command(request.param)
+    yield request.param
+    use_command("python")

@@ -4,12 +4,12 @@
 # clear line before anything is read outside the model's folder or written.
 import os
 import subprocess
-import sys
 
 import modelcut
 import numpy as np
 import onnx
 import pytest
+from cli_support import cli_argv
 from external_support import mlp_with_skip, over_two_gigabytes, save_external, set_external
 
 MODES = ["inline", "external", "in-place", "auto"]
@@ -141,7 +141,7 @@ BAD_REFERENCES = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_REFERENCES))
-def test_malicious_external_data_is_refused(tmp_path, case):
+def test_malicious_external_data_is_refused(tmp_path, case, both_commands):
     location, offset, length, message = BAD_REFERENCES[case]
     folder = tmp_path / "model"
     folder.mkdir()
@@ -156,7 +156,7 @@ def test_malicious_external_data_is_refused(tmp_path, case):
 
     for command in (["split", path, "--at", "fc2", "-o", tmp_path / "out"], ["inspect", path]):
         result = subprocess.run(
-            [sys.executable, "-m", "modelcut.cli", *map(str, command)],
+            [*cli_argv(), *map(str, command)],
             capture_output=True, text=True, stdin=subprocess.DEVNULL,
         )
         assert result.returncode == 2, result

@@ -5,16 +5,21 @@
 import hashlib
 import os
 import subprocess
-import sys
 
 import onnx
+import pytest
+from cli_support import cli_argv, cli_env
 from external_support import mlp_with_skip
+
+
+# Both commands: the Python one and the native executable.
+pytestmark = pytest.mark.usefixtures("both_commands")
 
 
 def run_cli(*args):
     return subprocess.run(
-        [sys.executable, "-m", "modelcut.cli", *map(str, args)],
-        check=False, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
+        [*cli_argv(), *map(str, args)],
+        check=False, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300, env=cli_env(),
     )
 
 
@@ -78,8 +83,8 @@ def test_merge_force_over_the_weight_file_that_in_place_parts_read(tmp_path):
     # The same file by another name (relative, through a "..") is refused too.
     (tmp_path / "sub").mkdir()
     result = subprocess.run(
-        [sys.executable, "-m", "modelcut.cli", "merge", *parts, "-o", "sub/../w.bin", "--force"],
-        check=False, capture_output=True, text=True, cwd=tmp_path, stdin=subprocess.DEVNULL, timeout=300,
+        [*cli_argv(), "merge", *parts, "-o", "sub/../w.bin", "--force"],
+        check=False, capture_output=True, text=True, cwd=tmp_path, stdin=subprocess.DEVNULL, timeout=300, env=cli_env(),
     )
     assert_refused(result, "is the input")
     assert snapshot(tmp_path) == before

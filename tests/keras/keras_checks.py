@@ -87,8 +87,11 @@ def assert_same_weights(model, parts) -> None:
 
 
 def run_cli(*args, cwd=None):
-    """Runs `modelcut ARGS` in a fresh interpreter, as a user would."""
+    """Runs `modelcut ARGS` in a fresh process, as a user would (the Python
+    command, or the native executable under the both_commands fixture)."""
+    from cli_support import cli_argv, cli_env
+
     return subprocess.run(
-        [sys.executable, "-m", "modelcut.cli", *map(str, args)],
-        capture_output=True, text=True, cwd=cwd, stdin=subprocess.DEVNULL, timeout=300,
+        [*cli_argv(), *map(str, args)],
+        capture_output=True, text=True, cwd=cwd, stdin=subprocess.DEVNULL, timeout=300, env=cli_env(),
     )

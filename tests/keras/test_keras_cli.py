@@ -11,6 +11,8 @@ import h5py
 import pytest
 from keras_checks import run_cli
 
+pytestmark = pytest.mark.usefixtures("both_commands")  # the Python command and the native executable
+
 
 def assert_refused(result, output, *fragments):
     assert result.returncode == 2, result.stderr

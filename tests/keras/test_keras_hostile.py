@@ -1,7 +1,8 @@
 """Crafted Keras files through the CLI: each one is refused with exit 2 and
 one line on stderr, in bounded time and memory, leaving nothing in the
 temporary folder; none makes modelcut read outside the model file. Every
-input is made here from a real saved model or from a few lines of JSON."""
+input is made here from a real saved model or from a few lines of JSON, and
+given to both commands (Python and the native executable)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from cli_support import cli_argv
 from keras_checks import run_cli
+
+# Every file is given to the Python command and to the native executable.
+pytestmark = pytest.mark.usefixtures("both_commands")
 
 
 @dataclass
@@ -53,8 +58,7 @@ def run_bounded(*args, seconds: float = 60, env=None) -> Run:
         start = time.monotonic()
         with open(out, "wb") as stdout, open(err, "wb") as stderr:
             process = subprocess.Popen(
-                [sys.executable, "-c", _LAUNCHER, peak,
-                 sys.executable, "-m", "modelcut.cli", *map(str, args)],
+                [sys.executable, "-c", _LAUNCHER, peak, *cli_argv(), *map(str, args)],
                 stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
             try:
                 process.wait(timeout=seconds)

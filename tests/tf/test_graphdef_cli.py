@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_support import cli_argv, cli_env
 
 SEED = Path(__file__).resolve().parent.parent / "fuzz" / "corpus" / "fuzz_pb" / "keras_seed_frozen.pb"
 
 
+# Both commands: the Python one and the native executable.
+pytestmark = pytest.mark.usefixtures("both_commands")
+
+
 def run_cli(*args):
     return subprocess.run(
-        [sys.executable, "-m", "modelcut.cli", *map(str, args)],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
+        [*cli_argv(), *map(str, args)],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300, env=cli_env(),
     )
 
 
