@@ -11,6 +11,7 @@
 
 #include "graphdef_model.h"
 #include "modelcut/error.h"
+#include "tf_op_kinds.h"
 #include "util/checked_math.h"
 
 namespace modelcut::tf {
@@ -78,71 +79,11 @@ const std::set<std::string>& data_movement_ops() {
   return ops;
 }
 
-// Ops computing one value per output element.
-const std::set<std::string>& elementwise_ops() {
-  static const std::set<std::string> ops = {"Add",
-                                            "AddV2",
-                                            "Sub",
-                                            "Mul",
-                                            "RealDiv",
-                                            "Div",
-                                            "DivNoNan",
-                                            "FloorDiv",
-                                            "FloorMod",
-                                            "Maximum",
-                                            "Minimum",
-                                            "Pow",
-                                            "SquaredDifference",
-                                            "BiasAdd",
-                                            "BiasAddV1",
-                                            "Relu",
-                                            "Relu6",
-                                            "Elu",
-                                            "Selu",
-                                            "LeakyRelu",
-                                            "Sigmoid",
-                                            "Tanh",
-                                            "Softplus",
-                                            "Softsign",
-                                            "Neg",
-                                            "Abs",
-                                            "Exp",
-                                            "Expm1",
-                                            "Log",
-                                            "Log1p",
-                                            "Sqrt",
-                                            "Rsqrt",
-                                            "Square",
-                                            "Reciprocal",
-                                            "Floor",
-                                            "Ceil",
-                                            "Round",
-                                            "Sign",
-                                            "Sin",
-                                            "Cos",
-                                            "Tan",
-                                            "Erf",
-                                            "Erfc",
-                                            "Equal",
-                                            "NotEqual",
-                                            "Less",
-                                            "LessEqual",
-                                            "Greater",
-                                            "GreaterEqual",
-                                            "LogicalAnd",
-                                            "LogicalOr",
-                                            "LogicalNot",
-                                            "Select",
-                                            "SelectV2",
-                                            "ClipByValue",
-                                            "AddN",
-                                            "ResizeBilinear",
-                                            "MulNoNan",
-                                            "Atan2",
-                                            "IsNan",
-                                            "IsInf",
-                                            "IsFinite"};
-  return ops;
+// Ops computing one value per output element: the unary and broadcasting
+// ones (tf_op_kinds.h) and these.
+bool is_elementwise(const std::string& op) {
+  static const std::set<std::string> others = {"BiasAdd", "Select", "SelectV2", "AddN", "ResizeBilinear"};
+  return unary_elementwise_ops().count(op) || broadcasting_binary_ops().count(op) || others.count(op);
 }
 
 // Multiply-adds per output element (normalisations and softmax take a few
@@ -205,7 +146,7 @@ std::vector<NodeCost> graphdef_node_costs(const GraphDefModel& model, const Grap
       Count macs;
       if (data_movement_ops().count(op)) {
         macs = 0;
-      } else if (elementwise_ops().count(op)) {
+      } else if (is_elementwise(op)) {
         macs = out;
       } else if (auto per = per_element_ops().find(op); per != per_element_ops().end()) {
         macs = times(out, per->second);

@@ -11,75 +11,21 @@
 
 #include "graphdef_model.h"
 #include "modelcut/error.h"
+#include "tf_op_kinds.h"
 
 namespace modelcut::tf {
 namespace {
 
 using Dims = std::vector<Dim>;
 
-// Ops whose output 0 has the shape of their first input.
-const std::set<std::string>& shape_preserving_ops() {
-  static const std::set<std::string> ops = {"Identity",
-                                            "Snapshot",
-                                            "StopGradient",
-                                            "PreventGradient",
-                                            "CheckNumerics",
-                                            "Cast",
-                                            "Relu",
-                                            "Relu6",
-                                            "Elu",
-                                            "Selu",
-                                            "LeakyRelu",
-                                            "Sigmoid",
-                                            "Tanh",
-                                            "Softplus",
-                                            "Softsign",
-                                            "Neg",
-                                            "Abs",
-                                            "Exp",
-                                            "Expm1",
-                                            "Log",
-                                            "Log1p",
-                                            "Sqrt",
-                                            "Rsqrt",
-                                            "Square",
-                                            "Reciprocal",
-                                            "Inv",
-                                            "Floor",
-                                            "Ceil",
-                                            "Round",
-                                            "Rint",
-                                            "Sign",
-                                            "Sin",
-                                            "Cos",
-                                            "Tan",
-                                            "Erf",
-                                            "Erfc",
-                                            "IsNan",
-                                            "IsInf",
-                                            "IsFinite",
-                                            "LogicalNot",
-                                            "Softmax",
-                                            "LogSoftmax",
-                                            "BiasAdd",
-                                            "ZerosLike",
-                                            "OnesLike",
-                                            "FusedBatchNorm",
-                                            "FusedBatchNormV2",
-                                            "FusedBatchNormV3",
-                                            "ClipByValue",
-                                            "Gelu"};
-  return ops;
-}
-
-// Binary ops with numpy broadcasting.
-const std::set<std::string>& broadcasting_ops() {
-  static const std::set<std::string> ops = {
-      "Add",       "AddV2",   "Sub",          "Mul",        "RealDiv",           "Div",      "DivNoNan",    "FloorDiv",
-      "FloorMod",  "Maximum", "Minimum",      "Pow",        "SquaredDifference", "Equal",    "NotEqual",    "Less",
-      "LessEqual", "Greater", "GreaterEqual", "LogicalAnd", "LogicalOr",         "MulNoNan", "TruncateDiv", "Atan2",
-      "BiasAddV1"};
-  return ops;
+// Ops whose output 0 has the shape of their first input: the unary
+// elementwise ones (tf_op_kinds.h) and these.
+bool preserves_shape(const std::string& op) {
+  static const std::set<std::string> others = {
+      "Identity", "Snapshot",       "StopGradient",     "PreventGradient", "CheckNumerics",
+      "Cast",     "Softmax",        "LogSoftmax",       "BiasAdd",         "ZerosLike",
+      "OnesLike", "FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"};
+  return unary_elementwise_ops().count(op) || others.count(op);
 }
 
 // One broadcast dimension, or nullopt when the sizes cannot broadcast.
@@ -146,9 +92,9 @@ void infer_shapes(const GraphDefModel& model, GraphDefIndex& index) {
     }
     std::optional<Dims> shape;
     const std::string& op = source.op;
-    if (shape_preserving_ops().count(op) && !inputs.empty()) {
+    if (preserves_shape(op) && !inputs.empty()) {
       shape = inputs[0];
-    } else if (broadcasting_ops().count(op) && inputs.size() == 2 && inputs[0] && inputs[1]) {
+    } else if (broadcasting_binary_ops().count(op) && inputs.size() == 2 && inputs[0] && inputs[1]) {
       shape = broadcast(*inputs[0], *inputs[1]);
     } else if (op == "MatMul" && inputs.size() == 2 && inputs[0] && inputs[1]) {
       shape = matrix_product(*inputs[0], *inputs[1], attr_bool(source, "transpose_a", what),
