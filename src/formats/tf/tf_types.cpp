@@ -55,10 +55,13 @@ int onnx_code_of(int tf_dtype) {
 
 constexpr int kInt32 = 3;
 
-std::vector<std::int64_t> list_types(const NodeDefRef& node, const std::string& key, const std::string& what) {
-  std::vector<std::int64_t> types;
+// The integers of field `item_field` in the list attribute `key`
+// (AttrValue.list): its types (ListValue.type) or its ints (ListValue.i).
+std::vector<std::int64_t> list_attr_ints(const NodeDefRef& node, const std::string& key, std::uint32_t item_field,
+                                         const std::string& what) {
+  std::vector<std::int64_t> values;
   auto it = node.attrs.find(key);
-  if (it == node.attrs.end()) return types;
+  if (it == node.attrs.end()) return values;
   wire::Reader reader(it->second, what);
   wire::Field field;
   while (reader.next(field)) {
@@ -66,10 +69,14 @@ std::vector<std::int64_t> list_types(const NodeDefRef& node, const std::string& 
     wire::Reader list(field.bytes, what);
     wire::Field item;
     while (list.next(item)) {
-      if (item.number == field::kListType) wire::append_int64s(item, types, what);
+      if (item.number == item_field) wire::append_int64s(item, values, what);
     }
   }
-  return types;
+  return values;
+}
+
+std::vector<std::int64_t> list_types(const NodeDefRef& node, const std::string& key, const std::string& what) {
+  return list_attr_ints(node, key, field::kListType, what);
 }
 
 std::optional<std::string_view> listed_shape(const NodeDefRef& node, const std::string& key, std::uint32_t slot,
@@ -153,20 +160,7 @@ std::string_view attr_string(const NodeDefRef& node, const std::string& key, con
 }
 
 std::vector<std::int64_t> attr_ints(const NodeDefRef& node, const std::string& key, const std::string& what) {
-  std::vector<std::int64_t> values;
-  auto it = node.attrs.find(key);
-  if (it == node.attrs.end()) return values;
-  wire::Reader reader(it->second, what);
-  wire::Field field;
-  while (reader.next(field)) {
-    if (field.number != field::kAttrList || field.type != wire::WireType::Bytes) continue;
-    wire::Reader list(field.bytes, what);
-    wire::Field item;
-    while (list.next(item)) {
-      if (item.number == kListInt) wire::append_int64s(item, values, what);
-    }
-  }
-  return values;
+  return list_attr_ints(node, key, kListInt, what);
 }
 
 OutputType output_type(const GraphDefModel& model, std::uint32_t index, std::uint32_t slot) {
