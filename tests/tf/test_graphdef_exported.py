@@ -26,18 +26,7 @@ import keras  # noqa: E402
 from tensorflow.python.framework.convert_to_constants import (  # noqa: E402
     convert_variables_to_constants_v2,
 )
-
-
-class Residual(keras.Model):
-    def __init__(self):
-        super().__init__(name="res")
-        self.fc1 = keras.layers.Dense(16, activation="relu", name="fc1")
-        self.fc2 = keras.layers.Dense(16, activation="relu", name="fc2")
-        self.fc3 = keras.layers.Dense(4, name="fc3")
-
-    def call(self, x):
-        h = self.fc1(x)
-        return self.fc3(self.fc2(h) + h)
+from tf_models import Residual  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +35,7 @@ def exported(tmp_path_factory):
     folder = tmp_path_factory.mktemp("exported")
     keras.utils.clear_session()
     keras.utils.set_random_seed(0)
-    model = Residual()
+    model = Residual(name="res")
     model(np.zeros((1, 8), np.float32))
     model.export(str(folder / "saved"))
     loaded = tf.saved_model.load(str(folder / "saved"))  # kept alive: the signature reads its variables

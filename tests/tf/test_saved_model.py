@@ -21,6 +21,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import modelcut  # noqa: E402
+from tf_models import Residual  # noqa: E402
 
 MOBILENET_CUTS = ["block_2_add", "block_13_expand_relu"]
 
@@ -28,20 +29,6 @@ MOBILENET_CUTS = ["block_2_add", "block_13_expand_relu"]
 def modelcut_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "modelcut.cli", *args], capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=600)
-
-
-class Residual(keras.Model):
-    """Subclassed: its config has no layer graph, so only model.export() reaches modelcut."""
-
-    def __init__(self):
-        super().__init__(name="residual")
-        self.fc1 = keras.layers.Dense(16, activation="relu", name="fc1")
-        self.fc2 = keras.layers.Dense(16, activation="relu", name="fc2")
-        self.fc3 = keras.layers.Dense(4, name="fc3")
-
-    def call(self, x):
-        hidden = self.fc1(x)
-        return self.fc3(self.fc2(hidden) + hidden)
 
 
 @pytest.fixture(scope="module")
