@@ -8,13 +8,25 @@
 // pipeline planner (by time, with and without a bandwidth) and the
 // device/server planner (the times as device and as server).
 //
+// The mutator knows the format: most mutations parse a profile, change its
+// "nodes" (a time set to a value at some limit, a node added under one of
+// the dataflow's names or another, removed or renamed, a time that is no
+// number) and write it again, so that mutated profiles get past the JSON
+// parser to the planners; the rest mutate the bytes as they are.
+//
 // modelcut::Error, from the reader or a planner, is the clean outcome;
 // anything else (another exception, a sanitizer report, a plan that
 // contradicts itself) is a finding.
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <iterator>
+#include <limits>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -146,8 +158,13 @@ NodeTimes scaled(const Dataflow& dataflow, const NodeTimes& times, double early,
   return result;
 }
 
-void plan_with(const NodeTimes& times) {
+const Graph& the_graph() {
   static const Graph graph = build_graph();
+  return graph;
+}
+
+void plan_with(const NodeTimes& times) {
+  const Graph& graph = the_graph();
   static const LayerIndex layers(graph.dataflow);
   const DimBindings dims;
   const DimSizes sizes(graph.dataflow, dims);
@@ -193,6 +210,115 @@ void plan_with(const NodeTimes& times) {
 }
 
 }  // namespace
+
+extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, std::size_t max_size);
+
+namespace {
+
+using Json = nlohmann::json;
+
+// Times at the edges of what the reader and the planners take, and beyond.
+double interesting_time(std::minstd_rand& random) {
+  static const double times[] = {0.0,
+                                 -0.0,
+                                 1e-9,
+                                 5e-324,
+                                 0.5,
+                                 1.0,
+                                 999999999999.999,
+                                 1e12,
+                                 1e12 + 1e-3,
+                                 1.0000000000001e12,
+                                 1e15,
+                                 1.8446744073709552e19,
+                                 1e300,
+                                 -1.0,
+                                 std::numeric_limits<double>::max()};
+  const std::size_t pick = random() % (std::size(times) + 2);
+  if (pick < std::size(times)) return times[pick];
+  if (pick == std::size(times)) return static_cast<double>(random() % 100000) / 8;
+  // Any bit pattern that is a number JSON can write.
+  std::uint64_t bits = (std::uint64_t{random()} << 32) ^ random();
+  double value;
+  std::memcpy(&value, &bits, sizeof value);
+  return std::isfinite(value) ? value : 1.0;
+}
+
+std::string some_name(std::minstd_rand& random, const Json& nodes) {
+  const auto& dataflow_nodes = the_graph().dataflow.nodes();
+  switch (random() % 4) {
+    case 0:
+      return "/not/in/Model" + std::to_string(random() % 4);
+    case 1:
+      if (!nodes.empty()) {
+        auto it = nodes.begin();
+        std::advance(it, random() % nodes.size());
+        return it.key() + "_";
+      }
+      [[fallthrough]];
+    default:
+      return dataflow_nodes[random() % dataflow_nodes.size()].name;
+  }
+}
+
+// One change to the profile's "nodes"; false when there is none to make.
+bool mutate_nodes(Json& nodes, std::minstd_rand& random) {
+  const auto pick_key = [&]() -> std::string {
+    auto it = nodes.begin();
+    std::advance(it, random() % nodes.size());
+    return it.key();
+  };
+  switch (random() % 6) {
+    case 0:
+    case 1:  // a time at some limit, for a node already there or a new one
+      if (!nodes.empty() && random() % 2) {
+        nodes[pick_key()] = interesting_time(random);
+      } else {
+        nodes[some_name(random, nodes)] = interesting_time(random);
+      }
+      return true;
+    case 2:  // an integer time, up to the largest JSON integer
+      nodes[nodes.empty() ? some_name(random, nodes) : pick_key()] =
+          random() % 2 ? Json(std::uint64_t{random()} << (random() % 33)) : Json(-static_cast<std::int64_t>(random()));
+      return true;
+    case 3:  // a node removed
+      if (nodes.empty()) return false;
+      nodes.erase(pick_key());
+      return true;
+    case 4: {  // a node renamed
+      if (nodes.empty()) return false;
+      const std::string key = pick_key();
+      Json value = nodes[key];
+      nodes.erase(key);
+      nodes[some_name(random, nodes)] = std::move(value);
+      return true;
+    }
+    default: {  // a time that is no number
+      static const Json others[] = {Json(nullptr), Json(true), Json("1.5"), Json::array({1}), Json::object()};
+      nodes[nodes.empty() ? some_name(random, nodes) : pick_key()] = others[random() % std::size(others)];
+      return true;
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size, std::size_t max_size,
+                                               unsigned int seed) {
+  std::minstd_rand random(seed);
+  if (random() % 4 == 0) return LLVMFuzzerMutate(data, size, max_size);
+  // No exceptions from parse (it returns a discarded value) nor from dump
+  // (invalid UTF-8 from byte mutations is replaced).
+  Json json = Json::parse(data, data + size, nullptr, false);
+  if (!json.is_object() || !json.contains("nodes") || !json["nodes"].is_object() ||
+      !mutate_nodes(json["nodes"], random)) {
+    return LLVMFuzzerMutate(data, size, max_size);
+  }
+  const std::string text = json.dump(random() % 2 ? 1 : -1, ' ', false, Json::error_handler_t::replace);
+  if (text.size() > max_size) return LLVMFuzzerMutate(data, size, max_size);
+  std::memcpy(data, text.data(), text.size());
+  return text.size();
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto path = modelcut::fuzz::write_input(data, size, "profile.json");
