@@ -72,7 +72,8 @@ def hand_written() -> dict[str, str]:
                                   "/split/Split": 1e12, "/head/Tanh": 999999999999.999, "/head/Add": 0.0005,
                                   "/aux/MatMul": 1e12, "/unused/Sigmoid": 1e12}),
         # Beyond what the planners take, though the reader accepts it.
-        "beyond_planners.json": profile({"/fc1/MatMul": 1.7976931348623157e308, "/head/Add": 1.0000000000001e12}),
+        "beyond_planners.json": profile({"/fc1/MatMul": 1.7976931348623157e308,
+                                         "/head/Add": 1.0000000000001e12}),
         "missing_and_unknown.json": profile({"/fc1/MatMul": 3.5, "/head/Add": 2, "/not/in/Model": 7,
                                              "": 1, "/scale/Constant": 4}),
         "empty_nodes.json": profile({}),
@@ -89,8 +90,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         model_path = os.path.join(scratch, "profiled.onnx")
         onnx.save(model(), model_path)
-        subprocess.run([sys.executable, "-m", "modelcut.cli", "profile", model_path, "-o", str(OUT / "real.json"),
-                        "--runs", "2", "--force", "-q"], check=True)
+        subprocess.run([sys.executable, "-m", "modelcut.cli", "profile", model_path,
+                        "-o", str(OUT / "real.json"), "--runs", "2", "--force", "-q"], check=True)
     for seed in sorted(OUT.iterdir()):
         print(f"{seed.relative_to(HERE)}: {seed.stat().st_size} bytes")
 
