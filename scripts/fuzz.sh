@@ -3,9 +3,11 @@
 # build/fuzz) and fuzzes each for a while, or replays every saved crash once.
 #
 #   scripts/fuzz.sh [--time SECONDS] [--seed N] [--stop-on-crash] [TARGET...]
-#       Fuzz each target (default: all) for SECONDS (default 60), one after
-#       the other, starting from its seed corpus. New crashes, hangs and
-#       out-of-memory inputs are copied to tests/fuzz/regressions/<target>/.
+#       Fuzz each target (default: all of fuzz_onnx, fuzz_pb, fuzz_keras,
+#       fuzz_h5, fuzz_profile; short names onnx, pb, keras, h5, profile)
+#       for SECONDS (default 60), one after the other, starting from its
+#       seed corpus. New crashes, hangs and out-of-memory inputs are copied
+#       to tests/fuzz/regressions/<target>/.
 #       Without --stop-on-crash the run goes on after a finding (libFuzzer's
 #       fork mode), to collect every kind of failure in one long run.
 #       --seed N fixes libFuzzer's random seed (CI does, so that its short
@@ -29,7 +31,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_TARGETS=(fuzz_onnx fuzz_pb fuzz_keras fuzz_h5)
+ALL_TARGETS=(fuzz_onnx fuzz_pb fuzz_keras fuzz_h5 fuzz_profile)
 seconds=60
 mode=fuzz
 stop_on_crash=0
@@ -43,9 +45,9 @@ while [ $# -gt 0 ]; do
     --stop-on-crash) stop_on_crash=1; shift ;;
     --regressions) mode=regressions; shift ;;
     --build-only) mode=build; shift ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    fuzz_onnx|fuzz_pb|fuzz_keras|fuzz_h5) targets+=("$1"); shift ;;
-    onnx|pb|keras|h5) targets+=("fuzz_$1"); shift ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    fuzz_onnx|fuzz_pb|fuzz_keras|fuzz_h5|fuzz_profile) targets+=("$1"); shift ;;
+    onnx|pb|keras|h5|profile) targets+=("fuzz_$1"); shift ;;
     *) echo "fuzz.sh: unknown argument '$1' (targets: ${ALL_TARGETS[*]})" >&2; exit 2 ;;
   esac
 done
