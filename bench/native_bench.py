@@ -9,7 +9,11 @@ cache (see run_bench.py's measure: one fresh child per run, peak RSS from
 wait4). Then `inspect` of the seed model (tests/fuzz/corpus/fuzz_onnx/
 torch_seed.onnx) by both commands, best of --repeat, and `plan --stages 4
 --balance flops --json` of the transformer by both. The parts of the two
-commands are compared byte for byte, and their plans' cuts.
+commands are compared byte for byte, and their plans' cuts. Last, the floor
+under any split that copies weights into a new protobuf: copy_file_range of
+the model's bytes with the source and destination offsets equal modulo the
+page size (as cp copies) and 100 bytes apart (as a part's inline tensors
+land, after headers of other lengths than the model's).
 
     python bench/native_bench.py [--dir /tmp/modelcut-bench] [--repeat 5] [--modelcut build/cpp/modelcut]
 """
@@ -20,6 +24,7 @@ import filecmp
 import json
 import os
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -105,8 +110,33 @@ def main(argv=None) -> int:
         print(f"| {label} | {min(r['wall'] for r in results):.2f} | {walls} | "
               f"{max(r['rss_mb'] for r in results):.0f} |")
     print(f"same cuts from both commands: {cuts['python'] == cuts['native']} ({len(cuts['native'])} cuts)")
+    print(f"\nkernel copy (copy_file_range) of {size / 1e9:.2f} GB, best of {args.repeat}:")
+    print("| source offset - destination offset | wall s (best) | all runs s |")
+    print("|---|---|---|")
+    for shift in (0, 100):
+        walls = [kernel_copy(files[0], os.path.join(work, "copy"), shift) for _ in range(args.repeat)]
+        print(f"| {shift} | {min(walls):.2f} | {', '.join(f'{w:.2f}' for w in walls)} |")
     remove([work])
     return 0
+
+
+def kernel_copy(source: str, target: str, shift: int) -> float:
+    """Seconds to copy `source` from byte `shift` on to a new file with
+    copy_file_range, from a warm page cache."""
+    size = os.path.getsize(source) - shift
+    warm([source])
+    os.sync()
+    start = time.perf_counter()
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        done = 0
+        while done < size:
+            copied = os.copy_file_range(src.fileno(), dst.fileno(), size - done, shift + done)
+            if copied <= 0:
+                raise OSError(f"copy_file_range copied nothing at {done} of {size}")
+            done += copied
+    seconds = time.perf_counter() - start
+    os.remove(target)
+    return seconds
 
 
 if __name__ == "__main__":
