@@ -31,6 +31,7 @@ from .plan.plot import check_plot_path
 from .plan.profile_file import as_created
 from .plan.units import format_seconds, parse_bytes, parse_rate, parse_rates, parse_seconds
 from .serve.command import add_serve_parser
+from .text import printable
 
 # numpy, onnx and ONNX Runtime are imported by the commands that use them
 # (verify, run, --inputs), so that split, inspect and merge start at once.
@@ -505,7 +506,7 @@ def cmd_plan(args) -> int:
     if args.json:
         _print_json(output)
         return 0
-    print("\n".join(printable(line) for line in plan.table().splitlines()))
+    print(plan.table())
     if args.plot:
         print()
         print(printable(f"plot: {args.plot}"))
@@ -788,32 +789,6 @@ def exit_code_for(error: BaseException) -> int:
     if _is_reader(type(error).__module__) or _is_reader(raised_in):
         return EXIT_BAD_INPUT
     return EXIT_INTERNAL_ERROR
-
-
-# What would break a line or hide what a name is: control characters, line
-# and paragraph separators, bidirectional overrides, and lone surrogates
-# (bytes of a file name that were not UTF-8). The same set as the C++
-# modelcut::printable().
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-                          r"\ud800-\udfff]")
-_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _escape(match: re.Match) -> str:
-    char = match.group()
-    code = ord(char)
-    if char in _NAMED_ESCAPES:
-        return _NAMED_ESCAPES[char]
-    if code < 0x80:
-        return f"\\x{code:02x}"
-    if 0xDC80 <= code <= 0xDCFF:  # a byte that surrogateescape could not decode
-        return f"\\x{code - 0xDC00:02x}"
-    return f"\\u{code:04x}"
-
-
-def printable(text: str) -> str:
-    """`text` as one printable line: see _UNPRINTABLE."""
-    return _UNPRINTABLE.sub(_escape, text)
 
 
 def error_message(error: BaseException) -> str:

@@ -36,12 +36,17 @@ std::string padded(const std::string& cell, std::size_t width, bool right) {
 }
 
 // Left-aligned columns (right-aligned where `right` says), two spaces apart,
-// trailing spaces dropped.
+// trailing spaces dropped; cells are made printable first, so that the
+// widths are those printed.
 std::vector<std::string> format_columns(const std::vector<std::string>& header,
                                         const std::vector<std::vector<std::string>>& rows,
                                         const std::vector<std::size_t>& right) {
   std::vector<std::vector<std::string>> table{header};
-  table.insert(table.end(), rows.begin(), rows.end());
+  for (const auto& row : rows) {
+    std::vector<std::string> cells;
+    for (const std::string& cell : row) cells.push_back(printable(cell));
+    table.push_back(std::move(cells));
+  }
   std::vector<std::size_t> widths(header.size(), 0);
   for (const auto& row : table) {
     for (std::size_t column = 0; column < header.size(); ++column) {
@@ -208,29 +213,6 @@ std::vector<std::string> format_device_server(const Plan& plan, const PlanReques
   return lines;
 }
 
-// str.splitlines(): line breaks are \n, \r, \r\n, \v, \f, \x1c-\x1e, U+0085,
-// U+2028 and U+2029 (a name may hold any of them).
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::string line;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const std::size_t start = i;
-    const std::uint32_t code = next_code_point(text, i);
-    const bool is_break = code == '\n' || code == '\r' || code == 0x0b || code == 0x0c ||
-                          (code >= 0x1c && code <= 0x1e) || code == 0x85 || code == 0x2028 || code == 0x2029;
-    if (!is_break) {
-      line.append(text, start, i - start);
-      continue;
-    }
-    if (code == '\r' && i < text.size() && text[i] == '\n') ++i;
-    lines.push_back(std::move(line));
-    line.clear();
-  }
-  if (!line.empty()) lines.push_back(std::move(line));
-  return lines;
-}
-
 template <typename T>
 Json optional_json(const std::optional<T>& value) {
   return value ? Json(*value) : Json::null();
@@ -275,10 +257,8 @@ std::vector<std::string> plan_table(const Plan& plan, const PlanRequest& request
                     joined(plan.unbound_symbols, ", "));
   }
   for (const std::string& warning : plan.warnings) lines.push_back("warning: " + warning);
-  std::vector<std::string> printed;
-  const std::string text = joined(lines, "\n");
-  for (const std::string& line : split_lines(text)) printed.push_back(printable(line));
-  return printed;
+  for (std::string& line : lines) line = printable(line);
+  return lines;
 }
 
 Json plan_json(const Plan& plan, const PlanRequest& request, double plan_seconds) {

@@ -34,8 +34,8 @@ struct PlanRequest {
   std::vector<std::pair<std::string, std::uint64_t>> dims;  // in the order given
 };
 
-// The plan's tables: what modelcut.plan.table.format_plan returns, one
-// entry per line as str.splitlines() cuts it, each made printable.
+// The plan's tables: the lines of modelcut.plan.table.format_plan, each
+// printable (names from the file escaped, so every row stays one line).
 std::vector<std::string> plan_table(const Plan& plan, const PlanRequest& request);
 
 // Plan.to_dict(): model, request, at, the planner's fields, plan_seconds.

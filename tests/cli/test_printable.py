@@ -71,6 +71,22 @@ def test_inspect_lists_strange_names_escaped(tmp_path):
     assert "h\\u20281  float32[N,4]" in result.stdout
 
 
+def test_plan_table_keeps_each_row_on_one_line(tmp_path):
+    model = strange_model(tmp_path / "strange.onnx")
+    result = run_cli("plan", model, "--stages", "3")
+    assert result.returncode == 0, result.stderr
+    assert_printable_lines(result.stdout)
+    lines = result.stdout.splitlines()
+    rows = lines[lines.index("") + 2:lines.index("") + 5]  # after the header line and the stage header
+    assert [row.split()[:3] for row in rows] == [["1", "fc\\n1", "fc\\n1"], ["2", "fc\\x1b[31m2", "fc\\x1b[31m2"],
+                                                 ["3", "fc\\xff3", "fc\\xff3"]], result.stdout
+    # Columns line up with the names as printed (escaped), not as stored.
+    header = lines[lines.index("") + 1]
+    end_of_params = header.index("params") + len("params") - 1  # right-aligned: "64 B", "0 B"
+    assert [row[end_of_params] for row in rows] == ["B", "B", "B"], result.stdout
+    assert "cut 1 falls after: h\\u20281" in lines, result.stdout
+
+
 def test_errors_and_summaries_show_strange_names_escaped(tmp_path):
     model = strange_model(tmp_path / "strange.onnx")
     result = run_cli("split", model, "--at", "fc4", "-o", tmp_path / "out")

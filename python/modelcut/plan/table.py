@@ -2,12 +2,14 @@
 # last layer, nodes, parameter bytes, MACs, predicted time, cost), one row per
 # cut (what crosses it and how many bytes), then the summary; for a
 # device/server plan also the best cut at each bandwidth of the sweep. Names
-# come from the model file: the caller makes each line printable.
+# come from the model file: every cell and line is made printable (a name
+# holding a line break shows as \n and keeps its row on one line).
 from __future__ import annotations
 
 import os
 from typing import Sequence
 
+from ..text import printable
 from .units import format_bytes, format_count, format_rate, format_seconds
 
 
@@ -22,8 +24,9 @@ def format_cost(value: float, unit: str) -> str:
 
 
 def format_columns(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> list[str]:
-    """Left-aligned columns (right-aligned for the indexes in `right`), two spaces apart."""
-    table = [list(header)] + [list(row) for row in rows]
+    """Left-aligned columns (right-aligned for the indexes in `right`), two spaces apart;
+    cells are made printable first, so that the widths are those printed."""
+    table = [list(header)] + [[printable(cell) for cell in row] for row in rows]
     widths = [max(len(row[column]) for row in table) for column in range(len(header))]
     lines = []
     for row in table:
@@ -166,4 +169,4 @@ def format_plan(plan) -> str:
     if plan.unbound_symbols:
         lines.append(f"symbols without a size (counted as 1; give --dim NAME=SIZE): {', '.join(plan.unbound_symbols)}")
     lines += [f"warning: {warning}" for warning in plan.warnings]
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
