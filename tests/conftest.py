@@ -26,3 +26,27 @@ def both_commands(request):
     use_command(request.param)
     yield request.param
     use_command("python")
+
+
+@pytest.fixture(scope="session")
+def zoo_model(tmp_path_factory):
+    """Factory ``zoo_model(name) -> Path`` of the exported ONNX file of the
+    end-to-end zoo model ``name`` (tests/e2e/zoo.py). Each model is built (and
+    checked with onnx + onnxruntime) at most once per session, whichever
+    folder asks first: tests/e2e and tests/native cut the same files."""
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "e2e")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    import zoo
+
+    root = tmp_path_factory.mktemp("zoo")
+    cache: dict = {}
+
+    def get(name: str):
+        if name not in zoo.ZOO:
+            raise KeyError(f"unknown zoo model {name!r}; known: {sorted(zoo.ZOO)}")
+        if name not in cache:
+            cache[name] = zoo.build(name, root / f"{name}.onnx")
+        return cache[name]
+
+    return get

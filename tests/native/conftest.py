@@ -1,5 +1,6 @@
-# Fixtures of the native executable's tests: where it is, and the zoo
-# models of the end-to-end tests (tests/e2e/zoo.py), built once a session.
+# Fixtures of the native executable's tests: where it is. The zoo models of
+# the end-to-end tests come from tests/conftest.py's zoo_model, shared with
+# tests/e2e so that each is exported once a session.
 import os
 import sys
 from pathlib import Path
@@ -18,19 +19,3 @@ def native_modelcut() -> str:
     assert os.access(path, os.X_OK), (f"no native modelcut at {path}: build it with `cmake --build "
                                       "build/cpp --target modelcut_cli` or set MODELCUT_EXECUTABLE")
     return path
-
-
-@pytest.fixture(scope="session")
-def zoo_model(tmp_path_factory):
-    """zoo_model(name) -> the exported ONNX file of zoo model `name`."""
-    import zoo
-
-    root = tmp_path_factory.mktemp("zoo")
-    cache: dict[str, Path] = {}
-
-    def get(name: str) -> Path:
-        if name not in cache:
-            cache[name] = zoo.build(name, root / f"{name}.onnx")
-        return cache[name]
-
-    return get

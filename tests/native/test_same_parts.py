@@ -1,6 +1,7 @@
 # The native executable and the Python API write the same parts: byte for
-# byte, on the end-to-end test models (tests/e2e/zoo.py, the quick torch
-# exports), at every suggested cut point. The Python API first runs ONNX
+# byte, on every end-to-end test model (tests/e2e/zoo.py: torch's
+# TorchScript and dynamo exports and Keras models through tf2onnx), at every
+# suggested cut point. The Python API first runs ONNX
 # shape inference (api.inferred_types); the executable has only the core's
 # own type propagation. Where the two give different types, parts differ:
 # those cases are listed in KNOWN_GAPS with the reason, and the test fails
@@ -10,7 +11,9 @@ import subprocess
 import modelcut
 import pytest
 
-MODELS = ["torch_seed", "torch_resnet", "torch_googlenet", "torch_mobilenetv2", "torch_transformer"]
+MODELS = ["torch_seed", "torch_resnet", "torch_googlenet", "torch_mobilenetv2", "torch_transformer",
+          "torch_seed_dynamo", "torch_resnet_dynamo", "torch_googlenet_dynamo", "torch_mobilenetv2_dynamo",
+          "torch_transformer_dynamo", "keras_seed", "keras_mlp_bias", "keras_residual", "keras_mobilenetv2"]
 
 # (model, cut) -> why the native parts differ from the Python API's. None
 # today: every cut of these models gives byte-identical parts, the ones that
