@@ -462,6 +462,7 @@ class PartWriter {
         if (!h5::copy_structure(
                 model_.weights, *source_group, file, group, archive.raw(),
                 model_.weights_have_names ? rewritten : std::set<std::pair<std::string, std::string>>{})) {
+          h5::check_copies(model_.weights, {*source_group});
           h5::copy_object(model_.weights, *source_group, file, group);
         }
         if (model_.weights_have_names && h5::is_group(file, group + "/vars")) {
@@ -477,6 +478,14 @@ class PartWriter {
   // Legacy .h5: the config as an attribute, and a group per layer listing
   // its weights in loading order.
   void write_legacy(const fs::path& path, const Json& root) const {
+    std::vector<std::string> copies;  // checked in one isolated child before any is made here
+    for (std::size_t index : order_) {
+      const PartLayer& layer = layers_[index];
+      if (!layer.is_layer || !layer.source) continue;
+      const LayerInfo& source = model_.layers[*layer.source];
+      for (const std::string& weight : source.legacy_weights) copies.push_back(source.legacy_group + "/" + weight);
+    }
+    h5::check_copies(model_.weights, copies);
     h5::File file = h5::File::create(path);
     if (!model_.backend.empty()) h5::write_string_attribute(file, "", "backend", model_.backend);
     if (!model_.keras_version.empty()) h5::write_string_attribute(file, "", "keras_version", model_.keras_version);

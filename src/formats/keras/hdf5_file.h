@@ -150,6 +150,13 @@ void write_string_list_attribute(File& file, const std::string& object, const st
 
 // Copies the object at `source_path` (with everything below it and its
 // attributes) to `target_path` in `target`, creating missing parent groups.
+// Call check_copies on the same objects first.
 void copy_object(const File& source, const std::string& source_path, File& target, const std::string& target_path);
+
+// Makes the copies of the objects at `source_paths` in an isolated child
+// (isolated_call.h), into throwaway in-memory files, and fails with one line
+// naming the object (or the file) if libhdf5 crashed, hung, ran out of
+// memory or refused there: copy_object then copies what came through.
+void check_copies(const File& source, const std::vector<std::string>& source_paths);
 
 }  // namespace modelcut::keras::h5
