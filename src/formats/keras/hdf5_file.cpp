@@ -544,8 +544,8 @@ void check_copies(const File& source, const std::vector<std::string>& source_pat
           H5Pset_fapl_core(access.get(), std::size_t{1} << 20, /*backing_store=*/0);
           const hid_t scratch = H5Fcreate("modelcut-copy-check", H5F_ACC_TRUNC, H5P_DEFAULT, access.get());
           if (scratch < 0) return std::nullopt;
-          const herr_t copied = H5Ocopy(source.id(), object_path(source_paths[index]), scratch, "copy", H5P_DEFAULT,
-                                        H5P_DEFAULT);
+          const herr_t copied =
+              H5Ocopy(source.id(), object_path(source_paths[index]), scratch, "copy", H5P_DEFAULT, H5P_DEFAULT);
           H5Fclose(scratch);
           if (copied < 0) return std::to_string(index);
         }
@@ -554,8 +554,8 @@ void check_copies(const File& source, const std::vector<std::string>& source_pat
       why, IsolationLimits{std::chrono::milliseconds(60000)});
   if (!failed) {
     fail(where(source, source_paths.front()), source_paths.size() > 1 ? " (or a weight after it)" : "",
-         ": cannot copy its weights (a damaged file?",
-         why.empty() ? "" : " the HDF5 library failed on them: " + why, ")");
+         ": cannot copy its weights (a damaged file?", why.empty() ? "" : " the HDF5 library failed on them: " + why,
+         ")");
   }
   if (!failed->empty()) {
     fail("cannot copy ", where(source, source_paths[std::stoul(*failed)]), " (a damaged file?)");
