@@ -186,7 +186,8 @@ def cmd_run(args) -> int:
     if args.remote:
         from .serve.client import Client, run_split
 
-        client = Client(args.remote, timeout_s=parse_seconds(args.timeout, "--timeout"))
+        client = Client(args.remote, timeout_s=parse_seconds(args.timeout, "--timeout"),
+                        max_answer_bytes=parse_bytes(args.max_answer, "--max-answer"))
         remote = run_split(args.parts, args.remote, feeds, intervention=intervention, optimize=args.optimize,
                            client=client)
         outputs = remote.outputs
@@ -660,7 +661,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--remote", metavar="URL", help="send the last part's outputs to the rest of the chain "
                      "served at URL and print the bytes sent and the time spent here, on the wire and there")
     run.add_argument("--timeout", default="120s", metavar="DURATION",
-                     help="how long to wait for the server's answer (default 120s)")
+                     help="how long the whole exchange with the server may take: connecting, sending and "
+                     "receiving the answer (default 120s, at most 24h)")
+    run.add_argument("--max-answer", default="1GiB", metavar="SIZE",
+                     help="refuse a larger answer from the server, or one that unpacks to more "
+                     "(default 1GiB, at most 64GiB)")
     run.set_defaults(run=cmd_run)
 
     merge = commands.add_parser("merge", help="compose parts back into one model")
