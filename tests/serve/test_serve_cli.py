@@ -1,22 +1,26 @@
-# `modelcut serve` and `modelcut run --remote` as a user runs them: the
-# command starts its own Ray on this machine (on 127.0.0.1), serves until
-# SIGINT and stops cleanly; wrong parts and wrong options are refused with
-# one line before Ray starts.
+# `modelcut serve` as a user runs it: the command starts its own Ray on
+# this machine, where every process it starts listens on 127.0.0.1 only,
+# serves until SIGINT, stops cleanly and can be started again on the same
+# port at once; stdout carries modelcut's lines only. Wrong parts, wrong
+# options and a taken port are refused with one line before Ray starts.
+import http.client
 import json
 import os
+import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
+from urllib.parse import urlsplit
 
-import numpy as np
 import pytest
-from cli_support import run_cli
+from cli_support import cli_argv, cli_env, run_cli, use_command
 from http_support import request
-from serve_support import addresses_in_logs, assert_equal_outputs, free_port
+from serve_support import (addresses_in_logs, assert_equal_outputs, command_line, free_port, is_loopback,
+                           kill_processes, listening_sockets, processes_of, time_wait_on)
 
+import modelcut
 from modelcut.serve.wire import decode_response, encode_npz
 
 
@@ -25,7 +29,8 @@ def test_help_explains_every_option():
     assert done.returncode == 0
     for option in ("--replicas", "--stage-resources", "--max-batch-size", "--batch-wait", "--threads",
                    "--noise", "--intervene", "--address", "--host", "--port", "--route", "--timeout",
-                   "--config", "--shared-files", "ray start --head", "X-Modelcut-Timing"):
+                   "--config", "--shared-files", "ray start --head", "X-Modelcut-Timing", "--verbose",
+                   "listens on 127.0.0.1"):
         assert option in done.stdout, option
 
 
@@ -61,57 +66,143 @@ def _read_line(stream, timeout_s: float) -> str:
     return line[0] if line else ""
 
 
-def test_serve_from_the_command_line(chain, tmp_path):
-    port = free_port()
+class Serving:
+    """`modelcut serve ARGS --json` in a subprocess of its own, with its own
+    RAY_TMPDIR; `url` once it serves. Leaves no process behind."""
+
+    def __init__(self, logs: str, *args: str) -> None:
+        env = {**cli_env(), "RAY_TMPDIR": logs, "PYTHONUNBUFFERED": "1"}
+        env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)  # the command sees to loopback itself
+        self.logs = logs
+        self.process = subprocess.Popen([*cli_argv(), "serve", *args, "--json"], stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, env=env, stdin=subprocess.DEVNULL,
+                                        start_new_session=True)
+        self.pids: set[int] = set()
+        self.status: int | None = None
+        self.first_line = ""
+        try:
+            self.first_line = _read_line(self.process.stdout, 240)
+            assert self.first_line, f"not serving after 240 s (exit status {self.process.poll()})"
+            self.description = json.loads(self.first_line)
+            self.url = self.description["url"]
+        except BaseException:
+            self.stop()
+            raise
+
+    def listening(self) -> dict[int, set[tuple[str, int]]]:
+        self.pids = processes_of(self.process.pid, self.logs)
+        return listening_sockets(self.pids)
+
+    def stop(self) -> int:
+        """SIGINT, as Ctrl-C, once; the exit status. Kills whatever remains."""
+        if self.status is not None:
+            return self.status
+        try:
+            self.process.send_signal(signal.SIGINT)
+            self.status = self.process.wait(timeout=90)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.status = self.process.wait(timeout=30)
+            self.stdout = self.first_line + self.process.stdout.read()
+            self.stderr = self.process.stderr.read()
+            kill_processes(processes_of(None, self.logs) | (self.pids - {os.getpid()}))
+        return self.status
+
+
+def _gone(logs: str, timeout_s: float = 30) -> bool:
+    """Whether every process of the Ray instance under `logs` has ended."""
+    deadline = time.monotonic() + timeout_s
+    while processes_of(None, logs):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
+
+
+@pytest.fixture
+def ray_logs():
     logs = tempfile.mkdtemp(prefix="mccli", dir="/tmp")  # short: Ray's socket paths live under it
-    env = {**os.environ, "RAY_TMPDIR": logs, "PYTHONUNBUFFERED": "1"}
-    env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)  # the command sees to loopback itself
-    command = [sys.executable, "-m", "modelcut.cli", "serve", *chain.parts, "--port", str(port), "--json",
-               "--replicas", "1,2,1"]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                              stdin=subprocess.DEVNULL)
+    yield logs
+    shutil.rmtree(logs, ignore_errors=True)
+
+
+def test_serve_from_the_command_line(chain, ray_logs):
+    port = free_port()
+    served = Serving(ray_logs, *chain.parts, "--port", str(port), "--replicas", "1,2,1")
+    connection = None
     try:
-        line = _read_line(server.stdout, 240)
-        assert line, f"not serving after 240 s: {server.poll()} {server.stderr.read() if server.poll() else ''}"
-        served = json.loads(line)
-        assert served["url"] == f"http://127.0.0.1:{port}/"
-        assert [stage["replicas"] for stage in served["stages"]] == [1, 2, 1]
-        status, headers, body = request(served["url"], encode_npz(chain.feeds))
+        assert served.url == f"http://127.0.0.1:{port}/"
+        assert [stage["replicas"] for stage in served.description["stages"]] == [1, 2, 1]
+
+        # every server of every process it started listens on loopback only
+        listening = served.listening()
+        assert (("127.0.0.1", port) in set().union(*listening.values())), listening
+        names = " ".join(command_line(pid) for pid in listening)
+        assert names.count("ServeReplica:modelcut:") == 5, names  # ingress and 1 + 2 + 1 stage replicas
+        exposed = {command_line(pid): sorted(sockets) for pid, sockets in listening.items()
+                   if not all(is_loopback(address) for address, _ in sockets)}
+        assert exposed == {}
+
+        # a connection kept open across Ctrl-C: the server closes first, so
+        # the port is left in TIME_WAIT, as after a browser's or curl's use
+        address = urlsplit(served.url)
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+        connection.request("POST", "/", encode_npz(chain.feeds), {"Content-Type": "application/x-npz"})
+        answer = connection.getresponse()
+        body = answer.read()
+        assert answer.status == 200, body
+        assert_equal_outputs(decode_response(body, answer.getheader("content-type"), 1 << 30), chain.whole)
+        assert served.stop() == 0, served.stderr
+    finally:
+        served.stop()
+        if connection is not None:
+            connection.close()
+
+    # stdout: the JSON line, nothing of Ray's; stderr: modelcut's progress only
+    assert served.stdout.splitlines() == [served.first_line.strip()], served.stdout
+    assert "\x1b" not in served.stdout + served.stderr
+    lines = served.stderr.splitlines()
+    assert lines[0].startswith("modelcut serve: starting Ray on this machine ("), lines[0]
+    assert lines[-1] == "modelcut serve: stopping"
+    assert all(line.startswith("modelcut serve: ") for line in lines), served.stderr
+    with pytest.raises(OSError):
+        request(served.url)  # nothing listens any more
+    assert addresses_in_logs(ray_logs) == {}
+    assert _gone(ray_logs), [command_line(pid) for pid in processes_of(None, ray_logs)]
+
+    # started again at once on the same port, now by the native command,
+    # with -v: Ray's own lines on stderr, still none on stdout
+    assert time_wait_on(port), "the test meant to leave the port in TIME_WAIT"
+    use_command("native")
+    try:
+        again = Serving(ray_logs, chain.parts[2], "--port", str(port), "-v")
+    finally:
+        use_command("python")
+    try:
+        assert again.url == served.url
+        boundary = modelcut.run_chain(chain.parts[:2], chain.feeds)
+        status, headers, body = request(again.url, encode_npz(boundary))
         assert status == 200, body
         assert_equal_outputs(decode_response(body, headers["content-type"], 1 << 30), chain.whole)
-
-        server.send_signal(signal.SIGINT)
-        assert server.wait(timeout=60) == 0
-        errors = server.stderr.read()
-        assert "modelcut serve: starting Ray on this machine" in errors and "stopping" in errors
-        with pytest.raises(OSError):
-            request(served["url"])  # nothing listens any more
-        assert addresses_in_logs(logs) == {}
+        assert again.stop() == 0, again.stderr
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait(timeout=30)
-        subprocess.run(["pkill", "-f", logs], check=False)
-        import shutil
-
-        shutil.rmtree(logs, ignore_errors=True)
+        again.stop()
+    assert again.stdout.splitlines() == [again.first_line.strip()], again.stdout
+    assert any(not line.startswith("modelcut serve: ") for line in again.stderr.splitlines()), again.stderr
 
 
-def test_a_port_in_use_is_refused(chain):
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
+def test_a_port_in_use_is_refused_before_ray_starts(chain, ray_logs, both_commands, host, monkeypatch):
     import socket
 
-    logs = tempfile.mkdtemp(prefix="mcport", dir="/tmp")
+    monkeypatch.setenv("RAY_TMPDIR", ray_logs)
     with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
+        taken.bind((host, 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {**os.environ, "RAY_TMPDIR": logs}
-        done = subprocess.run([sys.executable, "-m", "modelcut.cli", "serve", chain.parts[0], "--port", str(port)],
-                              capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=240)
-    subprocess.run(["pkill", "-f", logs], check=False)
-    import shutil
-
-    shutil.rmtree(logs, ignore_errors=True)
+        done = run_cli("serve", chain.parts[0], "--port", str(port), "--host", "127.0.0.1", timeout=120)
     assert done.returncode == 2, done.stderr
-    assert done.stderr.splitlines()[-1] == (f"modelcut: error: cannot listen on 127.0.0.1:{port} "
-                                            "(Address already in use); choose another --port")
+    assert done.stderr.splitlines() == [f"modelcut: error: cannot listen on 127.0.0.1:{port} "
+                                        "(Address already in use); choose another --port"]
+    assert os.listdir(ray_logs) == []

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from http_support import request
-from serve_support import assert_equal_outputs
+from serve_support import assert_equal_outputs, command_line, is_loopback, listening_sockets, processes_of
 
 import modelcut
 from modelcut.intervene import gaussian_noise
@@ -68,13 +68,58 @@ def test_http_json_equals_the_whole_model(served, chain):
     assert_equal_outputs(decode_response(answer, headers["content-type"], 1 << 30), chain.whole)
 
 
-def test_a_single_input_can_be_sent_as_npy(served, chain):
-    (value,) = chain.feeds.values()
+def _npy(value: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, value)
-    status, headers, body = request(served.url, buffer.getvalue(), "application/x-npy")
+    return buffer.getvalue()
+
+
+def test_a_single_input_can_be_sent_as_npy_and_is_answered_as_npy(served, chain):
+    (value,) = chain.feeds.values()
+    status, headers, body = request(served.url, _npy(value), "application/x-npy")
     assert status == 200, body
-    assert_equal_outputs(decode_response(body, headers["content-type"], 1 << 30), chain.whole)
+    assert headers["content-type"] == "application/x-npy"
+    answer = np.load(io.BytesIO(body), allow_pickle=False)
+    assert_equal_outputs({"output": answer}, chain.whole)
+
+
+def test_a_npy_request_to_a_chain_of_several_outputs_gets_406(chain, cluster):
+    config = {"name": "head", "port": cluster.port, "route": "/head"}
+    with deploy(chain.parts[:1], config) as head:
+        outputs = [spec["name"] for spec in head.description["outputs"]]
+        assert len(outputs) == 2
+        status, _, answer = request(head.url, _npy(chain.feeds["input"]), "application/x-npy")
+        assert status == 406, answer
+        assert answer.decode() == (f"a .npy answer holds one array but the chain gives 2 outputs "
+                                   f"({', '.join(outputs)}); send the request as .npz or JSON\n")
+        status, headers, answer = request(head.url, encode_npz(chain.feeds))
+        assert status == 200 and headers["content-type"] == "application/x-npz"
+        assert_equal_outputs(decode_response(answer, headers["content-type"], 1 << 30),
+                             modelcut.run_chain(chain.parts[:1], chain.feeds))
+
+
+@pytest.mark.parametrize("path, method, status", [
+    ("/resnet/", "GET", 200), ("/resnet/anything", "POST", 404), ("/resnet/anything", "GET", 404),
+    ("/resnet//", "POST", 404), ("/resnetx", "POST", 404), ("/", "POST", 404), ("/resnet", "PUT", 405),
+    ("/resnet", "DELETE", 405)])
+def test_routes_match_exactly(served, chain, path, method, status):
+    url = served.url[:-len("/resnet")] + path
+    body = encode_npz(chain.feeds) if method in ("POST", "PUT") else None
+    answer_status, headers, answer = request(url, body, method=method)
+    assert answer_status == status, answer
+    if status == 405:
+        assert headers["allow"] == "GET, POST"
+    if status != 200:
+        assert answer.count(b"\n") <= 1 and b"output" not in answer
+
+
+def test_every_server_of_the_cluster_listens_on_loopback(served):
+    listening = listening_sockets(processes_of(os.getpid()))
+    replicas = [pid for pid in listening if "ServeReplica:resnet:" in command_line(pid)]
+    assert len(replicas) == 4, [command_line(pid) for pid in listening]
+    exposed = {command_line(pid): sorted(sockets) for pid, sockets in listening.items()
+               if not all(is_loopback(address) for address, _ in sockets)}
+    assert exposed == {}
 
 
 def test_the_handle_equals_the_whole_model(served, chain):

@@ -14,6 +14,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from .. import _core
+from .loopback import set_local_environment
 from .options import Config, check_boundary, check_serve, check_stage, config_from_dict, default_config, read_config
 from .signature import PartSignature, check_chain, read_signature, spec_to_dict
 
@@ -94,21 +95,32 @@ def build_app(signatures: Sequence[PartSignature], config: Config):
 # ------------------------------------------------------------------ Ray
 
 
-def _start_ray(config: Config, progress: Progress) -> bool:
+def _starts_ray(config: Config) -> bool:
+    """Whether deploy() will start a Ray instance on this machine: no
+    cluster address, and Ray not initialised in this process."""
+    if config.serve.address:
+        return False
+    if "ray" not in sys.modules:
+        return True
+    import ray
+
+    return not ray.is_initialized()
+
+
+def _start_ray(config: Config, progress: Progress, log_level: str) -> bool:
     """Joins the cluster at config.serve.address, or starts a Ray instance
     on this machine, on 127.0.0.1; True when this call started Ray."""
-    if not config.serve.address and "ray" not in sys.modules:
-        # Read by Ray when imported (and by the processes it starts): every
-        # address of a Ray instance of this machine alone stays on loopback.
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    starts = _starts_ray(config)
+    if starts:
+        set_local_environment()
     import ray
 
     if ray.is_initialized():
         return False
     address = config.serve.address
-    if address:
+    if not starts:
         progress(f"joining the Ray cluster at {address}")
-        ray.init(address=address, log_to_driver=False, logging_level="WARNING")
+        ray.init(address=address, log_to_driver=False, logging_level=log_level)
         return False
     # Logical CPUs: as many as the replicas reserve, so that a chain of
     # more parts than this machine has cores still deploys here.
@@ -116,7 +128,7 @@ def _start_ray(config: Config, progress: Progress) -> bool:
     cpus = max(os.cpu_count() or 1, int(np.ceil(needed)))
     progress(f"starting Ray on this machine ({cpus} CPUs)")
     ray.init(num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
-             logging_level="WARNING")
+             logging_level=log_level)
     return True
 
 
@@ -139,16 +151,40 @@ def check_resources(signatures: Sequence[PartSignature], config: Config) -> None
                           "`ray start --resources '{\"NAME\": AMOUNT}'`)")
 
 
-def _check_port_free(host: str, port: int) -> None:
-    """Refuses a port already taken here: Ray Serve's proxy would fail to
-    listen in the background, and the chain would never answer."""
+def _hold_port(host: str, port: int):
+    """A socket bound to host:port as Ray Serve's HTTP proxy binds it
+    (SO_REUSEADDR: a port whose last connections wait in TIME_WAIT is free
+    to listen on), held while Ray starts so that none of its processes
+    takes the port; the caller closes it just before the proxy binds.
+    Refuses a port that something here listens on."""
     import socket
 
+    holder = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     try:
-        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-            probe.bind((host, port))
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind((host, port))
     except OSError as error:
+        holder.close()
         raise _core.Error(f"cannot listen on {host}:{port} ({error.strerror}); choose another --port") from None
+    return holder
+
+
+def _start_serve(host: str, port: int, timeout_s: float) -> None:
+    """Starts Ray Serve with its HTTP proxy on host:port, on the head node;
+    a port the proxy cannot bind is one line, not Ray's traceback."""
+    import ray.exceptions
+    from ray import serve
+
+    try:
+        serve.start(proxy_location="HeadOnly",
+                    http_options={"host": host, "port": port, "request_timeout_s": timeout_s},
+                    logging_config={"log_level": "WARNING", "enable_access_log": False})
+    except ray.exceptions.RayTaskError as error:
+        if "Failed to bind to address" not in str(error):
+            raise
+        serve.shutdown()
+        raise _core.Error(f"cannot listen on {host}:{port} (taken on the head node); choose another --port") \
+            from None
 
 
 def _running_http(progress: Progress) -> tuple[str, int] | None:
@@ -239,7 +275,8 @@ class ServedChain:
 
 
 def deploy(parts: Sequence[str | os.PathLike], config: Config | Mapping | str | os.PathLike | None = None, *,
-           progress: Progress | None = None, deploy_timeout_s: float = 300.0) -> ServedChain:
+           progress: Progress | None = None, deploy_timeout_s: float = 300.0,
+           ray_log_level: str = "WARNING") -> ServedChain:
     """Deploys the ONNX `parts` (in chain order) on Ray Serve and returns
     once every replica is up.
 
@@ -249,29 +286,30 @@ def deploy(parts: Sequence[str | os.PathLike], config: Config | Mapping | str | 
     `config` is a Config, a mapping, or a YAML/JSON file (see `modelcut serve
     --help` for its keys). Ray is joined at the config's `address`, or
     started on this machine (127.0.0.1) when there is none and Ray is not
-    initialised yet."""
+    initialised yet. `ray_log_level` is the level of Ray's own log lines
+    in this process (on stderr)."""
     progress = progress or (lambda line: None)
     config = load_config(len(parts), config)
     signatures = prepare(parts, config)
-    started = _start_ray(config, progress)
-    from ray import serve
-
-    # Serve's INFO lines ("Started Serve", "Connecting to existing Serve
-    # app") would drown the caller's own progress.
-    logging.getLogger("ray.serve").setLevel(logging.WARNING)
-
+    options = config.serve
+    # The proxy will listen on this machine: its port is checked (and kept)
+    # before Ray starts, so that a taken port is refused at once.
+    held = _hold_port(options.host, options.port) if _starts_ray(config) else None
+    started = False
     try:
+        started = _start_ray(config, progress, ray_log_level)
+        from ray import serve
+
+        # Serve's INFO lines ("Started Serve", "Connecting to existing Serve
+        # app") would drown the caller's own progress, unless asked for.
+        logging.getLogger("ray.serve").setLevel(ray_log_level)
         check_resources(signatures, config)
-        options = config.serve
         running = _running_http(progress)
         if running is None:
-            if started:  # the proxy will listen here
-                _check_port_free(options.host, options.port)
+            if held is not None:
+                held.close()
             # One HTTP proxy, on the head node: the URL is the head's.
-            serve.start(proxy_location="HeadOnly",
-                        http_options={"host": options.host, "port": options.port,
-                                      "request_timeout_s": options.timeout_s * (len(parts) + 1)},
-                        logging_config={"log_level": "WARNING", "enable_access_log": False})
+            _start_serve(options.host, options.port, options.timeout_s * (len(parts) + 1))
             host, port = options.host, options.port
         else:
             host, port = running
@@ -284,10 +322,14 @@ def deploy(parts: Sequence[str | os.PathLike], config: Config | Mapping | str | 
     except BaseException:
         if started:
             import ray
+            from ray import serve
 
             serve.shutdown()
             ray.shutdown()
         raise
+    finally:
+        if held is not None:
+            held.close()
     host = "127.0.0.1" if host in ("0.0.0.0", "") else host
     url = f"http://{host}:{port}{options.route}"
     return ServedChain(options.name, url, serve.get_app_handle(options.name), describe(signatures, config), started)

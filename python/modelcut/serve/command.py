@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -28,7 +30,10 @@ X-Modelcut-Timing header. A request with a missing, extra, mistyped or
 misshapen input gets 400 and one line naming it; a stage that fails 500,
 one that stays unavailable 503, one that does not answer in --timeout 504.
 
-Without --address, Ray starts on this machine, on 127.0.0.1. On a cluster:
+Without --address, Ray starts on this machine and every server it and
+Ray Serve open listens on 127.0.0.1 (the HTTP proxy too, unless --host).
+Only modelcut's own lines go to stdout; Ray's log lines are hidden unless
+-v shows them on stderr. On a cluster:
   head:    ray start --head --node-ip-address HEAD_IP --resources '{"edge": 1}'
   others:  ray start --address HEAD_IP:6379 --resources '{"server": 1}'
   then:    modelcut serve p1.onnx p2.onnx --address auto --host 0.0.0.0 \\
@@ -94,6 +99,8 @@ def add_serve_parser(commands, formatter) -> argparse.ArgumentParser:
     service.add_argument("--json", action="store_true",
                          help="once serving, print the URL and the chain as one JSON line on stdout")
     service.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    service.add_argument("-v", "--verbose", action="store_true",
+                         help="show Ray's own log lines (INFO and up) on stderr; hidden by default")
     serve.set_defaults(run=cmd_serve)
     return serve
 
@@ -148,42 +155,69 @@ def cmd_serve(args) -> int:
         say(f"stage(s) {', '.join(map(str, skipped))} do not batch: their part has no symbolic first dimension")
     from .app import deploy
 
-    # deploy() checks the parts chain before it starts or joins Ray
-    served = deploy(args.parts, config, progress=say, deploy_timeout_s=deploy_timeout)
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with _stdout_for_modelcut_only(args.verbose) as out:
+        # deploy() checks the parts chain before it starts or joins Ray
+        served = deploy(args.parts, config, progress=say, deploy_timeout_s=deploy_timeout,
+                        ray_log_level="INFO" if args.verbose else "CRITICAL")
+        stop = threading.Event()
+        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            if args.json:
-                print(json.dumps({"url": served.url, **served.description}), flush=True)
-            else:
-                _print_summary(served)
-            say("serving; Ctrl-C stops")
-            while not stop.wait(0.5):
-                pass
-            say("stopping")
+            try:
+                if args.json:
+                    print(json.dumps({"url": served.url, **served.description}), file=out, flush=True)
+                else:
+                    _print_summary(served, out)
+                say("serving; Ctrl-C stops")
+                while not stop.wait(0.5):
+                    pass
+                say("stopping")
+            finally:
+                served.shutdown()
         finally:
-            served.shutdown()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     return 0
 
 
-def _print_summary(served) -> None:
+@contextlib.contextmanager
+def _stdout_for_modelcut_only(verbose: bool):
+    """Yields the stream for modelcut's own output: stdout. Everything else
+    that would go there goes to stderr (-v) or nowhere: Ray prints its
+    raylet's messages to sys.stdout, and the processes it starts inherit
+    file descriptor 1, so both are pointed elsewhere while Ray runs."""
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding=sys.stdout.encoding,
+                    errors=sys.stdout.errors)
+    original = sys.stdout
+    elsewhere = os.dup(sys.stderr.fileno()) if verbose else os.open(os.devnull, os.O_WRONLY)
+    os.dup2(elsewhere, original.fileno())
+    os.close(elsewhere)
+    sys.stdout = sys.stderr if verbose else open(os.devnull, "w")
+    try:
+        yield out
+    finally:
+        if sys.stdout is not sys.stderr:
+            sys.stdout.close()
+        sys.stdout = original
+        os.dup2(out.fileno(), original.fileno())
+        out.close()
+
+
+def _print_summary(served, out) -> None:
     from ..cli import printable
 
     description = served.description
-    print(f"serving '{served.name}' at {served.url}", flush=True)
+    print(f"serving '{served.name}' at {served.url}", file=out, flush=True)
     for index, stage in enumerate(description["stages"]):
         resources = ",".join(f"{name}={amount:g}" for name, amount in stage["resources"].items())
         batch = f", batches of up to {stage['max_batch_size']}" if stage["max_batch_size"] else ""
         print(printable(f"  stage {index + 1}: {stage['part']}  {stage['replicas']} replica(s), "
-                        f"{resources}{batch}"))
+                        f"{resources}{batch}"), file=out)
     for index, cut in enumerate(description["cuts"]):
         actions = [f"noise {cut['noise']:g}"] if cut["noise"] else []
         actions += [f"intervene {cut['intervene']}"] if cut["intervene"] else []
         if actions:
-            print(printable(f"  cut {index + 1}: {', '.join(actions)}"))
+            print(printable(f"  cut {index + 1}: {', '.join(actions)}"), file=out)
     inputs = ", ".join(spec["name"] for spec in description["inputs"])
-    print(printable(f"POST the inputs ({inputs}) as .npz, .npy or JSON; GET describes the chain"), flush=True)
+    print(printable(f"POST the inputs ({inputs}) as .npz, .npy or JSON; GET describes the chain"), file=out,
+          flush=True)

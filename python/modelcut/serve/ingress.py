@@ -18,7 +18,8 @@ from ray import serve
 
 from .._ort import InputSpec
 from .failures import StageFailed, one_line
-from .wire import BadRequest, check_request, decode_request, encode_response
+from .loopback import keep_replica_grpc_on_node_address
+from .wire import BadRequest, answer_format, check_request, decode_request, encode_response
 
 Values = dict[str, np.ndarray]
 
@@ -27,7 +28,9 @@ Values = dict[str, np.ndarray]
 class Ingress:
     def __init__(self, description: dict, inputs: Sequence[InputSpec], stages: Sequence, timeout_s: float,
                  attempts: int, max_request_bytes: int) -> None:
+        keep_replica_grpc_on_node_address()
         self._description = description
+        self._outputs = [spec["name"] for spec in description["outputs"]]
         self._inputs = list(inputs)
         self._stages = list(stages)
         self._timeout_s = timeout_s
@@ -38,9 +41,13 @@ class Ingress:
 
     async def __call__(self, request):
         """HTTP: POST inputs (.npz, .npy or JSON) for outputs in the same
-        format; GET for the description of the chain."""
+        format; GET for the description of the chain. Only at the chain's
+        route itself: Ray Serve passes on every path under it."""
         from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+        route = request.scope.get("root_path", "")
+        if request.scope["path"][len(route):] not in ("", "/"):
+            return PlainTextResponse(f"nothing here: the chain is at {route or '/'}\n", status_code=404)
         if request.method == "GET":
             return JSONResponse(self._description)
         if request.method != "POST":
@@ -55,12 +62,13 @@ class Ingress:
             body = await request.body()
             feeds, kind = decode_request(body, request.headers.get("content-type"), self._inputs,
                                          self._max_request_bytes)
+            kind = answer_format(kind, self._outputs)
             read = time.perf_counter()
             outputs, timing = await self._run(feeds)
             ran = time.perf_counter()
             content, media_type = encode_response(outputs, kind)
         except BadRequest as error:
-            return PlainTextResponse(one_line(error) + "\n", status_code=400)
+            return PlainTextResponse(one_line(error) + "\n", status_code=error.status)
         except StageFailed as error:
             return PlainTextResponse(one_line(error) + "\n", status_code=error.status)
         except Exception as error:  # noqa: BLE001 - the server answers every request, whatever failed

@@ -51,7 +51,9 @@ class Stage:
                  optimize: bool, max_batch_size: int, batch_wait_s: float) -> None:
         from .._ort import make_session
         from ..intervene import gaussian_noise
+        from .loopback import keep_replica_grpc_on_node_address
 
+        keep_replica_grpc_on_node_address()
         self._number = number
         self._label = label
         self._cut = cut  # the cut before this stage (None for the first)
