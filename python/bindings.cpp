@@ -23,6 +23,7 @@
 #include "modelcut/partition.h"
 #include "modelcut/plan.h"
 #include "modelcut/resolve.h"
+#include "util/output_files.h"
 
 namespace py = pybind11;
 
@@ -510,6 +511,45 @@ PYBIND11_MODULE(_core, m) {
         return out;
       },
       py::arg("model"), "Every file reading MODEL involves: the model and its external data files.");
+  // Python's writers go through the same output checks and renames as the
+  // core's (python/modelcut/outputs.py), so there is one rule for outputs.
+  m.def(
+      "check_output_path",
+      [](const std::string& target, const std::vector<std::string>& inputs, bool overwrite) {
+        py::gil_scoped_release release;
+        modelcut::check_output_path(target, {inputs.begin(), inputs.end()}, overwrite);
+      },
+      py::arg("target"), py::arg("inputs"), py::arg("overwrite"),
+      "Raise Error unless TARGET may be written: not one of INPUTS nor a folder holding one, not existing unless "
+      "OVERWRITE, and only ever a regular file or a folder of them.");
+  m.def(
+      "temporary_file",
+      [](const std::string& target) {
+        modelcut::TemporaryFile file(target);
+        file.keep();  // the caller writes it, then hands it to replace_file or removes it
+        return text(file.path().string());
+      },
+      py::arg("target"), "A new empty file beside TARGET under a hidden temporary name; its path.");
+  m.def(
+      "replace_file",
+      [](const std::string& temporary, const std::string& target) {
+        py::gil_scoped_release release;
+        modelcut::replace_file(temporary, target);
+      },
+      py::arg("temporary"), py::arg("target"),
+      "Rename the complete TEMPORARY to TARGET, if what is at TARGET may be replaced.");
+  m.def(
+      "staging_directory",
+      [](const std::string& target) { return text(modelcut::make_staging_directory(target).string()); },
+      py::arg("target"), "A new empty folder beside TARGET under a hidden temporary name; its path.");
+  m.def(
+      "replace_directory",
+      [](const std::string& staging, const std::string& target, bool overwrite) {
+        py::gil_scoped_release release;
+        modelcut::replace_directory(staging, target, overwrite);
+      },
+      py::arg("staging"), py::arg("target"), py::arg("overwrite"),
+      "Move the complete folder STAGING to TARGET, replacing TARGET only with OVERWRITE and only if it may be.");
   m.def(
       "structure_only",
       [](const std::string& model) {

@@ -139,7 +139,8 @@ SplitResult Model::split(const SplitOptions& options) const {
   const bool in_place = options.weights.mode == WeightMode::InPlace;
   const fs::path folder = in_place ? in_place_folder(model_path, options.output_dir) : options.output_dir;
   if (!in_place && options.output_dir.empty()) fail("no output directory given");
-  const std::vector<fs::path> inputs = model.input_files();
+  std::vector<fs::path> inputs = model.input_files();
+  inputs.insert(inputs.end(), options.also_read.begin(), options.also_read.end());
   if (!in_place) check_output_path(options.output_dir, inputs, options.overwrite);
   const Dataflow& dataflow = model.dataflow();
 
@@ -247,7 +248,9 @@ SplitResult split_model(const fs::path& model_path, const SplitOptions& options)
     if (options.output_dir.empty()) fail("no output directory given");
     // Early, before the model is read, for the common mistake; the files the
     // model reads are known only once it is open, and checked by split.
-    check_output_path(options.output_dir, {model_path}, options.overwrite);
+    std::vector<fs::path> inputs = options.also_read;
+    inputs.push_back(model_path);
+    check_output_path(options.output_dir, inputs, options.overwrite);
   }
   return Model::open(model_path, options.type_hints).split(options);
 }

@@ -70,6 +70,9 @@ struct SplitOptions {
   // beside the model instead: output_dir must then be empty or that folder.
   std::filesystem::path output_dir;
   bool overwrite = false;
+  // Files the caller read besides the model (a plan's profiles): like the
+  // model's own files, never replaced or deleted by the output.
+  std::vector<std::filesystem::path> also_read;
   // Serialized models whose value_info gives types the source lacks (e.g. the
   // output of ONNX shape inference on structure_only()).
   std::vector<std::string> type_hints;

@@ -20,6 +20,7 @@
 #include "cli/units.h"
 #include "modelcut/file_type.h"
 #include "modelcut/plan.h"
+#include "util/output_files.h"
 
 namespace modelcut::cli {
 namespace {
@@ -293,6 +294,17 @@ int run_plan(const Arguments& arguments, Output& output) {
     pipeline->max_boundary_bytes = request.max_boundary_bytes;
     pipeline->dims = dims;
   }
+  // The profiles read are inputs too: --split DIR --force never deletes one
+  // lying inside DIR. Checked before any time is spent planning.
+  std::vector<std::filesystem::path> profiles;
+  for (const char* option : {"profile", "device", "server"}) {
+    if (const auto path = arguments.value(option)) profiles.emplace_back(*path);
+  }
+  if (split_dir) {
+    std::vector<std::filesystem::path> reads = profiles;
+    reads.emplace_back(model);
+    check_output_path(*split_dir, reads, force);
+  }
 
   const Model opened = Model::open(model);
   const auto start = std::chrono::steady_clock::now();
@@ -317,6 +329,7 @@ int run_plan(const Arguments& arguments, Output& output) {
     for (const PlanCut& cut : plan.cuts) options.cuts.push_back(cut.spec);
     options.output_dir = *split_dir;
     options.overwrite = force;
+    options.also_read = profiles;
     ProgressBar bar(!arguments.flag("quiet") && !json);
     options.progress = [&bar](std::size_t part, std::uint64_t done, std::uint64_t total) { bar(part, done, total); };
     parts = opened.split(options);

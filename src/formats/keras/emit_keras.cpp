@@ -17,6 +17,7 @@
 #include <optional>
 #include <set>
 
+#include "../../util/output_files.h"
 #include "hdf5_structure_copy.h"
 #include "keras_part_archive.h"
 #include "modelcut/error.h"
@@ -47,34 +48,6 @@ Json shape_json(const TensorType& type) {
   for (std::int64_t dim : type.dims) shape.push_back(dim < 0 ? Json(nullptr) : Json(dim));
   return shape;
 }
-
-// A file written under a temporary name beside its destination and renamed
-// into place by commit(); removed if never committed.
-class PendingFile {
- public:
-  explicit PendingFile(fs::path target)
-      : target_(std::move(target)),
-        temporary_(target_.parent_path() /
-                   ("." + target_.filename().string() + ".partial-" + std::to_string(::getpid()))) {}
-  ~PendingFile() {
-    if (!committed_) {
-      std::error_code error;
-      fs::remove(temporary_, error);
-    }
-  }
-  const fs::path& path() const { return temporary_; }
-  void commit() {
-    std::error_code error;
-    fs::rename(temporary_, target_, error);
-    if (error) fail("cannot write ", quoted(target_.string()), ": ", error.message());
-    committed_ = true;
-  }
-
- private:
-  fs::path target_;
-  fs::path temporary_;
-  bool committed_ = false;
-};
 
 struct PartLayer {
   std::optional<std::size_t> source;  // index in KerasModel::layers; none for an InputLayer
@@ -125,7 +98,7 @@ class PartWriter {
 
   void write(const fs::path& target) const {
     const Json root = config();
-    PendingFile output(target);
+    TemporaryFile output(target);  // HDF5 and libzip write it by its name
     if (model_.container == Container::Zip) {
       std::string metadata = model_.metadata;
       if (metadata.empty()) metadata = Json{{"keras_version", model_.keras_version}}.dump();
