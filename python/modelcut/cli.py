@@ -14,7 +14,6 @@ import os
 import pickle
 import re
 import sys
-import tempfile
 import traceback
 import zipfile
 import zlib
@@ -24,11 +23,11 @@ if TYPE_CHECKING:
     import numpy as np
 
 from . import _core, api
+from .outputs import check_output, output_file
 from .plan import BALANCES, plan_device_server
 from .plan import plan as plan_pipeline
 from .plan import profile as profile_model
 from .plan.plot import check_plot_path
-from .plan.profile_file import as_created
 from .plan.units import format_seconds, parse_bytes, parse_rate, parse_rates, parse_seconds
 from .serve.command import add_serve_parser
 from .text import printable
@@ -251,20 +250,11 @@ def _save_outputs(args, outputs: dict[str, np.ndarray]) -> None:
     target = args.save if args.save.endswith(".npz") else args.save + ".npz"  # as np.savez names it
     reads = [*args.parts, *([args.reference] if args.reference else []), *([args.inputs] if args.inputs else [])]
     reads = [file for path in reads for file in ([path] if api.is_keras_file(path) else _core.input_files(path))]
-    for path in reads:
-        if os.path.exists(target) and os.path.samefile(target, path):
-            raise _core.Error(f"--save '{target}' is the input '{path}'; modelcut never replaces a file it reads")
+    check_output(target, reads, overwrite=True)  # --save replaces an earlier result, never an input
     import numpy as np
 
-    folder = os.path.dirname(os.path.abspath(target))
-    with tempfile.NamedTemporaryFile(dir=folder, prefix=".modelcut-", suffix=".npz", delete=False) as file:
-        try:
-            np.savez(file, **outputs)
-            as_created(file.name)
-        except BaseException:
-            os.unlink(file.name)
-            raise
-    os.replace(file.name, target)
+    with output_file(target) as temporary:  # named *.npz: np.savez adds nothing
+        np.savez(temporary, **outputs)
 
 
 def cmd_merge(args) -> int:
@@ -464,10 +454,14 @@ def cmd_plan(args) -> int:
         reads = [args.model]
     else:
         reads = _core.input_files(args.model)
+    # The profiles are inputs too: neither --plot nor --split --force replaces one.
+    reads = [*reads, *(path for path in (args.profile, args.device, args.server) if path is not None)]
     if args.plot:
         check_plot_path(args.plot, args.force, reads)
     if args.split and os.path.lexists(args.split) and not args.force:
         raise ValueError(f"--split '{args.split}' exists; give --force to replace it")
+    if args.split:
+        check_output(args.split, reads, args.force)
     quiet = args.quiet or args.json
     if args.device is not None:
         plan = plan_device_server(

@@ -1,11 +1,14 @@
 # No file a command reads is ever deleted or overwritten, whatever --force
-# says: not the model, and not the external data files it reads or that
-# in-place parts read. Each case through the CLI: exit 2, one clear line,
-# every input byte-identical afterwards and nothing half-written.
+# says: not the model, not the external data files it reads or that in-place
+# parts read, not a plan's profiles, not profile's calibration data. Each
+# case through the CLI: exit 2, one clear line, every input byte-identical
+# afterwards and nothing half-written.
 import hashlib
 import os
 import subprocess
 
+import modelcut
+import numpy as np
 import onnx
 import pytest
 from cli_support import cli_argv, cli_env
@@ -112,3 +115,80 @@ def test_force_still_replaces_what_is_not_an_input(tmp_path):
     merged = run_cli("merge", out / "mlp.part1.onnx", out / "mlp.part2.onnx", "-o", out / "mlp.part1.onnx.data",
                      "--force")
     assert_refused(merged, "is the input")
+
+
+# ------------------------------------------------------------ plan and profile
+# Their inputs are the model's files, the profiles (--profile, --device,
+# --server) and the calibration data (--inputs).
+
+
+def record_profile(model, path) -> str:
+    """A real profile of `model` (one run), at `path` whatever its extension."""
+    modelcut.profile(model, runs=1, warmup=0, output=path + ".json")
+    os.replace(path + ".json", path)
+    return str(path)
+
+
+def test_plan_split_force_over_the_folder_holding_the_profile(tmp_path):
+    model = save_with_data(tmp_path / "model", "mlp.bin")
+    out = tmp_path / "stages"
+    out.mkdir()
+    profile = record_profile(model, str(out / "times.json"))
+    before = snapshot(tmp_path)
+    result = run_cli("plan", model, "--stages", "2", "--balance", "time", "--profile", profile,
+                     "--split", out, "--force")
+    assert_refused(result, "output directory", "holds the input", "times.json")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("inside", ["device", "server"])
+def test_plan_split_force_over_the_folder_holding_a_device_or_server_profile(tmp_path, inside):
+    model = save_with_data(tmp_path / "model", "mlp.bin")
+    out = tmp_path / "parts"
+    out.mkdir()
+    profiles = {name: record_profile(model, str((out if name == inside else tmp_path) / f"{name}.json"))
+                for name in ("device", "server")}
+    before = snapshot(tmp_path)
+    result = run_cli("plan", model, "--device", profiles["device"], "--server", profiles["server"],
+                     "--bandwidth", "1MB/s", "--split", out, "--force")
+    assert_refused(result, "output directory", "holds the input", f"{inside}.json")
+    assert snapshot(tmp_path) == before
+
+
+def test_plan_plot_force_over_the_profile(tmp_path):
+    """A profile named like a picture: --plot over it is refused, not drawn over."""
+    model = save_with_data(tmp_path / "model", "mlp.bin")
+    profile = record_profile(model, str(tmp_path / "times.png"))
+    before = snapshot(tmp_path)
+    result = run_cli("plan", model, "--stages", "2", "--balance", "time", "--profile", profile,
+                     "--plot", profile, "--force")
+    assert_refused(result, "'" + profile + "'", "is the input")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("over", ["external data", "calibration data"])
+def test_profile_force_over_what_it_reads(tmp_path, over):
+    model = save_with_data(tmp_path, "mlp.bin")
+    feeds = tmp_path / "feeds.npz"
+    np.savez(feeds, x=np.ones((1, 64), np.float32))
+    target = tmp_path / "mlp.bin" if over == "external data" else feeds
+    before = snapshot(tmp_path)
+    result = run_cli("profile", model, "--inputs", feeds, "--runs", "1", "--warmup", "0", "-o", target,
+                     "--force")
+    assert_refused(result, "'" + str(target) + "'", "is the input")
+    assert snapshot(tmp_path) == before
+
+
+def test_plan_api_split_and_plot_never_replace_the_profile(tmp_path):
+    """The same promise in the Python API: a Plan's split and plot know the profiles it was made from."""
+    model = save_with_data(tmp_path / "model", "mlp.bin")
+    out = tmp_path / "stages"
+    out.mkdir()
+    profile = record_profile(model, str(out / "times.png"))
+    plan = modelcut.plan(model, stages=2, balance="time", profile=profile)
+    before = snapshot(tmp_path)
+    with pytest.raises(modelcut.Error, match="holds the input"):
+        plan.split(out, overwrite=True)
+    with pytest.raises(modelcut.Error, match="is the input"):
+        plan.plot(profile, overwrite=True)
+    assert snapshot(tmp_path) == before

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from .. import _core
 from ..intervene import ChainError
+from ..outputs import check_output, output_file
 from .flat_graph import flatten_model, is_live_keras
 from .port_names import recorded_port_names
 from .renamed import unique_operations
@@ -82,12 +83,9 @@ def merge_keras_files(paths: Sequence, output, *, overwrite: bool = False, custo
     paths = [os.fspath(path) for path in paths]
     for path in paths:
         _core.check_input_file(path)
-        if os.path.exists(output) and os.path.samefile(path, output):
-            raise _core.Error(f"'{output}' is one of the parts; the merged model must go to another file")
-    if os.path.lexists(output) and not overwrite:
-        raise _core.Error(f"'{output}' already exists (overwrite it with --force)")
     if os.path.isdir(output):
         raise _core.Error(f"'{output}' is a directory")
+    check_output(output, paths, overwrite)
     models = []
     for path in paths:
         model = load_keras_model(path, custom_objects)
@@ -95,13 +93,7 @@ def merge_keras_files(paths: Sequence, output, *, overwrite: bool = False, custo
             raise _core.Error(f"'{path}': written by tf-keras 2; only Keras 3 parts can be merged")
         models.append(model)
     merged = merge_live(models)
-    folder = os.path.dirname(os.path.abspath(output))
-    partial = os.path.join(folder, f".{os.path.basename(output)}.partial-{os.getpid()}.keras")
-    try:
-        merged.save(partial)
-        os.replace(partial, output)
-    finally:
-        if os.path.lexists(partial):
-            os.unlink(partial)
+    with output_file(output) as temporary:  # named *.keras, as Keras requires
+        merged.save(temporary)
     calls = sum(len(flatten_model(model).calls) for model in models)
     return {"path": output, "nodes": calls, "initializers": len(merged.weights)}

@@ -11,6 +11,7 @@ from contextlib import ExitStack
 from typing import Mapping, Sequence
 
 from .. import _core, api
+from ..outputs import check_output
 from .profile_file import read_profile
 from .profiler import check_dims
 from .profiler import profile as measure_profile
@@ -67,13 +68,21 @@ class Plan:
         """Draws the plan into `path` (.png, .svg or .pdf) with matplotlib."""
         from .plot import plot_plan
 
-        return plot_plan(self, os.fspath(path), overwrite=overwrite)
+        return plot_plan(self, os.fspath(path), overwrite=overwrite, reads=self._files_read())
 
     def split(self, output_dir: str | os.PathLike, **options) -> api.SplitResult:
         """Splits the model at this plan's cuts (options as for modelcut.split)."""
         if not self.cuts:
             raise ValueError(f"the plan has no cut ({self.placement or '1 stage'}): there is nothing to split")
+        # The split checks the model's own files; the profiles are inputs too.
+        check_output(output_dir, self._files_read(), bool(options.get("overwrite", False)))
         return api.split(self.model, self.at, output_dir, **options)
+
+    def _files_read(self) -> list[str]:
+        """The files this plan was made from: the model, and the profiles given by path."""
+        profiles = [self.request.get(key) for key in ("profile", "device", "server")]
+        model = [self.model] if isinstance(self.model, str) else []
+        return model + [path for path in profiles if isinstance(path, str)]
 
     def __repr__(self) -> str:
         return f"Plan({self.kind}, {self.objective}, at={self.at!r})"

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 
-from .profile_file import as_created
+from ..outputs import check_output, output_file
 from .table import format_cost
 from .units import format_bytes, format_rate, format_seconds
 
@@ -20,17 +19,12 @@ def check_plot_path(path: str, overwrite: bool, reads: list[str] = ()) -> None:
     """Refuses, before planning, a picture path that cannot be written."""
     if not path.lower().endswith(FORMATS):
         raise ValueError(f"--plot '{path}': give a .png, .svg or .pdf file")
-    if os.path.isdir(path):
+    if os.path.isdir(path) and not os.path.islink(path):  # a link is refused by check_output
         raise ValueError(f"--plot '{path}' is a directory")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise ValueError(f"--plot '{path}': the folder '{folder}' does not exist")
-    if os.path.lexists(path):
-        for read in reads:
-            if os.path.exists(read) and os.path.samefile(path, read):
-                raise ValueError(f"--plot '{path}' is the input '{read}'; modelcut never replaces a file it reads")
-        if not overwrite:
-            raise ValueError(f"--plot '{path}' exists; give --force to replace it")
+    check_output(path, reads, overwrite)
 
 
 def _pyplot():
@@ -172,8 +166,9 @@ def _draw_device_server(plan, figure) -> None:
     axes.set_title(f"{model}: best device/server cut by bandwidth ({link})", fontsize=11)
 
 
-def plot_plan(plan, path: str, overwrite: bool = False) -> str:
-    check_plot_path(path, overwrite)
+def plot_plan(plan, path: str, overwrite: bool = False, reads: list[str] = ()) -> str:
+    """Draws `plan` into `path`, never over one of `reads` (the files the plan was made from)."""
+    check_plot_path(path, overwrite, reads)
     plt = _pyplot()
     figure = plt.figure(figsize=(11, 6), dpi=100)
     try:
@@ -182,21 +177,12 @@ def plot_plan(plan, path: str, overwrite: bool = False) -> str:
         else:
             _draw_pipeline(plan, figure)
         figure.tight_layout()
-        # Written whole under a temporary name, then renamed into place.
         suffix = os.path.splitext(path)[1]
-        folder = os.path.dirname(os.path.abspath(path))
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".modelcut-", suffix=suffix, delete=False) as file:
-            try:
-                # Fixed metadata: the same plan draws the same bytes.
-                metadata = {".png": {"Software": None}, ".svg": {"Date": None},
-                            ".pdf": {"CreationDate": None}}[suffix.lower()]
-                with plt.rc_context({"svg.hashsalt": "modelcut"}):
-                    figure.savefig(file, format=suffix[1:].lower(), metadata=metadata)
-                as_created(file.name)
-            except BaseException:
-                os.unlink(file.name)
-                raise
-        os.replace(file.name, path)
+        # Fixed metadata: the same plan draws the same bytes.
+        metadata = {".png": {"Software": None}, ".svg": {"Date": None},
+                    ".pdf": {"CreationDate": None}}[suffix.lower()]
+        with output_file(path) as temporary, plt.rc_context({"svg.hashsalt": "modelcut"}):
+            figure.savefig(temporary, format=suffix[1:].lower(), metadata=metadata)
     finally:
         plt.close(figure)
     return path

@@ -1,17 +1,17 @@
 # The profile file that `modelcut profile` writes and the planners read:
 # median microseconds per node per run, keyed by the dataflow's node names,
-# plus where and how it was measured. Written atomically (a temporary file
-# renamed into place), never over an existing file unless asked, and never
-# over a file the profiled model reads.
+# plus where and how it was measured. Written as every output is
+# (modelcut.outputs): whole or not at all, never over an existing file unless
+# asked, never over a file the profiled model reads.
 from __future__ import annotations
 
 import json
 import math
 import os
 import platform
-import tempfile
 
 from .. import _core
+from ..outputs import check_output, output_file
 
 FORMAT = "modelcut-profile"
 VERSION = 1
@@ -38,44 +38,22 @@ def median(values: list[float]) -> float:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def check_output_path(output: str, reads: list[str], overwrite: bool) -> None:
-    """Refuses an output that exists (unless `overwrite`) or is a file the
-    model reads, before any time is spent profiling."""
-    if os.path.isdir(output):
+def check_profile_path(output: str, reads: list[str], overwrite: bool) -> None:
+    """Refuses, before any time is spent profiling, an output that cannot be
+    written (see modelcut.outputs.check_output)."""
+    if os.path.isdir(output) and not os.path.islink(output):  # a link is refused by check_output
         raise ValueError(f"-o '{output}' is a directory; give the profile file's path (e.g. times.json)")
-    if not os.path.lexists(output):
-        folder = os.path.dirname(os.path.abspath(output))
-        if not os.path.isdir(folder):
-            raise ValueError(f"-o '{output}': the folder '{folder}' does not exist")
-        return
-    for path in reads:
-        if os.path.exists(path) and os.path.samefile(output, path):
-            raise ValueError(f"-o '{output}' is the input '{path}'; modelcut never replaces a file it reads")
-    if not overwrite:
-        raise ValueError(f"-o '{output}' exists; give --force to replace it")
-
-
-def as_created(path: str) -> None:
-    """Gives a temporary file the permissions a newly created file gets
-    (tempfile makes it 0600, readable by its owner only)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise ValueError(f"-o '{output}': the folder '{folder}' does not exist")
+    check_output(output, reads, overwrite)
 
 
 def write_profile(profile: dict, output: str) -> None:
-    """Writes `profile` as JSON under a temporary name, then renames it into place."""
+    """Writes `profile` as JSON, whole or not at all."""
     text = json.dumps(profile, indent=2, allow_nan=False) + "\n"
-    folder = os.path.dirname(os.path.abspath(output))
-    with tempfile.NamedTemporaryFile("w", dir=folder, prefix=".modelcut-", suffix=".json",
-                                     delete=False, encoding="utf-8") as file:
-        try:
-            file.write(text)
-            as_created(file.name)
-        except BaseException:
-            os.unlink(file.name)
-            raise
-    os.replace(file.name, output)
+    with output_file(output) as temporary, open(temporary, "w", encoding="utf-8") as file:
+        file.write(text)
 
 
 def build_profile(model: str, runtime: str, threads: int, runs: int, batch: int, dims: dict[str, int],

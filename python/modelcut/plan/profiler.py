@@ -9,7 +9,7 @@ import os
 from typing import Callable, Mapping
 
 from .. import _core
-from .profile_file import build_profile, check_output_path, write_profile
+from .profile_file import build_profile, check_profile_path, write_profile
 
 Progress = Callable[[int, int], None]
 
@@ -92,7 +92,7 @@ def profile(
         _core.check_input_file(inputs)
     if output is not None:
         output = os.fspath(output)
-        check_output_path(output, model_files(path) + ([inputs] if inputs else []), overwrite)
+        check_profile_path(output, model_files(path) + ([inputs] if inputs else []), overwrite)
 
     if progress is not None:
         progress(0, warmup + runs)

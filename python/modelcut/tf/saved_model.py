@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import tempfile
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from .. import _core
+from ..outputs import check_output, move_output_folder
 
 DEFAULT_SIGNATURE = "serving_default"
 SERVE_TAG = "serve"
@@ -301,16 +301,11 @@ def _check_destinations(source: str, destinations: list[str], overwrite: bool) -
         real = os.path.realpath(destination)
         if real == source_real or source_real.startswith(real + os.sep) or real.startswith(source_real + os.sep):
             raise _core.Error(f"{destination}: would overwrite the model being cut; choose another output directory")
-        if os.path.lexists(destination):
-            if not overwrite:
-                raise _core.Error(f"the output '{destination}' already exists; remove it or pass --force to "
-                                  "replace it")
-            if not is_saved_model(destination):
-                raise _core.Error(f"{destination}: exists and is not a SavedModel; not overwriting it")
+        check_output(destination, [source], overwrite)
+        if os.path.lexists(destination) and not is_saved_model(destination):
+            raise _core.Error(f"{destination}: exists and is not a SavedModel; not overwriting it")
 
 
 def _move_into_place(staged: list[str], destinations: list[str], overwrite: bool) -> None:
     for folder, destination in zip(staged, destinations):
-        if os.path.lexists(destination) and overwrite:
-            shutil.rmtree(destination)
-        os.replace(folder, destination)
+        move_output_folder(folder, destination, overwrite)
