@@ -4,7 +4,8 @@
 #
 #   scripts/fuzz.sh [--time SECONDS] [--seed N] [--stop-on-crash] [TARGET...]
 #       Fuzz each target (default: all of fuzz_onnx, fuzz_pb, fuzz_keras,
-#       fuzz_h5, fuzz_profile; short names onnx, pb, keras, h5, profile)
+#       fuzz_h5, fuzz_profile, fuzz_options; short names onnx, pb, keras,
+#       h5, profile, options)
 #       for SECONDS (default 60), one after the other, starting from its
 #       seed corpus. New crashes, hangs and out-of-memory inputs are copied
 #       to tests/fuzz/regressions/<target>/.
@@ -31,7 +32,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_TARGETS=(fuzz_onnx fuzz_pb fuzz_keras fuzz_h5 fuzz_profile)
+ALL_TARGETS=(fuzz_onnx fuzz_pb fuzz_keras fuzz_h5 fuzz_profile fuzz_options)
 seconds=60
 mode=fuzz
 stop_on_crash=0
@@ -45,9 +46,9 @@ while [ $# -gt 0 ]; do
     --stop-on-crash) stop_on_crash=1; shift ;;
     --regressions) mode=regressions; shift ;;
     --build-only) mode=build; shift ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    fuzz_onnx|fuzz_pb|fuzz_keras|fuzz_h5|fuzz_profile) targets+=("$1"); shift ;;
-    onnx|pb|keras|h5|profile) targets+=("fuzz_$1"); shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    fuzz_onnx|fuzz_pb|fuzz_keras|fuzz_h5|fuzz_profile|fuzz_options) targets+=("$1"); shift ;;
+    onnx|pb|keras|h5|profile|options) targets+=("fuzz_$1"); shift ;;
     *) echo "fuzz.sh: unknown argument '$1' (targets: ${ALL_TARGETS[*]})" >&2; exit 2 ;;
   esac
 done
@@ -56,7 +57,7 @@ timeout_seconds="${TIMEOUT:-10}"
 rss_limit_mb="${RSS_LIMIT_MB:-2048}"
 malloc_limit_mb="${MALLOC_LIMIT_MB:-1073741824}"
 
-build=build/fuzz
+build="${FUZZ_BUILD:-build/fuzz}"  # another folder for a second build beside it
 # -O1 keeps builds quick and stacks readable; the fuzzers are still fast.
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DMODELCUT_FUZZ=ON -DMODELCUT_BUILD_EXAMPLES=OFF \
   -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g" >/dev/null

@@ -113,6 +113,11 @@ class ProgressBar:
 def cmd_split(args) -> int:
     if args.output is None and args.weights != "in-place":
         raise ValueError("no output directory: give -o DIR (only --weights in-place writes beside the model)")
+    threshold = args.external_threshold
+    if threshold < 0:
+        raise ValueError(f"--external-threshold {threshold}: give a number of bytes >= 0")
+    if threshold >= 2**64:
+        raise ValueError(f"--external-threshold {threshold}: give a number of bytes below 2**64")
     bar = ProgressBar(enabled=not args.quiet and not args.json)
     try:
         status = None if args.quiet or args.json else (lambda text: print(printable(text), file=sys.stderr))
@@ -351,7 +356,7 @@ def _dims(args) -> dict[str, int]:
     dims = {}
     for text in args.dim or []:
         name, equals, size = text.partition("=")
-        if not equals or not name or not size.strip().isdigit() or int(size) < 1:
+        if not equals or not name or not size.strip().isdigit() or not 1 <= int(size) < 2**64:
             raise ValueError(f"--dim {text!r}: write NAME=SIZE with a size >= 1, e.g. --dim seq=128")
         dims[name] = int(size)
     return dims
@@ -360,6 +365,8 @@ def _dims(args) -> dict[str, int]:
 def _count(text: str, option: str, minimum: int = 1) -> int:
     if not text.strip().isdigit() or int(text) < minimum:
         raise ValueError(f"{option} {text!r}: give a whole number >= {minimum}")
+    if int(text) >= 2**64:  # as the native command, which reads counts as 64-bit integers
+        raise ValueError(f"{option} {text!r} is too large")
     return int(text)
 
 
@@ -682,7 +689,31 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     for command in (parser, split, check, run, merge, inspect, serve, *planning):
         command.error = _one_line_error(command)
+        for action in command._actions:
+            if action.nargs != 0 and not isinstance(action, argparse._SubParsersAction):
+                action.type = _bounded(action.type)
     return parser
+
+
+# The most characters of any value, an option's or a positional's, checked
+# before it is used: a path has at most PATH_MAX (4096) bytes, and no name,
+# size or count needs more. It bounds what one word can cost (matching a name
+# to the model's is quadratic in its length). The native command
+# (src/cli/arguments.h, kMaxValueLength) has the same rule, with the same words.
+MAX_VALUE_LENGTH = 4096
+
+
+def _bounded(convert):
+    """argparse's type= `convert`, after a check of the value's length."""
+    def bounded(text):
+        if isinstance(text, str) and len(text) > MAX_VALUE_LENGTH:
+            raise argparse.ArgumentTypeError(
+                f"the value is {len(text)} characters long (at most {MAX_VALUE_LENGTH})")
+        return text if convert is None else convert(text)
+
+    # argparse names the type in its message for a value it refuses ("invalid int value").
+    bounded.__name__ = getattr(convert, "__name__", "bounded")
+    return bounded
 
 
 def _add_signature_option(parser: argparse.ArgumentParser) -> None:

@@ -3,7 +3,6 @@
 #include "cli/arguments.h"
 
 #include <cctype>
-#include <regex>
 
 #include "cli/python_text.h"
 
@@ -36,6 +35,22 @@ bool is_integer(const std::string& text) {
     }
   }
   return digit_before;
+}
+
+// argparse's _negative_number_matcher, `^-\d+$|^-\d*\.\d+$`, scanned by
+// hand (std::regex recurses once per character, and a long word overflowed
+// the stack).
+bool is_negative_number(const std::string& word) {
+  if (word.size() < 2 || word[0] != '-') return false;
+  const std::size_t dot = word.find('.', 1);
+  const auto all_digits = [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+      if (!std::isdigit(static_cast<unsigned char>(word[i]))) return false;
+    }
+    return true;
+  };
+  if (dot == std::string::npos) return all_digits(1, word.size());
+  return dot + 1 < word.size() && all_digits(1, dot) && all_digits(dot + 1, word.size());
 }
 
 class Parser {
@@ -102,6 +117,7 @@ class Parser {
         }
         value = words[++i];
       }
+      check_length(action_name(*option), value);
       if (option->integer && !is_integer(value)) {
         fail("argument " + action_name(*option) + ": invalid int value: " + python_repr(value));
       }
@@ -128,6 +144,14 @@ class Parser {
 
  private:
   [[noreturn]] void fail(const std::string& message) const { throw UsageError{spec_.name, message}; }
+
+  void check_length(const std::string& name, const std::string& value) const {
+    const std::size_t length = value.size() > kMaxValueLength ? code_point_count(value) : value.size();
+    if (length > kMaxValueLength) {
+      fail("argument " + name + ": the value is " + std::to_string(length) + " characters long (at most " +
+           std::to_string(kMaxValueLength) + ")");
+    }
+  }
 
   // argparse's _parse_optional: the option a word names (exactly, with
   // "=value", "-oVALUE", or by a unique prefix), or nullptr for a positional
@@ -175,9 +199,8 @@ class Parser {
   // Words argparse takes for an option it does not know: "-x", "--bogus",
   // but not "-", "-1" nor words with a space.
   static bool looks_like_option(const std::string& word) {
-    static const std::regex negative_number("^-\\d+$|^-\\d*\\.\\d+$");
     if (word.size() < 2 || word[0] != '-') return false;
-    if (std::regex_match(word, negative_number)) return false;
+    if (is_negative_number(word)) return false;
     return word.find(' ') == std::string::npos;
   }
 
@@ -218,6 +241,7 @@ class Parser {
       } else {
         slot.push_back(run_[next++]);
       }
+      for (const std::string& value : slot) check_length(positional.metavar, value);
     }
     for (; next < run_.size(); ++next) arguments_.unrecognized.push_back(run_[next]);
     run_.clear();

@@ -12,6 +12,13 @@
 
 namespace modelcut::cli {
 
+// The most characters any value may have, an option's or a positional's,
+// checked before it is used: a path has at most PATH_MAX (4096) bytes, and
+// no name, size or count needs more. It bounds what one word can cost:
+// matching a name to the model's is quadratic in its length. cli.py's
+// MAX_VALUE_LENGTH is the same rule, with the same words.
+constexpr std::size_t kMaxValueLength = 4096;
+
 struct OptionSpec {
   std::vector<std::string> names;  // "-o", "--output"
   std::string dest;                // key in Arguments

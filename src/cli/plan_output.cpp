@@ -243,12 +243,6 @@ Json request_json(const PlanRequest& request) {
 
 }  // namespace
 
-std::size_t code_point_count(const std::string& text) {
-  std::size_t count = 0;
-  for (std::size_t i = 0; i < text.size(); ++count) next_code_point(text, i);
-  return count;
-}
-
 std::vector<std::string> plan_table(const Plan& plan, const PlanRequest& request) {
   std::vector<std::string> lines =
       plan.kind == "device-server" ? format_device_server(plan, request) : format_pipeline(plan, request);

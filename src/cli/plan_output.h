@@ -41,7 +41,4 @@ std::vector<std::string> plan_table(const Plan& plan, const PlanRequest& request
 // Plan.to_dict(): model, request, at, the planner's fields, plan_seconds.
 Json plan_json(const Plan& plan, const PlanRequest& request, double plan_seconds);
 
-// Python's len() of text decoded with surrogateescape: code points.
-std::size_t code_point_count(const std::string& text);
-
 }  // namespace modelcut::cli

@@ -52,6 +52,12 @@ std::uint32_t next_code_point(std::string_view text, std::size_t& i) {
   return code;
 }
 
+std::size_t code_point_count(std::string_view bytes) {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < bytes.size(); ++count) next_code_point(bytes, i);
+  return count;
+}
+
 std::string python_repr(std::string_view bytes) {
   const bool has_single = bytes.find('\'') != std::string_view::npos;
   const bool has_double = bytes.find('"') != std::string_view::npos;

@@ -23,4 +23,7 @@ std::string format_bytes(std::optional<std::uint64_t> count);
 // not start a valid sequence) and advances `i`.
 std::uint32_t next_code_point(std::string_view bytes, std::size_t& i);
 
+// Python's len() of text decoded with surrogateescape: code points.
+std::size_t code_point_count(std::string_view bytes);
+
 }  // namespace modelcut::cli
