@@ -26,6 +26,11 @@ bool is_executable_file(const std::string& path) {
 // Run by the interpreter as `-c`: a package that cannot be imported (not
 // installed, or numpy or onnx missing) ends in one line that says what to
 // install, not in a traceback.
+// NB: the interpreter runs isolated (-I, Python 3.4+): with a bare `-c` it
+// would put the working directory first on sys.path, and a numpy.py or a
+// modelcut/ folder there (in a downloaded model's folder, say) would be
+// imported and run; -I also leaves out the user's site-packages and the
+// PYTHON* variables (PYTHONPATH, PYTHONSTARTUP, ...), which could do the same.
 constexpr const char* kBootstrap =
     "import sys\n"
     "try:\n"
@@ -66,7 +71,7 @@ int hand_over(const std::vector<std::string>& words, const std::string& reason) 
                  command.c_str(), reason.c_str());
     return 2;
   }
-  std::vector<std::string> argv_text = {python, "-c", kBootstrap};
+  std::vector<std::string> argv_text = {python, "-I", "-c", kBootstrap};
   argv_text.insert(argv_text.end(), words.begin(), words.end());
   std::vector<char*> argv;
   for (std::string& word : argv_text) argv.push_back(word.data());

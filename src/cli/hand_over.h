@@ -1,8 +1,10 @@
 // Handing a command line to the Python package: the commands that run
 // models (verify, run, profile, serve), plans drawn with matplotlib or
 // timed by profiling first, SavedModels, and anything this executable does
-// not parse itself, run as `PYTHON -m modelcut.cli ARGS` with the
-// interpreter replacing this process, so the user types one command.
+// not parse itself, run as `PYTHON -I -c ...` with the interpreter
+// replacing this process, so the user types one command. Isolated (-I):
+// nothing is imported from the working directory, the user's
+// site-packages or a PYTHON* variable.
 #pragma once
 
 #include <string>
