@@ -829,7 +829,7 @@ def error_message(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}"
 
 
-def report_error(error: BaseException, debug: bool = False, stream=None) -> int:
+def report_error(error: BaseException, debug: bool = False, stream=None, command: str | None = None) -> int:
     """Prints `error` as one line (after its trace, with `debug`) and returns
     the exit code."""
     stream = stream or sys.stderr
@@ -837,7 +837,13 @@ def report_error(error: BaseException, debug: bool = False, stream=None) -> int:
     try:
         if debug:
             traceback.print_exception(type(error), error, error.__traceback__, file=stream)
-        if code == EXIT_INTERNAL_ERROR:
+        if isinstance(error, MemoryError) and command:
+            # Every reader caps what it holds; an input within the caps can still need more than
+            # a memory limit (ulimit -v) allows. The native command prints the same line.
+            print(f"modelcut: error: out of memory while running `modelcut {command}`: its input needs more "
+                  "memory than this process may use", file=stream)
+            code = EXIT_BAD_INPUT
+        elif code == EXIT_INTERNAL_ERROR:
             hint = "" if debug else " (run with --debug for the trace)"
             print(f"modelcut: internal error: {error_message(error)}; this is a bug in modelcut; "
                   f"please report it{hint}", file=stream)
@@ -868,6 +874,7 @@ def _quiet_exit_on_closed_pipe() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     debug = False
+    args = None
     try:
         args = build_parser().parse_args(argv)
         debug = args.debug
@@ -880,7 +887,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - every failure ends in one line and an exit code
         if _is_closed_pipe(error):
             return _quiet_exit_on_closed_pipe()
-        return report_error(error, debug)
+        return report_error(error, debug, command=getattr(args, "command", None))
 
 
 if __name__ == "__main__":

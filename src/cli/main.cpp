@@ -64,6 +64,12 @@ int report_internal(Output& output, const std::string& what, bool debug) {
   return kInternalError;
 }
 
+// The Python command's line for a MemoryError (cli.py, report_error).
+std::string out_of_memory_line(const std::string& command) {
+  return "modelcut: error: out of memory while running `modelcut " + command +
+         "`: its input needs more memory than this process may use";
+}
+
 // `modelcut --help` where no Python package is found: what this executable
 // does alone, and what needs the package. With one, the package's help
 // (every command) is shown instead.
@@ -133,8 +139,13 @@ int run(const Command& command, const std::vector<std::string>& words, bool debu
     const std::string text = trimmed(modelcut::printable(error.what()));
     output.error_line("modelcut: error: " + (text.empty() ? std::string("Error") : text));
     return kBadInput;
-  } catch (const std::bad_alloc& error) {
-    return report_internal(output, "MemoryError: " + modelcut::printable(error.what()), debug);
+  } catch (const std::bad_alloc&) {
+    // What was allocated is freed by now (the stack has unwound), so this
+    // line can be written. Every reader caps what it holds; an input within
+    // the caps can still need more than a memory limit (ulimit -v) allows.
+    output.discard();
+    output.error_line(out_of_memory_line(command.name));
+    return kBadInput;
   } catch (const std::exception& error) {
     if (debug) output.error_line("C++ exception " + type_name(typeid(error)));
     return report_internal(

@@ -126,6 +126,28 @@ TEST_F(PlanFiles, MalformedProfilesAreRefusedInOneLine) {
   EXPECT_TRUE(mentions(error_for(std::string(100, '[') + std::string(100, ']')), {"nested"}));
   // A folder is not a profile.
   EXPECT_TRUE(mentions(error_from([&] { read_profile(dir_); }), {"regular file"}));
+  // A time that is no number is quoted in a few bytes, whatever its size.
+  const std::string long_time = error_for(R"({"format": "modelcut-profile", "version": 1, "nodes": {"a": ")" +
+                                          std::string(100000, 'x') + R"("}})");
+  EXPECT_TRUE(mentions(long_time, {"'a'", "xxx...", "numbers of microseconds"}));
+  EXPECT_LT(long_time.size(), 300u);
+  EXPECT_TRUE(mentions(error_for(R"({"format": "modelcut-profile", "version": 1, "nodes": {"a": {"b": 1}}})"),
+                       {"'a'", "{...}", "numbers of microseconds"}));
+}
+
+TEST_F(PlanFiles, AProfileIsReadAsAStreamWithTheLastOfRepeatedKeys) {
+  // As a JSON document reads: a key given twice has its last value, and
+  // fields the planners ignore may hold anything.
+  const NodeTimes times = read_profile(write("t.json", R"({"format": "other", "nodes": {"old": 1},
+      "format": "modelcut-profile", "version": 1, "machine": {"cpus": [1, 2, {"x": null}]},
+      "nodes": {"a": "slow", "b": 2, "a": 3.5}, "model": 7})"));
+  EXPECT_EQ(times.microseconds, (std::map<std::string, double>{{"a", 3.5}, {"b", 2}}));
+  EXPECT_EQ(times.model, "7");
+  // A million and one nodes is more than any model has.
+  std::string many = R"({"format": "modelcut-profile", "version": 1, "nodes": {)";
+  for (int node = 0; node <= 1000000; ++node) many += (node ? ",\"n" : "\"n") + std::to_string(node) + "\":1";
+  EXPECT_TRUE(mentions(error_from([&] { read_profile(write("many.json", many + "}}")); }),
+                       {"many.json", "more than 1000000 nodes"}));
 }
 
 }  // namespace
