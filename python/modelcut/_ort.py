@@ -39,7 +39,7 @@ _INPUT_TYPES = (
     onnx.TensorProto.BOOL,
 )
 _ONNX_TO_NUMPY = {code: onnx.helper.tensor_dtype_to_np_dtype(code) for code in _INPUT_TYPES}
-_ORT_TO_NUMPY = {
+ORT_TO_NUMPY = {
     f"tensor({onnx.TensorProto.DataType.Name(code).lower()})": dtype for code, dtype in _ONNX_TO_NUMPY.items()
 }
 
@@ -95,7 +95,10 @@ def _session_source(model: ModelLike) -> str | bytes:
         return model
     if isinstance(model, (str, os.PathLike)):
         return _regular_file(model)
-    raise TypeError(f"expected a model path, onnx.ModelProto or bytes, got {type(model).__name__}")
+    from .api import ArgumentTypeError
+
+    raise ArgumentTypeError(f"expected a model path, onnx.ModelProto, bytes or an ONNX Runtime session, "
+                            f"not a {type(model).__name__}")
 
 
 # ------------------------------------------------------------- input specs
@@ -139,12 +142,12 @@ def _specs_from_graph(graph: onnx.GraphProto) -> list[InputSpec]:
 
 def _spec_from_value_info(value: onnx.ValueInfoProto) -> InputSpec:
     if value.type.WhichOneof("value") != "tensor_type":
-        raise ValueError(f"input '{value.name}' is not a tensor; only tensor inputs are supported")
+        raise _core.Error(f"input '{value.name}' is not a tensor; only tensor inputs are supported")
     tensor = value.type.tensor_type
     dtype = _ONNX_TO_NUMPY.get(tensor.elem_type)
     if dtype is None:
         type_name = onnx.TensorProto.DataType.Name(tensor.elem_type)
-        raise ValueError(f"input '{value.name}' has unsupported element type {type_name}")
+        raise _core.Error(f"input '{value.name}' has unsupported element type {type_name}")
     dims = None
     if tensor.HasField("shape"):
         dims = tuple(_dim_from_proto(dim) for dim in tensor.shape.dim)
@@ -161,9 +164,9 @@ def _dim_from_proto(dim: onnx.TensorShapeProto.Dimension) -> Dim:
 
 
 def _spec_from_node_arg(arg) -> InputSpec:
-    dtype = _ORT_TO_NUMPY.get(arg.type)
+    dtype = ORT_TO_NUMPY.get(arg.type)
     if dtype is None:
-        raise ValueError(f"input '{arg.name}' has unsupported type {arg.type}")
+        raise _core.Error(f"input '{arg.name}' has unsupported type {arg.type}")
     return InputSpec(arg.name, np.dtype(dtype), tuple(arg.shape))
 
 
@@ -201,7 +204,7 @@ def random_feeds(
 
 def _concrete_shape(spec: InputSpec, batch: int, dim_values: Mapping[str, int]) -> tuple[int, ...]:
     if spec.dims is None:
-        raise ValueError(
+        raise _core.Error(
             f"input '{spec.name}' has unknown rank, so random values cannot be made; "
             "pass feeds explicitly"
         )
@@ -214,7 +217,7 @@ def _concrete_shape(spec: InputSpec, batch: int, dim_values: Mapping[str, int]) 
         else:
             key = f"{spec.name}:{axis}"
             if key not in dim_values:
-                raise ValueError(
+                raise _core.Error(
                     f"input '{spec.name}' axis {axis} has no size or name; "
                     f"pass dim_values={{'{key}': SIZE}} or feeds explicitly"
                 )
@@ -250,7 +253,7 @@ def read_feeds(path: str | os.PathLike, specs: Sequence[InputSpec]) -> dict[str,
         with np.load(path, allow_pickle=False) as archive:
             feeds = {name: archive[name] for name in archive.files}
     else:
-        raise ValueError(f"{path}: feeds must be a .npy or .npz file")
+        raise _core.Error(f"{path}: feeds must be a .npy or .npz file")
     check_feeds(feeds, specs, source=path)
     return feeds
 
@@ -258,7 +261,7 @@ def read_feeds(path: str | os.PathLike, specs: Sequence[InputSpec]) -> dict[str,
 def _load_npy(path: str, specs: Sequence[InputSpec]) -> dict[str, np.ndarray]:
     if len(specs) != 1:
         names = ", ".join(spec.name for spec in specs)
-        raise ValueError(
+        raise _core.Error(
             f"{path}: a .npy file holds one array but the model has {len(specs)} "
             f"inputs ({names}); use a .npz keyed by input name"
         )
@@ -268,21 +271,38 @@ def _load_npy(path: str, specs: Sequence[InputSpec]) -> dict[str, np.ndarray]:
 def check_feeds(
     feeds: Mapping[str, np.ndarray], specs: Sequence[InputSpec], source: str = "feeds"
 ) -> None:
-    """Raise ValueError naming the first input that is missing, unexpected,
-    or of the wrong dtype or shape. A symbolic dim must have one size across
-    all inputs that use it."""
+    """Raise modelcut.Error naming the first input that is missing,
+    unexpected, or of the wrong dtype or shape. A symbolic dim must have one
+    size across all inputs that use it."""
+    if not isinstance(feeds, Mapping):
+        from .api import ArgumentTypeError
+
+        raise ArgumentTypeError(f"{source}: expected a dict of arrays by input name, "
+                                f"not a {type(feeds).__name__}")
     expected = [spec.name for spec in specs]
     missing = [name for name in expected if name not in feeds]
     extra = [name for name in feeds if name not in expected]
     if missing:
-        raise ValueError(f"{source}: missing input(s) {missing}; the model expects {expected}")
+        raise _core.Error(f"{source}: missing input(s) {missing}; the model expects {expected}")
     if extra:
-        raise ValueError(f"{source}: unexpected input(s) {extra}; the model expects {expected}")
+        raise _core.Error(f"{source}: unexpected input(s) {extra}; the model expects {expected}")
+    check_feed_values(feeds, specs, source)
+
+
+def check_feed_values(
+    feeds: Mapping[str, np.ndarray], specs: Sequence[InputSpec], source: str = "feeds"
+) -> None:
+    """check_feeds for the dtype and shape of each input in `feeds`."""
     symbol_sizes: dict[str, tuple[int, str]] = {}
     for spec in specs:
-        value = np.asarray(feeds[spec.name])
+        if spec.name not in feeds:
+            continue
+        try:
+            value = np.asarray(feeds[spec.name])
+        except Exception as error:  # noqa: BLE001 - whatever the object is, it is not an array
+            raise _core.Error(f"{source}: input '{spec.name}' is not an array ({error})") from error
         if value.dtype != spec.dtype:
-            raise ValueError(
+            raise _core.Error(
                 f"{source}: input '{spec.name}' has dtype {value.dtype}, "
                 f"the model expects {spec.dtype}"
             )
@@ -298,20 +318,20 @@ def _check_shape(
     if spec.dims is None:
         return
     if len(shape) != len(spec.dims):
-        raise ValueError(
+        raise _core.Error(
             f"{source}: input '{spec.name}' has shape {shape}, "
             f"the model expects rank {len(spec.dims)} {_dims_text(spec.dims)}"
         )
     for axis, (size, dim) in enumerate(zip(shape, spec.dims)):
         if isinstance(dim, int) and size != dim:
-            raise ValueError(
+            raise _core.Error(
                 f"{source}: input '{spec.name}' has shape {shape}, "
                 f"the model expects {_dims_text(spec.dims)} (axis {axis})"
             )
         if isinstance(dim, str):
             seen = symbol_sizes.setdefault(dim, (size, spec.name))
             if seen[0] != size:
-                raise ValueError(
+                raise _core.Error(
                     f"{source}: dim '{dim}' is {size} in input '{spec.name}' "
                     f"but {seen[0]} in input '{seen[1]}'"
                 )

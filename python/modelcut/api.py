@@ -23,6 +23,30 @@ if TYPE_CHECKING:
 ModelArg = Union[str, os.PathLike, "onnx.ModelProto"]
 
 
+class ArgumentTypeError(_core.Error, TypeError):
+    """An argument of the wrong type: a modelcut.Error like every bad input,
+    and a TypeError for code that catches those."""
+
+
+def cut_names(at, what: str = "at") -> list[str]:
+    """`at` as a list of names: one name, or a list or tuple of names."""
+    names = [at] if isinstance(at, str) else list(at) if isinstance(at, (list, tuple)) else None
+    if names is None or not all(isinstance(name, str) for name in names):
+        raise ArgumentTypeError(f"{what} must be a name or a list of names (str), not {_kind(at)}")
+    return names
+
+
+def path_arg(value, what: str) -> str:
+    """A file or folder argument as a str path."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise ArgumentTypeError(f"{what} must be a path (str or os.PathLike), not {_kind(value)}")
+    return os.fspath(value)
+
+
+def _kind(value) -> str:
+    return f"a {type(value).__name__}"
+
+
 def _is_model_proto(value) -> bool:
     onnx = sys.modules.get("onnx")  # a ModelProto exists only once onnx is imported
     return onnx is not None and isinstance(value, onnx.ModelProto)
@@ -179,8 +203,16 @@ def split(
         if output_dir is not None:
             raise _core.Error("a live Keras model is cut in memory: leave out output_dir "
                               "(save it with model.save and cut the file to get part files)")
-        return live.split_live(model, at)
-    cuts = [at] if isinstance(at, str) else list(at)
+        return live.split_live(model, cut_names(at))
+    cuts = cut_names(at)
+    if output_dir is not None:
+        output_dir = path_arg(output_dir, "output_dir")
+    if weights not in ("auto", "inline", "external", "in-place"):
+        raise _core.Error(f"weights={weights!r}: choose 'auto', 'inline', 'external' or 'in-place'")
+    if type(external_threshold) is not int or external_threshold < 0:  # noqa: E721 - bool is no size
+        raise _core.Error(f"external_threshold={external_threshold!r}: give a number of bytes >= 0")
+    if progress is not None and not callable(progress):
+        raise ArgumentTypeError(f"progress must be a callable, not {_kind(progress)}")
     if is_saved_model(model):
         from .tf.saved_model import split_saved_model
 
@@ -208,7 +240,7 @@ def resolve(model: ModelArg, at: str | Sequence[str], *, infer_shapes: bool = Tr
     "resolved_name" and "values" (the tensors crossing the cut). Raises
     modelcut.Error for the first name that does not resolve.
     """
-    cuts = [at] if isinstance(at, str) else list(at)
+    cuts = cut_names(at)
     if _is_live_keras(model):
         from . import live
 
@@ -231,6 +263,10 @@ def merge(
     None), flat, with the parts' layers; Keras part files (.keras, .h5) are
     loaded with Keras (with `custom_objects` for unregistered custom layers)
     and composed into a .keras file written by Keras."""
+    if isinstance(parts, (str, os.PathLike)) or not isinstance(parts, Sequence):
+        raise ArgumentTypeError(f"parts must be a list of parts, not {_kind(parts)}")
+    if len(parts) < 2:
+        raise _core.Error(f"merge needs at least two parts, not {len(parts)}")
     if parts and all(_is_live_keras(part) for part in parts):
         from . import live
 
@@ -242,9 +278,11 @@ def merge(
         raise _core.Error("merge takes either live Keras parts or part files, not both")
     if output is None:
         raise _core.Error("no output file given")
+    output = path_arg(output, "output")
     for part in parts:
         if not _is_model_proto(part):
-            _core.check_input_file(os.fspath(part))  # before its type is sniffed: a FIFO would block the read
+            # Before its type is sniffed: a FIFO would block the read.
+            _core.check_input_file(path_arg(part, "each part"))
     keras_files = [is_keras_file(part) for part in parts]
     if parts and all(keras_files):
         from . import live

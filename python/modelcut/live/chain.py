@@ -36,11 +36,13 @@ def run_keras_chain(
     feeds: Mapping[str, np.ndarray],
     intervention: Intervention | None = None,
     custom_objects: Mapping[str, object] | None = None,
+    safe_mode: bool = True,
 ) -> Values:
     """Runs Keras parts in order and returns the last part's outputs by name."""
     from ..verify_keras import load_keras_model
 
-    models = [part if is_live_keras(part) else load_keras_model(part, custom_objects) for part in parts]
+    models = [part if is_live_keras(part) else load_keras_model(part, custom_objects, safe_mode)
+              for part in parts]
     values: Mapping[str, np.ndarray] = feeds
     for index, model in enumerate(models):
         needed, given = port_names(model)
