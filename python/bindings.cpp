@@ -16,6 +16,7 @@
 
 #include "formats/source_model.h"
 #ifdef MODELCUT_HAVE_KERAS
+#include "formats/keras/keras_container.h"
 #include "formats/keras/keras_model.h"
 #endif
 #include "modelcut/file_type.h"
@@ -587,6 +588,19 @@ PYBIND11_MODULE(_core, m) {
   m.def("keras_live_cut", &keras_live_cut, py::arg("config_json"), py::arg("origin"), py::arg("cuts"),
         "Resolve and partition a Keras model given by its config.json text at CUTS, naming every call and value "
         "so that modelcut.live can find them in the live model.");
+  m.def(
+      "keras_config",
+      [](const std::string& path) {
+        std::string config;
+        {
+          py::gil_scoped_release release;
+          config = modelcut::keras::read_model_config(path).dump();
+        }
+        return text(config);
+      },
+      py::arg("path"),
+      "The config of the Keras model file PATH (.keras config.json, or an .h5 file's model_config) as JSON text, "
+      "read by the core within its limits: checked before Keras opens the file.");
 #endif
   // What each node costs (owned by the costs work of issue 8; self-contained).
   m.def(

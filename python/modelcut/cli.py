@@ -166,7 +166,7 @@ def cmd_verify(args) -> int:
     else:
         report = verify(
             args.model, args.parts, feeds=feeds, seed=args.seed, batch=args.batch,
-            atol=args.atol, rtol=args.rtol, optimize=args.optimize,
+            atol=args.atol, rtol=args.rtol, optimize=args.optimize, safe_mode=not args.unsafe,
         )
     if args.json:
         _print_json(report.to_dict())
@@ -644,6 +644,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance (default 1e-5)")
     check.add_argument("--rtol", type=float, default=0.0, help="relative tolerance (default 0)")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.add_argument("--unsafe", action="store_true",
+                       help="load Keras models with layers that run code (Lambda layers), as Keras's "
+                       "safe_mode=False does: only for files you trust")
     check.set_defaults(run=cmd_verify)
 
     run = commands.add_parser(

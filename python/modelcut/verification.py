@@ -99,20 +99,23 @@ def verify(
     rtol: float = 1e-4,
     optimize: bool = False,
     dim_values: Mapping[str, int] | None = None,
+    safe_mode: bool = True,
 ) -> VerifyReport:
     """Run `original` and the chain of `parts` on the same feeds and compare.
 
     feeds: a dict, a .npy/.npz path, or None for seeded random inputs
     (seed, batch, dim_values as in random_inputs). Keras models (.keras,
-    .h5) are checked with Keras instead (see verify_keras), TensorFlow
-    SavedModels and frozen graphs (.pb) with TensorFlow (see modelcut.tf)."""
+    .h5) are checked with Keras instead (see verify_keras): a model with a
+    layer that runs code (a Lambda layer) is refused unless safe_mode is
+    False. TensorFlow SavedModels and frozen graphs (.pb) are checked with
+    TensorFlow (see modelcut.tf)."""
     from .api import is_keras_file, is_tf_model
 
     if is_keras_file(original):
         from .verify_keras import verify_keras
 
         return verify_keras(original, parts, feeds=feeds, seed=seed, batch=batch, atol=atol, rtol=rtol,
-                            dim_values=dim_values)
+                            dim_values=dim_values, safe_mode=safe_mode)
     if is_tf_model(original):
         from .tf.verify_tf import verify_tf
 

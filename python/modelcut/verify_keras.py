@@ -2,10 +2,12 @@
 # computes: load each with Keras (tf_keras for a legacy .h5 written by
 # tf-keras 2), run model.predict on the same inputs, feed each part's outputs
 # to the next part, and compare every output of the original with the last
-# part's. Loading runs the usual Keras deserialisation, with Keras's safe
-# mode on by default (Lambda layers are refused unless safe_mode=False).
+# part's. Every Keras file is loaded through load_keras_model, which first
+# checks the config as the core reads it for layers that carry code (see
+# check_no_code_layers): tf-keras loads a legacy .h5 file with no safe mode.
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Mapping, Sequence
 
@@ -36,7 +38,7 @@ def _keras_module(path: str):
             try:
                 import tf_keras
             except ImportError as error:
-                raise ValueError(
+                raise _core.Error(
                     f"{path}: written by tf-keras {version}; loading it needs the tf_keras package"
                 ) from error
             return tf_keras
@@ -45,9 +47,101 @@ def _keras_module(path: str):
     return keras
 
 
-def load_keras_model(path: PathLike, custom_objects: Mapping[str, Any] | None = None, safe_mode: bool = True):
-    """Loads a .keras or .h5 model, uncompiled, with the Keras that wrote it."""
+UNSAFE_HINT = "load it only if you trust the file: --unsafe on the command line, safe_mode=False in Python"
+
+# Layers whose config names a TensorFlow function for tf-keras to look up and
+# call (TFOpLambda, SlicingOpLambda; ClassMethod a class's method): any
+# public TensorFlow symbol, tf.io.write_file and tf.load_op_library included.
+# Those of the namespaces below compute on tensors only; the rest count as code.
+_TF_SYMBOL_LAYERS = ("TFOpLambda", "SlicingOpLambda")
+_TENSOR_NAMESPACES = ("math", "nn", "linalg", "__operators__", "image", "signal", "bitwise", "random",
+                      "sparse", "ragged", "strings")
+_TENSOR_FUNCTIONS = frozenset("""
+    abs add add_n argmax argmin argsort boolean_mask broadcast_to cast clip_by_norm clip_by_value concat cos
+    cumsum divide einsum equal exp expand_dims eye fill floor gather gather_nd greater greater_equal identity
+    less less_equal linspace logical_and logical_not logical_or matmul maximum meshgrid minimum multiply
+    negative not_equal one_hot ones ones_like pad pow range rank reduce_all reduce_any reduce_logsumexp
+    reduce_max reduce_mean reduce_min reduce_prod reduce_std reduce_sum repeat reshape reverse roll round
+    scatter_nd shape sigmoid sign sin size slice sort split sqrt square squeeze stack stop_gradient
+    strided_slice subtract tanh tensordot tile transpose truediv unstack where zeros zeros_like
+""".split())
+_TENSOR_CLASSES = frozenset({"RaggedTensor", "SparseTensor"})
+
+
+def _tensor_symbol(symbol) -> bool:
+    """A TensorFlow API name ("math.add", "compat.v1.nn.relu") of a function on tensors."""
+    if not isinstance(symbol, str):
+        return False
+    for prefix in ("compat.v1.", "compat.v2."):
+        symbol = symbol.removeprefix(prefix)
+    namespace, dot, _ = symbol.partition(".")
+    return namespace in _TENSOR_NAMESPACES if dot else symbol in _TENSOR_FUNCTIONS
+
+
+def _code_in(entry: dict) -> str | None:
+    """Why the config object `entry` makes Keras run code, or None."""
+    kind = entry.get("class_name")
+    config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+    if kind == "Lambda":
+        return "a Lambda layer"
+    if kind == "__lambda__" or "lambda" in (entry.get("function_type"), entry.get("output_shape_type")):
+        return "a layer with Python code marshalled into its config"
+    if kind in _TF_SYMBOL_LAYERS and not _tensor_symbol(config.get("function")):
+        return f"a {kind} layer calling tf.{config.get('function')}"
+    if kind == "ClassMethod" and config.get("cls_symbol") not in _TENSOR_CLASSES:
+        return f"a ClassMethod layer calling tf.{config.get('cls_symbol')}.{config.get('method_name')}"
+    return None
+
+
+def code_layers(config) -> list[tuple[str, str]]:
+    """(layer name, why) for each layer of a Keras model config that runs
+    code when Keras loads or calls it, nested models and wrapped layers
+    (TimeDistributed, Bidirectional) included, in config order."""
+    found = []
+    stack = [(config, "?")]
+    while stack:  # the core's parse already bounds the depth and size
+        item, layer = stack.pop()
+        if isinstance(item, list):
+            stack.extend((value, layer) for value in reversed(item))
+            continue
+        if not isinstance(item, dict):
+            continue
+        inner = item.get("config")
+        if "class_name" in item and isinstance(inner, dict) and isinstance(inner.get("name"), str):
+            layer = inner["name"]
+        why = _code_in(item)
+        if why:
+            found.append((layer, why))
+            continue
+        stack.extend((value, layer) for value in reversed(list(item.values())))
+    return found
+
+
+def check_no_code_layers(path: PathLike) -> None:
+    """Refuses, before Keras opens it, a Keras model file with a layer that
+    would run code on loading or calling: a Lambda layer (its function is
+    Python bytecode in the config), or a tf-keras op layer naming a
+    TensorFlow function that is not tensor math. The config is read by the
+    core (within its limits), not by Keras or h5py. Keras 3's safe mode
+    refuses Lambda layers of .keras files; tf-keras has none for .h5 files,
+    so every Keras file is checked here alike."""
     path = os.fspath(path)
+    found = code_layers(json.loads(_core.keras_config(path)))
+    if found:
+        layer, why = found[0]
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise _core.Error(f"{path}: layer '{layer}' is {why}, code that Keras would run{more}; {UNSAFE_HINT}")
+
+
+def load_keras_model(path: PathLike, custom_objects: Mapping[str, Any] | None = None, safe_mode: bool = True):
+    """Loads a .keras or .h5 model, uncompiled, with the Keras that wrote it.
+
+    Unless safe_mode is False, a model with a layer that runs code is
+    refused first (check_no_code_layers), whichever Keras wrote it."""
+    path = os.fspath(path)
+    _core.check_input_file(path)  # before anything opens it: a FIFO would block the open
+    if safe_mode:
+        check_no_code_layers(path)
     module = _keras_module(path)
     kwargs = {"custom_objects": dict(custom_objects or {}), "compile": False}
     if module.__name__ == "keras":

@@ -8,6 +8,7 @@
 #include "keras_config.h"
 #include "modelcut/error.h"
 #include "modelcut/file_type.h"
+#include "modelcut/modelcut.h"
 #include "zip_archive.h"
 #include "zip_stored_member.h"
 
@@ -122,6 +123,13 @@ void open_container(KerasModel& model, const fs::path& path) {
     const int major = major_version(model.keras_version);
     model.keras3 = major >= 3 || (major == 0 && has_keras3_nodes(model.root));
   }
+}
+
+Json read_model_config(const fs::path& path) {
+  check_input_file(path);  // before any open: a FIFO would block it
+  KerasModel model;
+  open_container(model, path);
+  return std::move(model.root);
 }
 
 }  // namespace modelcut::keras

@@ -36,4 +36,10 @@ class ScratchFile {
 // the file for anything that is not a Keras model file.
 void open_container(KerasModel& model, const std::filesystem::path& path);
 
+// The config of the Keras model file at `path` (config.json, or the
+// model_config attribute), read and parsed within the config limits, its
+// layers not walked: what a check of the layers runs on before Keras itself
+// opens the file. Throws Error like open_container.
+Json read_model_config(const std::filesystem::path& path);
+
 }  // namespace modelcut::keras
