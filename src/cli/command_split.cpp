@@ -95,6 +95,7 @@ int run_split(const Arguments& arguments, Output& output) {
   const std::string model = *arguments.value("model");
   const std::string weights = arguments.value("weights").value_or("auto");
   const auto output_dir = arguments.value("output");
+  hand_over_saved_model(model);  // a SavedModel is frozen by TensorFlow, in the Python package
   check_input_file(model);
   if (!output_dir && weights != "in-place") {
     fail("no output directory: give -o DIR (only --weights in-place writes beside the model)");

@@ -28,12 +28,13 @@ OptionSpec signature_option() {
 }
 
 void hand_over_saved_model(const std::string& model) {
-  // As modelcut.tf.is_saved_model: a directory with a saved_model.pb or
-  // .pbtxt that is a file (stat follows links, as os.path.isfile does).
+  // As modelcut.tf.is_saved_model: a directory with an entry saved_model.pb
+  // or .pbtxt, whatever it is (Python says what is wrong with one that is
+  // not a regular file, link, FIFO or folder alike).
   struct stat status {};
   if (::stat(model.c_str(), &status) != 0 || !S_ISDIR(status.st_mode)) return;
   for (const char* name : {"/saved_model.pb", "/saved_model.pbtxt"}) {
-    if (::stat((model + name).c_str(), &status) == 0 && S_ISREG(status.st_mode)) {
+    if (::lstat((model + name).c_str(), &status) == 0) {
       throw HandOver{"a SavedModel is frozen by TensorFlow"};
     }
   }

@@ -39,8 +39,10 @@ std::unique_ptr<SourceModel> open_source_model(const std::filesystem::path& path
       return tf::open_graphdef_source(path);
     case FileType::NotTfGraph:
       if (path.filename() == "saved_model.pb") {
-        fail(quoted(path.string()), ": a SavedModel's saved_model.pb, not a graph; SavedModels are not read yet: ",
-             "freeze a signature into a GraphDef (convert_variables_to_constants_v2) and cut that");
+        // A SavedModel is read from its folder (variables/ and assets/ beside this file).
+        const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : ".";
+        fail(quoted(path.string()), ": a SavedModel's saved_model.pb, not a graph; pass the SavedModel's folder ",
+             quoted(folder.string()), " instead");
       }
       if (std::filesystem::file_size(path) == 0) fail(quoted(path.string()), ": empty file, not a TensorFlow GraphDef");
       fail(quoted(path.string()), ": not a frozen TensorFlow GraphDef (binary protobuf) nor an ONNX model: ",

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _core
 from .._ort import InputSpec
-from .saved_model import DEFAULT_SIGNATURE, _first_line, _tensor_name, import_tensorflow, is_saved_model
+from .saved_model import DEFAULT_SIGNATURE, _tensor_name, import_tensorflow, is_saved_model, load_saved_model
 
 
 def _dims(shape) -> tuple | None:
@@ -42,10 +42,7 @@ class TfGraph:
 
     # A SavedModel: its signature function, called with its keys.
     def _load_saved_model(self, signature: str) -> None:
-        try:
-            loaded = self.tf.saved_model.load(self.path)
-        except Exception as error:  # noqa: BLE001 - TensorFlow raises many kinds
-            raise _core.Error(f"{self.path}: TensorFlow cannot load this SavedModel: {_first_line(error)}") from error
+        loaded = load_saved_model(self.tf, self.path)
         if signature not in loaded.signatures:
             have = ", ".join(sorted(loaded.signatures)) or "none"
             raise _core.Error(f"{self.path}: no signature '{signature}' (it has: {have})")

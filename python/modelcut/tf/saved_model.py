@@ -23,25 +23,87 @@ _PREDICT_METHOD = "tensorflow/serving/predict"
 
 
 def is_saved_model(path) -> bool:
-    """A directory holding a saved_model.pb (or .pbtxt)."""
+    """A directory holding a saved_model.pb (or .pbtxt), whatever that entry
+    is: check_saved_model_folder then says what is wrong with it, if anything."""
     if not isinstance(path, (str, os.PathLike)):
         return False
     path = os.fspath(path)
     return os.path.isdir(path) and any(
-        os.path.isfile(os.path.join(path, name)) for name in ("saved_model.pb", "saved_model.pbtxt")
+        os.path.lexists(os.path.join(path, name)) for name in ("saved_model.pb", "saved_model.pbtxt")
     )
 
 
+# A SavedModel is a few files (saved_model.pb, fingerprint.pb, variables/ with
+# an index and data shards, assets/): far fewer than this, however large.
+MAX_SAVED_MODEL_ENTRIES = 100_000
+
+
+def check_saved_model_folder(path: str | os.PathLike) -> None:
+    """Refuses, before TensorFlow opens anything, a SavedModel folder that
+    holds anything but regular files and folders (a FIFO would block
+    TensorFlow's read forever, a device could have effects of its own) or a
+    symbolic link leading outside the folder: no file outside a model's
+    folder is read through a link, as for ONNX external data. Links that
+    stay inside are followed, and what they lead to checked alike."""
+    path = os.fspath(path)
+    folder = os.path.realpath(path)
+    pending, seen = [folder], 0
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                seen += 1
+                if seen > MAX_SAVED_MODEL_ENTRIES:
+                    raise _core.Error(f"{path}: more than {MAX_SAVED_MODEL_ENTRIES} files in the "
+                                      "SavedModel's folder; not a SavedModel")
+                shown = os.path.join(path, os.path.relpath(entry.path, folder))
+                if entry.is_symlink():
+                    target = os.path.realpath(entry.path)
+                    if os.path.commonpath([folder, target]) != folder:
+                        raise _core.Error(f"'{shown}' is a symbolic link leading outside the SavedModel's "
+                                          f"folder (to '{target}'); modelcut reads no file outside a model's "
+                                          "folder through a link")
+                    if not os.path.exists(target):
+                        raise _core.Error(f"'{shown}' is a symbolic link to '{target}', which does not exist")
+                    if os.path.isdir(target):
+                        continue  # its contents are inside the folder: checked where they are
+                elif entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                    continue
+                _core.check_input_file(shown)  # a regular file, by the core's rule and message
+    for name in ("saved_model.pb", "saved_model.pbtxt"):
+        if os.path.lexists(os.path.join(path, name)):
+            _core.check_input_file(os.path.join(path, name))  # a file, not a folder of that name
+
+
 def import_tensorflow():
-    """TensorFlow, with its C++ start-up logging quiet unless the caller set
-    the level: it would bury modelcut's own lines."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    """TensorFlow, with its logging quiet: it would bury modelcut's own
+    lines (see quiet_tensorflow_logs)."""
+    quiet_tensorflow_logs()
     try:
         import tensorflow as tf
     except ImportError as error:
         raise _core.Error("reading a SavedModel or running a TensorFlow graph needs TensorFlow: "
                           "pip install tensorflow") from error
     return tf
+
+
+def quiet_tensorflow_logs() -> None:
+    """TensorFlow's C++ logging (TF_CPP_MIN_LOG_LEVEL, read when TensorFlow
+    loads) and absl's Python logging: errors only, unless the caller set a
+    level. Whatever is still logged goes to stderr, never stdout."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_CPP_MIN_VLOG_LEVEL", "0")
+    import logging
+
+    if os.environ["TF_CPP_MIN_LOG_LEVEL"] in ("2", "3"):
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)  # "WARNING:tensorflow:..." lines
+    try:
+        from absl import logging as absl_logging
+    except ImportError:
+        return
+    if os.environ["TF_CPP_MIN_LOG_LEVEL"] in ("2", "3"):
+        absl_logging.set_verbosity(absl_logging.ERROR)
+        absl_logging.set_stderrthreshold("error")
 
 
 @dataclass
@@ -79,10 +141,7 @@ def freeze(path: str | os.PathLike, signature: str = DEFAULT_SIGNATURE) -> Froze
     tf = import_tensorflow()
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-    try:
-        loaded = tf.saved_model.load(path)
-    except Exception as error:  # noqa: BLE001 - TensorFlow raises many kinds for a bad directory
-        raise _core.Error(f"{path}: TensorFlow cannot load this SavedModel: {_first_line(error)}") from error
+    loaded = load_saved_model(tf, path)
     signatures = dict(loaded.signatures)
     if signature not in signatures:
         have = ", ".join(sorted(signatures)) or "none"
@@ -114,6 +173,20 @@ def freeze(path: str | os.PathLike, signature: str = DEFAULT_SIGNATURE) -> Froze
     graph_def = frozen.graph.as_graph_def(add_shapes=True)  # shapes for the core's types
     _keep_only_needed(graph_def, [_tensor_name(value).split(":")[0] for value in outputs.values()])
     return Frozen(graph_def.SerializeToString(deterministic=True), signature, inputs, outputs)
+
+
+def load_saved_model(tf, path: str):
+    """tf.saved_model.load, once the folder is checked; TensorFlow's refusal
+    as one line naming the SavedModel."""
+    check_saved_model_folder(path)
+    try:
+        return tf.saved_model.load(path)
+    except Exception as error:  # noqa: BLE001 - TensorFlow raises many kinds for a bad directory
+        reason = _first_line(error)
+        if reason.startswith("Cannot parse file"):  # "Cannot parse file b'<path>': <why>"
+            reason = reason.partition("': ")[2] or reason
+            raise _core.Error(f"{path}: the SavedModel's saved_model.pb cannot be read: {reason}") from error
+        raise _core.Error(f"{path}: TensorFlow cannot load this SavedModel: {reason}") from error
 
 
 def _keep_only_needed(graph_def, output_nodes: list[str]) -> None:
@@ -242,6 +315,7 @@ def split_saved_model(
     stem = os.path.basename(os.path.normpath(path)) or "saved_model"
     destinations = [os.path.join(output_dir, f"{stem}.part{index + 1}") for index in range(len(cuts) + 1)]
     _check_destinations(path, destinations, overwrite)
+    check_saved_model_folder(path)  # before anything is said to be under way
 
     say(f"freezing signature '{signature}' of {path} with TensorFlow")
     frozen = freeze(path, signature)
