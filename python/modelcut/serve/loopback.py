@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 
 # Read by Ray when it is imported (and by the processes it starts): the
 # addresses of a single-machine instance default to 127.0.0.1, and no
@@ -18,8 +19,20 @@ LOCAL_RAY_ENVIRONMENT = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_SERVE_EN
 
 
 def set_local_environment() -> None:
-    """Before Ray is imported, for a Ray instance this process starts."""
+    """For a Ray instance this process starts, before ray.init. Ray reads
+    the environment when it is imported: the processes it starts see it,
+    and so does this one if Ray is not imported yet; if it is (loading
+    `--intervene FILE.py:FUNCTION` imports Ray's cloudpickle), the setting
+    Ray read is changed too, or the node would take this machine's network
+    address and its servers listen on every interface."""
     os.environ.update(LOCAL_RAY_ENVIRONMENT)
+    constants = sys.modules.get("ray._private.ray_constants")
+    if constants is not None:
+        if not hasattr(constants, "ENABLE_RAY_CLUSTER"):
+            # NB: fail closed, as keep_replica_grpc_on_node_address does
+            raise RuntimeError("this Ray version keeps its single-machine setting where modelcut cannot set "
+                               "it; install the Ray version of modelcut's requirements")
+        constants.ENABLE_RAY_CLUSTER = False
 
 
 def is_loopback(host: str) -> bool:
