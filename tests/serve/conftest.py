@@ -43,6 +43,15 @@ def chain(tmp_path_factory):
                            folder=folder)
 
 
+@pytest.fixture
+def ray_logs():
+    """RAY_TMPDIR of one test's own Ray instance: its logs, and the mark by
+    which its processes are found and ended (serve_support.processes_of)."""
+    logs = tempfile.mkdtemp(prefix="mccli", dir="/tmp")  # short: Ray's socket paths live under it
+    yield logs
+    shutil.rmtree(logs, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def cluster():
     """Two Ray nodes on 127.0.0.1: the head with resource node_a, a worker

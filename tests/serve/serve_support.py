@@ -1,15 +1,21 @@
-# Helpers of the serving tests: ports no Ray process can take, the
-# processes a serve started and the TCP sockets they listen on, outputs
-# compared bit for bit, and the addresses Ray wrote in its logs.
+# Helpers of the serving tests: ports no Ray process can take, `modelcut
+# serve` in a subprocess, the processes a serve started and the TCP sockets
+# they listen on, outputs compared bit for bit, and the addresses Ray wrote
+# in its logs.
 import ipaddress
+import json
 import os
 import random
 import re
 import signal
 import socket
+import subprocess
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
+from cli_support import cli_argv, cli_env
 
 # Ray gives its servers and workers ports the kernel picks (bind to port 0:
 # the ephemeral range, 32768-60999 here), or fixed ones below 20000 (6379,
@@ -156,6 +162,74 @@ def kill_processes(pids) -> None:
         except ProcessLookupError:
             pass
 
+
+
+# ------------------------------------------------------------- serving
+
+
+def _read_line(stream, timeout_s: float) -> str:
+    """One line from a subprocess's stream, or '' after timeout_s."""
+    line = []
+    reader = threading.Thread(target=lambda: line.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout_s)
+    return line[0] if line else ""
+
+
+class Serving:
+    """`modelcut serve ARGS --json` in a subprocess of its own, with its own
+    RAY_TMPDIR; `url` once it serves. Leaves no process behind. `argv`: the
+    words that start modelcut (default: the chosen command, cli_argv());
+    `cwd`: the folder it runs in (default: this one)."""
+
+    def __init__(self, logs: str, *args: str, argv=None, cwd=None) -> None:
+        env = {**cli_env(), "RAY_TMPDIR": logs, "PYTHONUNBUFFERED": "1"}
+        env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)  # the command sees to loopback itself
+        self.logs = logs
+        self.process = subprocess.Popen([*(argv or cli_argv()), "serve", *args, "--json"], cwd=cwd, env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self.pids: set[int] = set()
+        self.status: int | None = None
+        self.first_line = ""
+        try:
+            self.first_line = _read_line(self.process.stdout, 240)
+            assert self.first_line, f"not serving after 240 s (exit status {self.process.poll()})"
+            self.description = json.loads(self.first_line)
+            self.url = self.description["url"]
+        except BaseException:
+            self.stop()
+            raise
+
+    def listening(self) -> dict[int, set[tuple[str, int]]]:
+        self.pids = processes_of(self.process.pid, self.logs)
+        return listening_sockets(self.pids)
+
+    def stop(self) -> int:
+        """SIGINT, as Ctrl-C, once; the exit status. Kills whatever remains."""
+        if self.status is not None:
+            return self.status
+        try:
+            self.process.send_signal(signal.SIGINT)
+            self.status = self.process.wait(timeout=90)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.status = self.process.wait(timeout=30)
+            self.stdout = self.first_line + self.process.stdout.read()
+            self.stderr = self.process.stderr.read()
+            kill_processes(processes_of(None, self.logs) | (self.pids - {os.getpid()}))
+        return self.status
+
+
+def ray_gone(logs: str, timeout_s: float = 30) -> bool:
+    """Whether every process of the Ray instance under `logs` has ended."""
+    deadline = time.monotonic() + timeout_s
+    while processes_of(None, logs):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
 
 # ------------------------------------------------------------------ logs
 

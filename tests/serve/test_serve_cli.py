@@ -4,21 +4,14 @@
 # port at once; stdout carries modelcut's lines only. Wrong parts, wrong
 # options and a taken port are refused with one line before Ray starts.
 import http.client
-import json
 import os
-import shutil
-import signal
-import subprocess
-import tempfile
-import threading
-import time
 from urllib.parse import urlsplit
 
 import pytest
-from cli_support import cli_argv, cli_env, run_cli, use_command
+from cli_support import run_cli, use_command
 from http_support import request
-from serve_support import (addresses_in_logs, assert_equal_outputs, command_line, free_port, is_loopback,
-                           kill_processes, listening_sockets, processes_of, time_wait_on)
+from serve_support import (Serving, addresses_in_logs, assert_equal_outputs, command_line, free_port,
+                           is_loopback, processes_of, ray_gone, time_wait_on)
 
 import modelcut
 from modelcut.serve.wire import decode_response, encode_npz
@@ -55,76 +48,6 @@ def test_bad_settings_are_refused_before_ray_starts(chain, tmp_path, case):
     assert expected in done.stderr, done.stderr
     assert "starting Ray" not in done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
-
-
-def _read_line(stream, timeout_s: float) -> str:
-    """One line from a subprocess's stream, or '' after timeout_s."""
-    line = []
-    reader = threading.Thread(target=lambda: line.append(stream.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout_s)
-    return line[0] if line else ""
-
-
-class Serving:
-    """`modelcut serve ARGS --json` in a subprocess of its own, with its own
-    RAY_TMPDIR; `url` once it serves. Leaves no process behind."""
-
-    def __init__(self, logs: str, *args: str) -> None:
-        env = {**cli_env(), "RAY_TMPDIR": logs, "PYTHONUNBUFFERED": "1"}
-        env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)  # the command sees to loopback itself
-        self.logs = logs
-        self.process = subprocess.Popen([*cli_argv(), "serve", *args, "--json"], stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True, env=env, stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
-        self.pids: set[int] = set()
-        self.status: int | None = None
-        self.first_line = ""
-        try:
-            self.first_line = _read_line(self.process.stdout, 240)
-            assert self.first_line, f"not serving after 240 s (exit status {self.process.poll()})"
-            self.description = json.loads(self.first_line)
-            self.url = self.description["url"]
-        except BaseException:
-            self.stop()
-            raise
-
-    def listening(self) -> dict[int, set[tuple[str, int]]]:
-        self.pids = processes_of(self.process.pid, self.logs)
-        return listening_sockets(self.pids)
-
-    def stop(self) -> int:
-        """SIGINT, as Ctrl-C, once; the exit status. Kills whatever remains."""
-        if self.status is not None:
-            return self.status
-        try:
-            self.process.send_signal(signal.SIGINT)
-            self.status = self.process.wait(timeout=90)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.status = self.process.wait(timeout=30)
-            self.stdout = self.first_line + self.process.stdout.read()
-            self.stderr = self.process.stderr.read()
-            kill_processes(processes_of(None, self.logs) | (self.pids - {os.getpid()}))
-        return self.status
-
-
-def _gone(logs: str, timeout_s: float = 30) -> bool:
-    """Whether every process of the Ray instance under `logs` has ended."""
-    deadline = time.monotonic() + timeout_s
-    while processes_of(None, logs):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.5)
-    return True
-
-
-@pytest.fixture
-def ray_logs():
-    logs = tempfile.mkdtemp(prefix="mccli", dir="/tmp")  # short: Ray's socket paths live under it
-    yield logs
-    shutil.rmtree(logs, ignore_errors=True)
 
 
 def test_serve_from_the_command_line(chain, ray_logs):
@@ -169,7 +92,7 @@ def test_serve_from_the_command_line(chain, ray_logs):
     with pytest.raises(OSError):
         request(served.url)  # nothing listens any more
     assert addresses_in_logs(ray_logs) == {}
-    assert _gone(ray_logs), [command_line(pid) for pid in processes_of(None, ray_logs)]
+    assert ray_gone(ray_logs), [command_line(pid) for pid in processes_of(None, ray_logs)]
 
     # started again at once on the same port, now by the native command,
     # with -v: Ray's own lines on stderr, still none on stdout

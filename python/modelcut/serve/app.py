@@ -5,6 +5,7 @@
 # the handle, run() and shutdown().
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -107,9 +108,69 @@ def _starts_ray(config: Config) -> bool:
     return not ray.is_initialized()
 
 
+def _imports_from_working_directory() -> bool:
+    """Whether this process imports modules from its working directory: ''
+    or the directory itself is on sys.path (`python -c`, `python -m`, a
+    notebook), not under `python -I` or `-P`, as the native `modelcut`
+    runs Python, nor from an installed script."""
+    try:
+        here = os.path.realpath(os.getcwd())
+    except OSError:
+        return False  # a removed folder: nothing can be imported from it
+    return any(isinstance(entry, str) and os.path.realpath(entry or os.curdir) == here for entry in sys.path)
+
+
+@contextlib.contextmanager
+def _workers_import_as_this_process():
+    """Around ray.init: Ray's workers import from the working directory only
+    if this process does.
+
+    ray.init puts the driver's working directory first on the sys.path of
+    every worker of its job (JobConfig._py_driver_sys_path, Ray 2.60), so
+    Serve's controller, proxy and every replica would import a numpy.py,
+    onnxruntime.py or modelcut/ found in the folder `modelcut serve` runs
+    in, although the command itself (python -I) never would. Ray has no
+    setting against it (only a runtime_env working_dir, which uploads a
+    folder and moves the workers into it), so ray.init runs in "/" instead:
+    it is on every node, only root can write to it, and it holds no Python
+    module (its folders could only be namespace packages, which any real
+    module of the same name shadows). Not a temporary folder: the path
+    stays in the job's settings for as long as the Serve controller lives,
+    on every node, and a removed one could be made again by anyone. A
+    local Ray's processes keep "/" as their working directory. When this
+    process imports from its working directory (a notebook, `python -m`),
+    Ray's default stays: replicas may import the user's own modules, as
+    the driver does.
+
+    Ray's `uv run` hook is off for the same reason: run by `uv run`, it
+    would upload the working directory ("/" here) as the workers'
+    runtime_env working_dir and put it on their path."""
+    if _imports_from_working_directory():
+        yield
+        return
+    from ray._private import ray_constants
+
+    uv_hook = getattr(ray_constants, "RAY_ENABLE_UV_RUN_RUNTIME_ENV", None)
+    # A descriptor, not the path: the folder is found again even if it was
+    # renamed meanwhile, and O_PATH needs no permission to read it.
+    saved = os.open(os.curdir, getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY)
+    try:
+        if uv_hook is not None:
+            ray_constants.RAY_ENABLE_UV_RUN_RUNTIME_ENV = False
+        os.chdir("/")
+        yield
+    finally:
+        os.fchdir(saved)
+        os.close(saved)
+        if uv_hook is not None:
+            ray_constants.RAY_ENABLE_UV_RUN_RUNTIME_ENV = uv_hook
+
+
 def _start_ray(config: Config, progress: Progress, log_level: str) -> bool:
     """Joins the cluster at config.serve.address, or starts a Ray instance
-    on this machine, on 127.0.0.1; True when this call started Ray."""
+    on this machine, on 127.0.0.1; True when this call started Ray. The
+    working directory is back as it was when it returns: relative paths
+    of parts mean the same after it."""
     starts = _starts_ray(config)
     if starts:
         set_local_environment()
@@ -120,15 +181,17 @@ def _start_ray(config: Config, progress: Progress, log_level: str) -> bool:
     address = config.serve.address
     if not starts:
         progress(f"joining the Ray cluster at {address}")
-        ray.init(address=address, log_to_driver=False, logging_level=log_level)
+        with _workers_import_as_this_process():
+            ray.init(address=address, log_to_driver=False, logging_level=log_level)
         return False
     # Logical CPUs: as many as the replicas reserve, so that a chain of
     # more parts than this machine has cores still deploys here.
     needed = sum(stage.num_cpus * stage.replicas for stage in config.stages)
     cpus = max(os.cpu_count() or 1, int(np.ceil(needed)))
     progress(f"starting Ray on this machine ({cpus} CPUs)")
-    ray.init(num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
-             logging_level=log_level)
+    with _workers_import_as_this_process():
+        ray.init(num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
+                 logging_level=log_level)
     return True
 
 
@@ -287,7 +350,10 @@ def deploy(parts: Sequence[str | os.PathLike], config: Config | Mapping | str | 
     --help` for its keys). Ray is joined at the config's `address`, or
     started on this machine (127.0.0.1) when there is none and Ray is not
     initialised yet. `ray_log_level` is the level of Ray's own log lines
-    in this process (on stderr)."""
+    in this process (on stderr). The replicas import modules from this
+    process's working directory only if this process does (a notebook,
+    `python -c`, `python -m`), not when it runs isolated (`python -I`, as
+    `modelcut serve` does); Ray alone would let them in either way."""
     progress = progress or (lambda line: None)
     config = load_config(len(parts), config)
     signatures = prepare(parts, config)

@@ -163,7 +163,14 @@ def load_callable(spec: str, what: str = "--intervene") -> Callable:
     except _core.Error:
         raise
     except Exception as error:  # noqa: BLE001 - the user's module may raise anything
-        raise _core.Error(f"{what} {spec!r}: cannot load {module_name} ({type(error).__name__}: {error})") from None
+        # The command imports nothing from the working directory (python -I):
+        # a module of the user's own is named by its file.
+        hint = ""
+        if isinstance(error, ModuleNotFoundError) and error.name and \
+                (module_name == error.name or module_name.startswith(error.name + ".")):
+            hint = f"; name a module file by its path: {module_name.replace('.', '/')}.py:{attribute}"
+        raise _core.Error(f"{what} {spec!r}: cannot load {module_name} ({type(error).__name__}: {error})"
+                          f"{hint}") from None
     function = getattr(module, attribute, None)
     if not callable(function):
         raise _core.Error(f"{what} {spec!r}: {module_name} has no callable '{attribute}'")
