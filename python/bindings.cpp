@@ -577,7 +577,8 @@ PYBIND11_MODULE(_core, m) {
         py::arg("dims") = std::map<std::string, std::uint64_t>{},
         "The device/server split of MODEL with the least predicted latency over a link.");
   m.def("read_profile", &read_profile, py::arg("path"),
-        "A profile written by `modelcut profile`: {\"model\": ..., \"nodes\": {name: microseconds}}; Error if malformed.");
+        "A profile written by `modelcut profile`: {\"model\": ..., \"nodes\": {name: microseconds}}; Error if "
+        "malformed.");
   m.def(
       "file_type", [](const std::string& path) { return modelcut::to_string(modelcut::sniff_file_type(path)); },
       py::arg("path"),

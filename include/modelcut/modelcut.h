@@ -65,7 +65,7 @@ struct WeightOptions {
 using ProgressCallback = std::function<void(std::size_t, std::uint64_t, std::uint64_t)>;
 
 struct SplitOptions {
-  std::vector<std::string> cuts;     // K names give K+1 parts
+  std::vector<std::string> cuts;  // K names give K+1 parts
   // Must not exist unless overwrite. With WeightMode::InPlace the parts go
   // beside the model instead: output_dir must then be empty or that folder.
   std::filesystem::path output_dir;
@@ -110,8 +110,8 @@ struct LayerSummary {
 };
 
 struct CutCandidate {
-  ValueSummary value;           // the one computed value crossing this cut
-  std::string layer;            // the innermost layer that produces it, if any
+  ValueSummary value;                       // the one computed value crossing this cut
+  std::string layer;                        // the innermost layer that produces it, if any
   std::vector<std::string> passed_through;  // graph inputs that cross with it
   std::uint64_t crossing_bytes = 0;         // per batch item
   bool bytes_known = true;

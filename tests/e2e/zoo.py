@@ -527,7 +527,6 @@ def torch_to_onnx(model: nn.Module, path: str | os.PathLike, inputs: tuple[Input
     and run again with batch 3.
     """
     import logging
-    import warnings
 
     path = Path(path)
     feeds = _feeds(inputs, batch=2, seed=0)

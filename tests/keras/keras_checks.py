@@ -4,7 +4,6 @@ run chains and compare."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import modelcut

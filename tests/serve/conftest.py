@@ -10,7 +10,6 @@ import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
 # Read by Ray when it is imported: node addresses default to 127.0.0.1

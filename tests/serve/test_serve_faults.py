@@ -5,7 +5,6 @@ import json
 import threading
 import time
 
-import numpy as np
 import pytest
 from http_support import request
 from serve_support import assert_equal_outputs

@@ -513,7 +513,8 @@ class PartWriter {
 
 void write_part(const KerasModel& model, const Partition& partition, std::size_t index, const fs::path& target) {
   if (!model.has_weights) {
-    fail(quoted(model.path.string()), ": the model was indexed from its config alone, with no weights, so its parts "
+    fail(quoted(model.path.string()),
+         ": the model was indexed from its config alone, with no weights, so its parts "
          "cannot be written to files");
   }
   PartWriter(model, partition, index).write(target);
