@@ -266,7 +266,7 @@ def merge(
     if isinstance(parts, (str, os.PathLike)) or not isinstance(parts, Sequence):
         raise ArgumentTypeError(f"parts must be a list of parts, not {_kind(parts)}")
     if len(parts) < 2:
-        raise _core.Error(f"merge needs at least two parts, not {len(parts)}")
+        raise _core.Error("merge needs at least two parts")  # the core's words, for live parts too
     if parts and all(_is_live_keras(part) for part in parts):
         from . import live
 
