@@ -27,18 +27,21 @@ def test_help_explains_every_option():
         assert option in done.stdout, option
 
 
-@pytest.mark.parametrize("case", ["not a chain", "replicas", "stage", "resource", "config key", "missing part",
-                                  "intervene", "batch"])
+@pytest.mark.parametrize("case", ["not a chain", "replicas", "stage", "resource", "config key", "config size",
+                                  "missing part", "intervene", "batch"])
 def test_bad_settings_are_refused_before_ray_starts(chain, tmp_path, case):
     parts = chain.parts
     config = tmp_path / "serve.yaml"
     config.write_text("stages:\n  - {replicas: 2, colour: red}\n")
+    huge = tmp_path / "huge.yaml"
+    huge.write_text("# padding\n" * 200_000)  # 2 MB of comments: not a config, however it parses
     args, expected = {
         "not a chain": ([parts[0], parts[2]], "the parts do not chain: part 2 (resnet.part3.onnx) input"),
         "replicas": ([*parts, "--replicas", "1,0,1"], "--replicas '1,0,1': '0' is not a whole number >= 1"),
         "stage": ([*parts, "--stage-resources", "4:node_a=1"], "'4' is not a stage number (1-3) or 'all'"),
         "resource": ([*parts, "--stage-resources", "1:node_a"], "'node_a' is not NAME=AMOUNT"),
         "config key": ([*parts, "--config", str(config)], "stages[0]: unknown setting(s) ['colour']"),
+        "config size": ([*parts, "--config", str(huge)], "is larger than 1024 KiB"),
         "missing part": ([parts[0], str(tmp_path / "none.onnx")], "none.onnx"),
         "intervene": ([*parts, "--intervene", "no_such_module:f"], "cannot load no_such_module"),
         "batch": ([*parts, "--batch-wait", "soon"], "--batch-wait 'soon' is not a duration"),

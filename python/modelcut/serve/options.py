@@ -197,6 +197,11 @@ def default_config(parts: int) -> Config:
                   ServeOptions())
 
 
+# A config names a few settings per stage and per cut: a larger file is not
+# one, and reading it whole (YAML expands what it holds) would cost memory.
+_MAX_CONFIG_BYTES = 1 << 20
+
+
 def read_config(path: str, parts: int) -> Config:
     """A YAML (.yaml, .yml) or JSON config file: top-level service keys,
     `stages:` (one entry per part, in chain order) and `boundaries:` (one
@@ -204,7 +209,13 @@ def read_config(path: str, parts: int) -> Config:
     _core.check_input_file(path)
     try:
         with open(path, "rb") as file:
-            text = file.read()
+            text = file.read(_MAX_CONFIG_BYTES + 1)
+    except OSError as error:
+        raise _core.Error(f"--config '{path}' cannot be read ({error.strerror})") from None
+    if len(text) > _MAX_CONFIG_BYTES:
+        raise _core.Error(f"--config '{path}' is larger than {_MAX_CONFIG_BYTES // 1024} KiB; a serve "
+                          "config holds a few settings per stage and cut")
+    try:
         if path.endswith((".yaml", ".yml")):
             import yaml
 
