@@ -9,6 +9,7 @@
 # `modelcut` command's (the native executable runs `python -I`) and
 # `python -I -m modelcut.cli`'s; a plain `python -m` imports from the
 # working directory by Python's own design.
+import hashlib
 import os
 import shutil
 import subprocess
@@ -75,6 +76,7 @@ def downloaded(tmp_path):
     for part in parts:
         shutil.copy(part, folder)
     (folder / "clip.py").write_text(CLIP)
+    (folder / "serve.yaml").write_text("timeout: 30s\nstages: [{}, {replicas: 1}]\n")
     for name in PLANTED:
         (folder / name).parent.mkdir(exist_ok=True)
         (folder / name).write_text(PLANTED_MODULE.format(record=str(record), folder=os.path.realpath(folder)))
@@ -92,6 +94,18 @@ def test_the_planted_modules_record_an_import(downloaded):
     assert sorted(line.split()[0] for line in record.read_text().splitlines()) == ["numpy", "onnxruntime"]
 
 
+def snapshot(folder) -> dict[str, str]:
+    """Every entry below `folder`, with the digest of each file's bytes."""
+    entries = {}
+    for root, folders, files in os.walk(folder):
+        for name in folders:
+            entries[os.path.relpath(os.path.join(root, name), folder)] = "folder"
+        for name in files:
+            with open(os.path.join(root, name), "rb") as file:
+                entries[os.path.relpath(os.path.join(root, name), folder)] = hashlib.sha256(file.read()).hexdigest()
+    return entries
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_serve_imports_nothing_from_the_working_directory(downloaded, ray_logs, command):
     folder, record, parts = downloaded
@@ -102,8 +116,9 @@ def test_serve_imports_nothing_from_the_working_directory(downloaded, ray_logs, 
     unclipped = modelcut.run_chain([str(folder / part) for part in parts], feeds)
     assert not np.array_equal(expected["y"], unclipped["y"]), "the test meant the intervention to show"
 
-    served = Serving(ray_logs, *parts, "--intervene", "./clip.py:clip", "--port", str(free_port()),
-                     argv=command_argv(command), cwd=folder)
+    before = snapshot(folder)
+    served = Serving(ray_logs, *parts, "--intervene", "./clip.py:clip", "--config", "serve.yaml",
+                     "--port", str(free_port()), argv=command_argv(command), cwd=folder)
     try:
         assert served.description["cuts"][0]["intervene"] == "clip"
         # Loading clip.py imports Ray before the command starts it: its
@@ -119,6 +134,9 @@ def test_serve_imports_nothing_from_the_working_directory(downloaded, ray_logs, 
         served.stop()
     assert ray_gone(ray_logs), [command_line(pid) for pid in processes_of(None, ray_logs)]
     assert not record.exists(), record.read_text()
+    # Inputs never lost: the parts, the config and the intervention's file
+    # are as they were, and nothing was written beside them.
+    assert snapshot(folder) == before
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -154,7 +154,13 @@ def load_callable(spec: str, what: str = "--intervene") -> Callable:
             loader_spec = importlib.util.spec_from_file_location(name, module_name)
             module = importlib.util.module_from_spec(loader_spec)
             sys.modules[name] = module
-            loader_spec.loader.exec_module(module)
+            # No __pycache__ beside the user's file: a command writes only
+            # its outputs, never into the folders it reads.
+            writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+            try:
+                loader_spec.loader.exec_module(module)
+            finally:
+                sys.dont_write_bytecode = writes_bytecode
             from ray import cloudpickle  # Ray's own copy, the one that pickles deployments
 
             cloudpickle.register_pickle_by_value(module)
