@@ -170,6 +170,31 @@ def test_force_never_replaces_a_folder_holding_anything_else(model, tmp_path, co
 
 
 @pytest.mark.usefixtures("both_commands")
+@pytest.mark.parametrize("command", ["merge", "split"])
+def test_force_never_replaces_a_device(model, tmp_path, command):
+    """The case that was seen: run as root, `merge ... -o /dev/null --force`
+    replaced the machine's /dev/null with a regular file. Here the device is
+    a node of our own, the same character device (1, 3); CI runs as root."""
+    if os.geteuid() != 0:
+        pytest.skip("making a device node needs root (CI runs as root)")
+    split = run_cli("split", model, "--at", "fc2/Relu", "-o", tmp_path / "parts", "-q")
+    assert split.returncode == 0, split.stderr
+    target = tmp_path / "null"
+    os.mknod(target, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    before = state(tmp_path)
+    if command == "merge":
+        result = run_cli("merge", *split.stdout.split(), "-o", target, "--force")
+    else:
+        result = run_cli("split", model, "--at", "fc2/Relu", "-o", target, "--force")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"modelcut: error: the output '{target}' is a character device; modelcut only replaces regular files "
+        "and folders"]
+    assert stat.S_ISCHR(os.lstat(target).st_mode)
+    assert state(tmp_path) == before
+
+
+@pytest.mark.usefixtures("both_commands")
 def test_force_still_replaces_a_file_and_a_folder_of_files(model, tmp_path):
     """What --force may replace, it replaces, in place of a link's target never."""
     out = tmp_path / "out"
