@@ -6,6 +6,7 @@
 import time
 import tracemalloc
 import zipfile
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from hostile_server import (HostileServer, echo, endless_chunks, http_answer, np
                             raw, reset_after, trickle)
 
 from modelcut import _core
+from modelcut.cli import main as cli_main
 from modelcut.serve.client import Client
 from modelcut.serve.wire import BadAnswer, encode_npz
 
@@ -37,6 +39,17 @@ def head(tmp_path_factory):
 
 def run_remote(head, url, *options):
     return run_cli("run", head, "--remote", url, *options, timeout=120)
+
+
+def run_remote_in_process(capsys, head, url, *options):
+    """The Python command's main() in this process: the same code from the
+    arguments to the exit code and the error line, without starting a Python
+    (a subprocess per kind of bad answer, through both commands, cost
+    minutes; the commands themselves are checked on a few kinds below)."""
+    capsys.readouterr()
+    code = cli_main(["run", str(head), "--remote", url, *map(str, options)])
+    captured = capsys.readouterr()
+    return SimpleNamespace(returncode=code, stdout=captured.out, stderr=captured.err)
 
 
 def assert_bad_answer(done, url, *fragments):
@@ -108,7 +121,15 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("kind", sorted(MALFORMED))
-def test_a_malformed_answer_is_one_line_and_exit_2(head, kind, both_commands):
+def test_a_malformed_answer_is_one_line_and_exit_2(head, kind, capsys):
+    answer, fragment = MALFORMED[kind]
+    with HostileServer(answer) as server:
+        done = run_remote_in_process(capsys, head, server.url, "--max-answer", "1MiB", "--timeout", "60s")
+    assert_bad_answer(done, server.url, fragment)
+
+
+@pytest.mark.parametrize("kind", ["not HTTP", "npz bomb", "pickled object array"])
+def test_a_malformed_answer_through_the_commands(head, kind, both_commands):
     answer, fragment = MALFORMED[kind]
     with HostileServer(answer) as server:
         done = run_remote(head, server.url, "--max-answer", "1MiB", "--timeout", "60s")
