@@ -69,6 +69,18 @@ def write_model(path, text: str, node_names=()) -> str:
     return str(path)
 
 
+def assert_one_line_error(result, *fragments) -> str:
+    """Exit 2 and one stderr line "modelcut: error: ..." holding every
+    fragment (no traceback, nothing else said); returns that line."""
+    assert result.returncode == 2, (result.returncode, result.stdout[-2000:], result.stderr[-2000:])
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr[-2000:]
+    assert lines[0].startswith("modelcut: error: "), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
 def run_cli(*args, cwd=None, timeout=300):
     """Runs `modelcut ARGS` in a fresh process, as a user would."""
     return subprocess.run(

@@ -8,21 +8,11 @@ import os
 import onnx
 import pytest
 from onnx import numpy_helper
-from cli_support import run_cli
+from cli_support import assert_one_line_error, run_cli
 
 
 def digest(path) -> str:
     return hashlib.sha256(open(path, "rb").read()).hexdigest()
-
-
-def assert_one_line_error(result, *fragments):
-    assert result.returncode == 2, result
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("modelcut: error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    assert "Traceback" not in result.stderr
 
 
 def test_split_verify_merge_round_trip(mlp, tmp_path):

@@ -8,19 +8,11 @@ import os
 import numpy as np
 import onnx
 import pytest
-from cli_support import run_cli
+from cli_support import assert_one_line_error, run_cli
 from onnx import numpy_helper
 
 # A hang would fail the test by TimeoutExpired instead of blocking the suite.
 TIMEOUT = 120
-
-
-def assert_one_line_error(result, *fragments):
-    assert result.returncode == 2, result
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("modelcut: error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def digest(path) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from cli_support import cli_argv
+from cli_support import assert_one_line_error, cli_argv
 from keras_checks import run_cli
 
 # Every file is given to the Python command and to the native executable.
@@ -75,12 +75,7 @@ def run_bounded(*args, seconds: float = 60, env=None) -> Run:
 
 
 def assert_one_error(result: Run, *fragments, max_seconds: float = 30, max_mb: float = 600):
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("modelcut: error: ")
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+    assert_one_line_error(result, *fragments)
     assert result.seconds < max_seconds, result.seconds
     assert result.peak_mb < max_mb, f"peak RSS {result.peak_mb:.0f} MB"
 

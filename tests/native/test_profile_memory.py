@@ -9,7 +9,7 @@ import resource
 import subprocess
 
 import pytest
-from cli_support import MLP_NODE_NAMES, MLP_WITH_SKIP, cli_argv, cli_env, write_model
+from cli_support import MLP_NODE_NAMES, MLP_WITH_SKIP, assert_one_line_error, cli_argv, cli_env, write_model
 
 LIMIT = 2 << 30
 SIZE_CAP = 64 << 20
@@ -41,14 +41,6 @@ def model(tmp_path):
     return write_model(tmp_path / "mlp.onnx", MLP_WITH_SKIP, MLP_NODE_NAMES)
 
 
-def assert_one_line(result, *fragments):
-    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("modelcut: error: "), result.stderr[-2000:]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
-
 def test_a_large_valid_profile_plans_in_bounded_memory(model, tmp_path, both_commands):
     profile = write_profile(tmp_path / "times.json", NODE_CAP - 10, padding=44 << 20)
     size = (tmp_path / "times.json").stat().st_size
@@ -60,10 +52,10 @@ def test_a_large_valid_profile_plans_in_bounded_memory(model, tmp_path, both_com
 
 def test_profiles_over_the_caps_are_refused_in_one_line(model, tmp_path, both_commands):
     too_many = write_profile(tmp_path / "many.json", NODE_CAP)
-    assert_one_line(plan(model, too_many), "many.json", "more than 1000000 nodes")
+    assert_one_line_error(plan(model, too_many), "many.json", "more than 1000000 nodes")
 
     too_large = tmp_path / "large.json"
     with open(too_large, "wb") as file:  # sparse: the size is checked before anything is read
         file.write(b'{"format":"modelcut-profile","version":1,"nodes":{}}')
         file.truncate(SIZE_CAP + 1)
-    assert_one_line(plan(model, str(too_large)), "large.json", "larger than 64 MB")
+    assert_one_line_error(plan(model, str(too_large)), "large.json", "larger than 64 MB")

@@ -2,12 +2,4 @@
 
 from __future__ import annotations
 
-
-def assert_one_line_error(result, *fragments):
-    """Exit 2 and one line "modelcut: error: ..." holding every fragment."""
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("modelcut: error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+from cli_support import assert_one_line_error  # noqa: F401 - the planning tests import it from here

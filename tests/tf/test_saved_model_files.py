@@ -10,7 +10,7 @@ import shutil
 
 import numpy as np
 import pytest
-from cli_support import run_cli
+from cli_support import assert_one_line_error, run_cli
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
@@ -39,16 +39,6 @@ def copy_of(saved_model, tmp_path, name="copy"):
     return folder
 
 
-def one_line(result, *fragments) -> str:
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("modelcut: error: ")
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
-
-
 @pytest.mark.parametrize("command", [["inspect"], ["split", "--at", "fc2", "-o", "OUT"]])
 def test_a_fifo_in_the_folder_is_refused_not_waited_for(saved_model, tmp_path, command):
     folder = copy_of(saved_model, tmp_path)
@@ -57,7 +47,7 @@ def test_a_fifo_in_the_folder_is_refused_not_waited_for(saved_model, tmp_path, c
     out = tmp_path / "out"
     args = [str(out) if word == "OUT" else word for word in command]
     result = run_cli(args[0], folder, *args[1:], timeout=120)  # a hang fails here, it does not hang the suite
-    one_line(result, "variables.data-00000-of-00001", "FIFO")
+    assert_one_line_error(result, "variables.data-00000-of-00001", "FIFO")
     assert not out.exists()
 
 
@@ -66,13 +56,13 @@ def test_a_link_leading_out_of_the_folder_is_refused(saved_model, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     shutil.move(folder / "variables", elsewhere)
     os.symlink(elsewhere, folder / "variables")
-    one_line(run_cli("inspect", folder, timeout=120),
-             f"'{folder / 'variables'}' is a symbolic link leading outside")
+    assert_one_line_error(run_cli("inspect", folder, timeout=120),
+                          f"'{folder / 'variables'}' is a symbolic link leading outside")
     for name in ("saved_model.pb", "fingerprint.pb"):
         other = copy_of(saved_model, tmp_path, name + ".model")
         shutil.move(other / name, tmp_path / (name + ".moved"))
         os.symlink(tmp_path / (name + ".moved"), other / name)
-        one_line(run_cli("inspect", other, timeout=120), name, "symbolic link leading outside")
+        assert_one_line_error(run_cli("inspect", other, timeout=120), name, "symbolic link leading outside")
 
 
 def test_a_link_inside_the_folder_is_followed(saved_model, tmp_path):
@@ -88,27 +78,29 @@ def test_saved_model_pb_that_is_not_a_file(tmp_path):
         folder = tmp_path / name
         folder.mkdir()
         make(folder / "saved_model.pb")
-        one_line(run_cli("inspect", folder, timeout=120), f"{folder / 'saved_model.pb'}")
+        assert_one_line_error(run_cli("inspect", folder, timeout=120), f"{folder / 'saved_model.pb'}")
 
 
 def test_a_broken_saved_model_pb_is_named(tmp_path):
     folder = tmp_path / "broken"
     folder.mkdir()
     (folder / "saved_model.pb").write_bytes(b"\x0a\xff\xff\xff not a SavedModel")
-    line = one_line(run_cli("inspect", folder, timeout=300), "the SavedModel's saved_model.pb cannot be read")
+    line = assert_one_line_error(run_cli("inspect", folder, timeout=300),
+                                 "the SavedModel's saved_model.pb cannot be read")
     assert "b'" not in line  # TensorFlow's reason, without its bytes-typed path
 
 
 def test_the_saved_model_pb_file_itself_points_to_the_folder(saved_model):
-    one_line(run_cli("inspect", saved_model / "saved_model.pb", timeout=120),
-             f"pass the SavedModel's folder '{saved_model}'")
+    assert_one_line_error(run_cli("inspect", saved_model / "saved_model.pb", timeout=120),
+                          f"pass the SavedModel's folder '{saved_model}'")
 
 
 def test_tensorflow_logs_nothing_before_the_error(saved_model, tmp_path):
     """The error is the only line, although TensorFlow loaded the model."""
-    one_line(run_cli("split", saved_model, "--at", "no_such_layer", "-o", tmp_path / "out", "-q", timeout=300),
-             "no_such_layer")
-    one_line(run_cli("inspect", saved_model, "--signature", "nope", timeout=300), "no signature 'nope'")
+    split = run_cli("split", saved_model, "--at", "no_such_layer", "-o", tmp_path / "out", "-q", timeout=300)
+    assert_one_line_error(split, "no_such_layer")
+    inspect = run_cli("inspect", saved_model, "--signature", "nope", timeout=300)
+    assert_one_line_error(inspect, "no signature 'nope'")
 
 
 def test_the_api_checks_the_folder_too(saved_model, tmp_path):
