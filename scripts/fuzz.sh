@@ -2,12 +2,12 @@
 # Builds the libFuzzer targets of tests/fuzz (clang, ASan + UBSan, in
 # build/fuzz) and fuzzes each for a while, or replays every saved crash once.
 #
-#   scripts/fuzz.sh [--time SECONDS] [--seed N] [--stop-on-crash] [TARGET...]
+#   scripts/fuzz.sh [--time SECONDS] [--jobs N] [--seed N] [--stop-on-crash] [TARGET...]
 #       Fuzz each target (default: all of fuzz_onnx, fuzz_pb, fuzz_keras,
 #       fuzz_h5, fuzz_profile, fuzz_options; short names onnx, pb, keras,
 #       h5, profile, options)
-#       for SECONDS (default 60), one after the other, starting from its
-#       seed corpus. New crashes, hangs and out-of-memory inputs are copied
+#       for SECONDS (default 60), N targets side by side (default 1: one
+#       after the other), each starting from its seed corpus. New crashes, hangs and out-of-memory inputs are copied
 #       to tests/fuzz/regressions/<target>/.
 #       Without --stop-on-crash the run goes on after a finding (libFuzzer's
 #       fork mode), to collect every kind of failure in one long run.
@@ -34,6 +34,7 @@ cd "$(dirname "$0")/.."
 
 ALL_TARGETS=(fuzz_onnx fuzz_pb fuzz_keras fuzz_h5 fuzz_profile fuzz_options)
 seconds=60
+jobs=1
 mode=fuzz
 stop_on_crash=0
 seed=()
@@ -41,6 +42,8 @@ targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --time) seconds="$2"; shift 2 ;;
+    --jobs) jobs="$2"; shift 2 ;;
+    --jobs=*) jobs="${1#--jobs=}"; shift ;;
     --time=*) seconds="${1#--time=}"; shift ;;
     --seed) seed=(-seed="$2"); shift 2 ;;
     --stop-on-crash) stop_on_crash=1; shift ;;
@@ -58,6 +61,7 @@ rss_limit_mb="${RSS_LIMIT_MB:-2048}"
 malloc_limit_mb="${MALLOC_LIMIT_MB:-1073741824}"
 
 build="${FUZZ_BUILD:-build/fuzz}"  # another folder for a second build beside it
+source scripts/build_env.sh
 # -O1 keeps builds quick and stacks readable; the fuzzers are still fast.
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DMODELCUT_FUZZ=ON -DMODELCUT_BUILD_EXAMPLES=OFF \
   -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g" >/dev/null
@@ -111,24 +115,25 @@ if [ "$mode" = regressions ]; then
   exit
 fi
 
-total_failures=0
-summary=()
-for target in "${targets[@]}"; do
-  work="$build/work/$target"
+# One target's run; its report goes to $work/report, and $work/failed
+# exists when it found something. Run in the background, JOBS at a time.
+fuzz_target() {
+  local target="$1"
+  local work="$build/work/$target"
   mkdir -p "$work/corpus" "$work/findings"
-  dict=()
+  rm -f "$work/failed" "$work/report"
+  local dict=() keep_going=()
   [ -f "tests/fuzz/$target.dict" ] && dict=(-dict="tests/fuzz/$target.dict")
-  keep_going=()
   [ "$stop_on_crash" -eq 1 ] || keep_going=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
-  log="$work/fuzz.log"
-  echo "fuzz.sh: $target for ${seconds}s (log: $log)"
+  local log="$work/fuzz.log"
   touch "$log.start"
-  status=0
+  local status=0
   "$build/$target" "${limits[@]}" "${dict[@]}" "${keep_going[@]}" "${seed[@]}" -max_total_time="$seconds" \
     -print_final_stats=1 -artifact_prefix="$work/findings/" "$work/corpus" "tests/fuzz/corpus/$target" \
     >"$log" 2>&1 || status=$?
 
   # Executions and coverage from libFuzzer's last status line ("#N ... cov: C ft: F").
+  local last executions cov ft
   last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
   executions=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$log" | grep -oE '[0-9]+$' || true)
   [ -n "$executions" ] || executions=$(sed -E 's/^#([0-9]+).*/\1/' <<<"$last")
@@ -136,10 +141,9 @@ for target in "${targets[@]}"; do
   ft=$(grep -oE 'ft: [0-9]+' <<<"$last" | grep -oE '[0-9]+' || echo "?")
 
   # New findings: crash-*, timeout-*, oom-*, leak-*, slow-unit-* files.
-  new=()
+  local new=() finding crashes=0 timeouts=0 ooms=0
   while IFS= read -r -d '' finding; do new+=("$finding"); done \
     < <(find "$work/findings" -type f -newer "$log.start" -print0 2>/dev/null | sort -z)
-  crashes=0 timeouts=0 ooms=0
   for finding in "${new[@]}"; do
     case "$(basename "$finding")" in
       crash-*|leak-*) crashes=$((crashes + 1)) ;;
@@ -150,20 +154,43 @@ for target in "${targets[@]}"; do
     mkdir -p "tests/fuzz/regressions/$target"
     cp "$finding" "tests/fuzz/regressions/$target/"
   done
-  found=$((crashes + timeouts + ooms))
-  line="$target: ${seconds}s, ${executions:-?} executions, cov ${cov} ft ${ft}, crashes ${crashes}, timeouts ${timeouts}, ooms ${ooms}"
-  echo "$line"
-  summary+=("$line")
-  if [ "$found" -gt 0 ] || { [ "$status" -ne 0 ] && [ "$stop_on_crash" -eq 1 ]; }; then
+  local found=$((crashes + timeouts + ooms))
+  {
+    echo "$target: ${seconds}s, ${executions:-?} executions, cov ${cov} ft ${ft}, crashes ${crashes}, timeouts ${timeouts}, ooms ${ooms}"
+    if [ "$found" -gt 0 ] || { [ "$status" -ne 0 ] && [ "$stop_on_crash" -eq 1 ]; }; then
+      touch "$work/failed"
+      grep -m3 -E 'ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer|libFuzzer)|runtime error|uncaught exception|fuzz: ' "$log" \
+        | sed 's/^/    /' || true
+      [ "$found" -eq 0 ] || echo "    saved to tests/fuzz/regressions/$target/"
+    elif [ "$status" -ne 0 ]; then
+      touch "$work/failed"
+      echo "    $target exited with status $status; see $log"
+      tail -n 5 "$log" | sed 's/^/    /'
+    fi
+  } >"$work/report"
+}
+
+running=0
+for target in "${targets[@]}"; do
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+  echo "fuzz.sh: $target for ${seconds}s (log: $build/work/$target/fuzz.log)"
+  fuzz_target "$target" &
+  running=$((running + 1))
+done
+wait || true
+
+total_failures=0
+for target in "${targets[@]}"; do
+  if [ -f "$build/work/$target/report" ]; then
+    cat "$build/work/$target/report"
+    [ ! -e "$build/work/$target/failed" ] || total_failures=$((total_failures + 1))
+  else
+    echo "$target: the run ended without a report; see $build/work/$target/fuzz.log"
     total_failures=$((total_failures + 1))
-    grep -m3 -E 'ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer|libFuzzer)|runtime error|uncaught exception|fuzz: ' "$log" \
-      | sed 's/^/    /' || true
-    [ "$found" -eq 0 ] || echo "    saved to tests/fuzz/regressions/$target/"
-  elif [ "$status" -ne 0 ]; then
-    total_failures=$((total_failures + 1))
-    echo "    $target exited with status $status; see $log"
-    tail -n 5 "$log" | sed 's/^/    /'
   fi
 done
-echo "fuzz: ${#targets[@]} targets fuzzed for ${seconds}s each, $total_failures with findings"
+echo "fuzz: ${#targets[@]} targets fuzzed for ${seconds}s each, $jobs at a time, $total_failures with findings"
 [ "$total_failures" -eq 0 ]

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # clang and its runtime libraries (libFuzzer, the sanitizers) build the fuzz
 # targets that scripts/test.sh runs (scripts/fuzz.sh).
 APT_PACKAGES=(g++ cmake ninja-build pkg-config libgtest-dev python3-venv python3-dev
-              libhdf5-dev libzip-dev nlohmann-json3-dev clang libclang-rt-dev)
+              libhdf5-dev libzip-dev nlohmann-json3-dev clang libclang-rt-dev ccache)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
@@ -37,5 +37,18 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   .venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements/no-deps.txt
   echo "$wanted" > "$stamp"
 fi
-echo "setup: building and installing modelcut" >&2
-.venv/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall .
+# The package is built and installed again only when its sources changed
+# since the last install (or it no longer imports): CI runs this script first.
+source scripts/build_env.sh
+installed=.venv/.modelcut-installed
+sources=$({ git ls-files -z -- CMakeLists.txt pyproject.toml src include python \
+  | xargs -0 sha256sum | sha256sum; } 2>/dev/null) || sources=""  # not a git checkout: always install
+if [ -z "$sources" ] || [ "$(cat "$installed" 2>/dev/null)" != "$sources" ] \
+    || ! (cd / && "$OLDPWD/.venv/bin/python" -c "import modelcut._core" 2>/dev/null); then
+  echo "setup: building and installing modelcut" >&2
+  rm -f "$installed"
+  .venv/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall .
+  echo "$sources" > "$installed"
+else
+  echo "setup: modelcut is installed from these sources already" >&2
+fi
