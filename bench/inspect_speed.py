@@ -11,6 +11,7 @@ Finding the candidate cuts used to run the whole partition once per candidate
 
     python bench/inspect_speed.py [--nodes 16384] [--repeat 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,9 +20,8 @@ import tempfile
 import time
 
 import onnx
-from onnx import TensorProto, helper
-
 from modelcut import _core
+from onnx import TensorProto, helper
 
 
 def chain(nodes: int) -> onnx.ModelProto:

@@ -25,6 +25,7 @@ random weights, 1.07 GB) is made with Keras on first use (not timed):
 
     python bench/keras_bench.py [--dir /tmp/modelcut-keras-bench] [--repeat 5] [--python OTHER_VENV/bin/python]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,9 +59,13 @@ core.split(sys.argv[1], [sys.argv[2]], sys.argv[3])
 
 def core_path(python: str) -> str:
     """The path of PYTHON's modelcut/_core*.so, found without importing modelcut."""
-    code = ("import importlib.util, os; folder = os.path.dirname(importlib.util.find_spec('modelcut').origin); "
-            "print(next(os.path.join(folder, n) for n in sorted(os.listdir(folder)) if n.startswith('_core.')))")
+    code = (
+        "import importlib.util, os; folder = os.path.dirname(importlib.util.find_spec('modelcut').origin); "
+        "print(next(os.path.join(folder, n) for n in sorted(os.listdir(folder)) if n.startswith('_core.')))"
+    )
     return subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
 LAYERS, WIDTH = 16, 4096
 NAME = f"dense{LAYERS}_{WIDTH}.keras"
 
@@ -73,11 +78,13 @@ def make_model(path: str) -> None:
 
     rng = np.random.default_rng(0)
     layers = [keras.Input((WIDTH,), name="x")]
-    layers += [keras.layers.Dense(WIDTH, activation="relu" if k < LAYERS else None, name=f"fc{k}")
-               for k in range(1, LAYERS + 1)]
+    layers += [
+        keras.layers.Dense(WIDTH, activation="relu" if k < LAYERS else None, name=f"fc{k}")
+        for k in range(1, LAYERS + 1)
+    ]
     model = keras.Sequential(layers, name="dense16")
     for layer in model.layers:  # kernel and bias drawn per layer: no two tensors alike
-        kernel = (rng.random((WIDTH, WIDTH), dtype=np.float32) - 0.5) * (2 / WIDTH ** 0.5)
+        kernel = (rng.random((WIDTH, WIDTH), dtype=np.float32) - 0.5) * (2 / WIDTH**0.5)
         bias = (rng.random((WIDTH,), dtype=np.float32) - 0.5) * 0.1
         layer.set_weights([kernel, bias])
     model.save(path)
@@ -122,8 +129,11 @@ def main() -> int:
     parser.add_argument("--at", default="fc8")
     parser.add_argument("--no-check", action="store_true", help="skip loading the parts in Keras")
     parser.add_argument("--json", help="write the results here")
-    parser.add_argument("--python", default=PYTHON,
-                        help="the interpreter whose modelcut to measure (e.g. another build's venv, for a before/after)")
+    parser.add_argument(
+        "--python",
+        default=PYTHON,
+        help="the interpreter whose modelcut to measure (e.g. another build's venv, for a before/after)",
+    )
     args = parser.parse_args()
 
     os.makedirs(os.path.join(args.dir, "logs"), exist_ok=True)
@@ -153,16 +163,26 @@ def main() -> int:
         prepare()
         rows["cp"].append(measure(["cp", model, copy], os.path.join(logs, f"cp{run}"), 600, 0))
         prepare()
-        r = measure([modelcut, "split", model, "--at", args.at, "-o", out, "-q"],
-                    os.path.join(logs, f"modelcut{run}"), 600, 0)
+        r = measure(
+            [modelcut, "split", model, "--at", args.at, "-o", out, "-q"],
+            os.path.join(logs, f"modelcut{run}"),
+            600,
+            0,
+        )
         rows["modelcut"].append(r)
         if r["rc"] != 0:
             print(f"modelcut split failed: {r['error']}")
             return 1
         digests = file_digests(out)
         prepare()
-        rows["core"].append(measure(["env", f"PYTHONPATH={args.dir}", args.python, "-c", CORE_SPLIT, model, args.at, out],
-                                    os.path.join(logs, f"core{run}"), 600, 0))
+        rows["core"].append(
+            measure(
+                ["env", f"PYTHONPATH={args.dir}", args.python, "-c", CORE_SPLIT, model, args.at, out],
+                os.path.join(logs, f"core{run}"),
+                600,
+                0,
+            )
+        )
         if rows["core"][-1]["rc"] != 0:
             print(f"_core.split failed: {rows['core'][-1]['error']}")
             return 1
@@ -193,23 +213,40 @@ def main() -> int:
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, {platform.release()}, load average at end {load[0]:.2f}")
     print(f"modelcut: {modelcut}")
-    print(f"input: {NAME}, {size / 1e9:.2f} GB ({LAYERS} Dense {WIDTH}x{WIDTH}), cut --at {args.at}, "
-          f"median of {args.repeat}")
+    print(
+        f"input: {NAME}, {size / 1e9:.2f} GB ({LAYERS} Dense {WIDTH}x{WIDTH}), cut --at {args.at}, "
+        f"median of {args.repeat}"
+    )
     print()
     print("| command | median wall s | runs s | peak RSS MB | / cp |")
     print("|---|--:|---|--:|--:|")
     print(f"| cp | {cp_median:.2f} | {', '.join(f'{w:.2f}' for w in cp_walls)} | {cp_rss:.0f} | |")
-    print(f"| modelcut split | {mc_median:.2f} | {', '.join(f'{w:.2f}' for w in mc_walls)} | {mc_rss:.0f} "
-          f"| {mc_median / cp_median:.2f} |")
-    print(f"| _core.split alone | {core_median:.2f} | {', '.join(f'{w:.2f}' for w in core_walls)} | {core_rss:.0f} "
-          f"| {core_median / cp_median:.2f} |")
+    print(
+        f"| modelcut split | {mc_median:.2f} | {', '.join(f'{w:.2f}' for w in mc_walls)} | {mc_rss:.0f} "
+        f"| {mc_median / cp_median:.2f} |"
+    )
+    print(
+        f"| _core.split alone | {core_median:.2f} | {', '.join(f'{w:.2f}' for w in core_walls)} | {core_rss:.0f} "
+        f"| {core_median / cp_median:.2f} |"
+    )
     print()
     print(f"parts byte-identical in all {args.repeat} runs: {'yes' if same_bytes else 'NO'}")
     print(f"parts in Keras (chained vs model): {check}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"input_bytes": size, "cp": rows["cp"], "modelcut": rows["modelcut"], "core": rows["core"],
-                       "same_bytes": same_bytes, "check": check, "time": time.time()}, f, indent=1)
+            json.dump(
+                {
+                    "input_bytes": size,
+                    "cp": rows["cp"],
+                    "modelcut": rows["modelcut"],
+                    "core": rows["core"],
+                    "same_bytes": same_bytes,
+                    "check": check,
+                    "time": time.time(),
+                },
+                f,
+                indent=1,
+            )
     return 0 if same_bytes and not check.startswith("FAIL") else 1
 
 

@@ -17,6 +17,7 @@ A model that already exists is kept (delete its folder to rebuild it).
 
     python bench/make_models.py [--dir /tmp/modelcut-bench] [--only enc24_d1024]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,12 +59,8 @@ def _build(name: str, root: str) -> None:
     class Encoder(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            layer = nn.TransformerEncoderLayer(
-                d_model, nhead, ff, dropout=0.0, batch_first=True
-            )
-            self.encoder = nn.TransformerEncoder(
-                layer, layers, enable_nested_tensor=False
-            )
+            layer = nn.TransformerEncoderLayer(d_model, nhead, ff, dropout=0.0, batch_first=True)
+            self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
 
         def forward(self, x):
             return self.encoder(x)
@@ -80,8 +77,7 @@ def _build(name: str, root: str) -> None:
             else:
                 param.normal_(0.0, 0.02)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"{name}: {n_params / 1e6:.1f} M parameters "
-          f"({n_params * 4 / 1e9:.2f} GB fp32)", flush=True)
+    print(f"{name}: {n_params / 1e6:.1f} M parameters ({n_params * 4 / 1e9:.2f} GB fp32)", flush=True)
 
     onnx_path, _ = model_paths(root, name)
     folder = os.path.dirname(onnx_path)
@@ -100,8 +96,13 @@ def _build(name: str, root: str) -> None:
         target = os.path.join(work, name + ".onnx")
         with torch.no_grad():
             torch.onnx.export(
-                model, (x,), target, dynamo=False, opset_version=17,
-                input_names=["x"], output_names=["y"],
+                model,
+                (x,),
+                target,
+                dynamo=False,
+                opset_version=17,
+                input_names=["x"],
+                output_names=["y"],
                 dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
             )
     else:
@@ -111,8 +112,13 @@ def _build(name: str, root: str) -> None:
         os.makedirs(raw)
         with torch.no_grad():
             torch.onnx.export(
-                model, (x,), os.path.join(raw, name + ".onnx"), dynamo=False,
-                opset_version=17, input_names=["x"], output_names=["y"],
+                model,
+                (x,),
+                os.path.join(raw, name + ".onnx"),
+                dynamo=False,
+                opset_version=17,
+                input_names=["x"],
+                output_names=["y"],
                 dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
             )
         del model
@@ -122,9 +128,12 @@ def _build(name: str, root: str) -> None:
         proto = onnx.load(os.path.join(raw, name + ".onnx"))
         shutil.rmtree(raw)
         onnx.save(
-            proto, os.path.join(work, name + ".onnx"),
-            save_as_external_data=True, all_tensors_to_one_file=True,
-            location=name + ".onnx.data", size_threshold=1024,
+            proto,
+            os.path.join(work, name + ".onnx"),
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location=name + ".onnx.data",
+            size_threshold=1024,
         )
         del proto
         gc.collect()
@@ -149,10 +158,14 @@ def ensure_models(root: str, names: list[str]) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--dir", default="/tmp/modelcut-bench",
-                   help="cache folder for the models (default /tmp/modelcut-bench)")
-    p.add_argument("--only", action="append", choices=sorted(MODELS),
-                   help="build only this model (repeatable)")
+    p.add_argument(
+        "--dir",
+        default="/tmp/modelcut-bench",
+        help="cache folder for the models (default /tmp/modelcut-bench)",
+    )
+    p.add_argument(
+        "--only", action="append", choices=sorted(MODELS), help="build only this model (repeatable)"
+    )
     args = p.parse_args(argv)
     paths = ensure_models(args.dir, args.only or list(MODELS))
     for name, path in paths.items():

@@ -13,6 +13,7 @@ group is killed. MEM_LIMIT_BYTES (0: none) sets RLIMIT_AS in the child, so a
 tool that runs out of memory fails by itself rather than the machine.
 Standard library only; stdout and stderr go to the child.
 """
+
 import json
 import os
 import resource
@@ -55,8 +56,15 @@ def main() -> int:
     wall = time.perf_counter() - t0
     signal.setitimer(signal.ITIMER_REAL, 0)
     with open(result_path, "w") as f:
-        json.dump({"wall": wall, "rss_mb": usage.ru_maxrss / 1024,
-                   "rc": os.waitstatus_to_exitcode(status), "timed_out": timed_out}, f)
+        json.dump(
+            {
+                "wall": wall,
+                "rss_mb": usage.ru_maxrss / 1024,
+                "rc": os.waitstatus_to_exitcode(status),
+                "timed_out": timed_out,
+            },
+            f,
+        )
     return 0
 
 

@@ -17,6 +17,7 @@ land, after headers of other lengths than the model's).
 
     python bench/native_bench.py [--dir /tmp/modelcut-bench] [--repeat 5] [--modelcut build/cpp/modelcut]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", default="/tmp/modelcut-bench", help="cache folder for the models")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each command; best kept (5)")
-    parser.add_argument("--modelcut", default=os.path.join(REPO, "build", "cpp", "modelcut"),
-                        help="the native executable (default build/cpp/modelcut)")
+    parser.add_argument(
+        "--modelcut",
+        default=os.path.join(REPO, "build", "cpp", "modelcut"),
+        help="the native executable (default build/cpp/modelcut)",
+    )
     args = parser.parse_args(argv)
     name = "enc24_d1024"
     model = make_models.ensure_models(args.dir, [name])[name]
@@ -52,7 +56,17 @@ def main(argv=None) -> int:
     outputs = {tool: os.path.join(work, tool) for tool in ("cp", "python", "native")}
     commands = {
         "cp": ["cp", *files, outputs["cp"]],
-        "python": [PYTHON, "-m", "modelcut.cli", "split", model, "--at", "encoder.layers.11", "-o", outputs["python"]],
+        "python": [
+            PYTHON,
+            "-m",
+            "modelcut.cli",
+            "split",
+            model,
+            "--at",
+            "encoder.layers.11",
+            "-o",
+            outputs["python"],
+        ],
         "native": [args.modelcut, "split", model, "--at", "encoder.layers.11", "-o", outputs["native"]],
     }
     runs = {tool: [] for tool in commands}
@@ -70,20 +84,33 @@ def main(argv=None) -> int:
             assert result["rc"] == 0, result
             runs[tool].append(result)
     best = {tool: min(results, key=lambda r: r["wall"]) for tool, results in runs.items()}
-    same = all(filecmp.cmp(os.path.join(outputs["python"], part), os.path.join(outputs["native"], part),
-                           shallow=False) for part in sorted(os.listdir(outputs["python"])))
+    same = all(
+        filecmp.cmp(
+            os.path.join(outputs["python"], part), os.path.join(outputs["native"], part), shallow=False
+        )
+        for part in sorted(os.listdir(outputs["python"]))
+    )
     load_after = os.getloadavg()
     print(f"{name} ({size / 1e9:.2f} GB), split --at encoder.layers.11, best of {args.repeat}:")
     print(f"load average (1 min) before / after: {load_before[0]:.2f} / {load_after[0]:.2f}")
     print("| command | wall s (best) | all runs s | peak RSS MB | / cp |")
     print("|---|---|---|---|---|")
-    for tool, label in (("cp", "cp"), ("python", "python -m modelcut.cli split"), ("native", "native modelcut split")):
+    for tool, label in (
+        ("cp", "cp"),
+        ("python", "python -m modelcut.cli split"),
+        ("native", "native modelcut split"),
+    ):
         walls = ", ".join(f"{r['wall']:.2f}" for r in runs[tool])
         rss = max(r["rss_mb"] for r in runs[tool])
-        print(f"| {label} | {best[tool]['wall']:.2f} | {walls} | {rss:.0f} | {best[tool]['wall'] / best['cp']['wall']:.2f} |")
+        print(
+            f"| {label} | {best[tool]['wall']:.2f} | {walls} | {rss:.0f} | {best[tool]['wall'] / best['cp']['wall']:.2f} |"
+        )
     print(f"parts byte-identical between the two commands: {same}")
 
-    inspect = {"python": [PYTHON, "-m", "modelcut.cli", "inspect", SEED], "native": [args.modelcut, "inspect", SEED]}
+    inspect = {
+        "python": [PYTHON, "-m", "modelcut.cli", "inspect", SEED],
+        "native": [args.modelcut, "inspect", SEED],
+    }
     print(f"\ninspect {os.path.relpath(SEED, REPO)}, best of {args.repeat}:")
     print("| command | wall ms (best) | peak RSS MB |")
     print("|---|---|---|")
@@ -91,8 +118,10 @@ def main(argv=None) -> int:
         results = [measure(command, os.path.join(work, "inspect-" + tool), 60, 0) for _ in range(args.repeat)]
         assert all(r["rc"] == 0 for r in results), results
         fastest = min(r["wall"] for r in results)
-        print(f"| {' '.join(['modelcut' if tool == 'native' else 'python -m modelcut.cli', 'inspect'])} | "
-              f"{fastest * 1000:.1f} | {max(r['rss_mb'] for r in results):.0f} |")
+        print(
+            f"| {' '.join(['modelcut' if tool == 'native' else 'python -m modelcut.cli', 'inspect'])} | "
+            f"{fastest * 1000:.1f} | {max(r['rss_mb'] for r in results):.0f} |"
+        )
 
     words = ["plan", model, "--stages", "4", "--balance", "flops", "--json"]
     plans = {"python": [PYTHON, "-m", "modelcut.cli", *words], "native": [args.modelcut, *words]}
@@ -107,8 +136,10 @@ def main(argv=None) -> int:
             cuts[tool] = json.load(file)["at"]
         walls = ", ".join(f"{r['wall']:.2f}" for r in results)
         label = "modelcut plan (native)" if tool == "native" else "python -m modelcut.cli plan"
-        print(f"| {label} | {min(r['wall'] for r in results):.2f} | {walls} | "
-              f"{max(r['rss_mb'] for r in results):.0f} |")
+        print(
+            f"| {label} | {min(r['wall'] for r in results):.2f} | {walls} | "
+            f"{max(r['rss_mb'] for r in results):.0f} |"
+        )
     print(f"same cuts from both commands: {cuts['python'] == cuts['native']} ({len(cuts['native'])} cuts)")
     print(f"\nkernel copy (copy_file_range) of {size / 1e9:.2f} GB, best of {args.repeat}:")
     print("| source offset - destination offset | wall s (best) | all runs s |")

@@ -27,6 +27,7 @@ with all weights in one external .data file when the part exceeds 2 GB
 (protobuf's limit), else inline, the same rule extract_model applies.
 Only the tool in use is imported.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,14 @@ def _save(model, path: str) -> None:
     import onnx
 
     if _weight_bytes(model) + 64 * 2**20 > TWO_GB:
-        onnx.save(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
-                  location=os.path.basename(path) + ".data", size_threshold=1024)
+        onnx.save(
+            model,
+            path,
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location=os.path.basename(path) + ".data",
+            size_threshold=1024,
+        )
     else:
         onnx.save(model, path)
 
@@ -68,8 +75,10 @@ def run_extract_model(model_path, paths, parts):
 
     for path, part in zip(paths, parts):
         onnx.utils.extract_model(
-            model_path, path,
-            [t["name"] for t in part["inputs"]], [t["name"] for t in part["outputs"]],
+            model_path,
+            path,
+            [t["name"] for t in part["inputs"]],
+            [t["name"] for t in part["outputs"]],
         )
 
 

@@ -22,6 +22,7 @@ bench/README.md.
 
     python bench/plan_bench.py [--dir /tmp/modelcut-plan-bench] [--write-readme]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,20 +63,29 @@ MODELS = {
     "resnet50": BenchModel(
         "resnet50",
         "torchvision ResNet-50 (weights=None), 1x3x224x224; units: stem, 16 bottleneck blocks, head",
-        plan_zoo.build_resnet50, lambda root: plan_zoo.resnet50_units(), plan_zoo.resnet50_feeds, (1, 17)),
+        plan_zoo.build_resnet50,
+        lambda root: plan_zoo.resnet50_units(),
+        plan_zoo.resnet50_feeds,
+        (1, 17),
+    ),
     "transformer24": BenchModel(
         "transformer24",
         "24-layer transformer LM (d 256, 4 heads, ff 1024, vocab 32000, untied head), tokens 1x128; "
         "units: embedding, 24 layers, head",
-        plan_zoo.build_transformer, lambda root: plan_zoo.transformer_units(), plan_zoo.transformer_feeds,
-        (1, 25)),
+        plan_zoo.build_transformer,
+        lambda root: plan_zoo.transformer_units(),
+        plan_zoo.transformer_feeds,
+        (1, 25),
+    ),
     "mobilenetv2": BenchModel(
         "mobilenetv2",
         "keras.applications.MobileNetV2 (weights=None) through tf2onnx, 1x224x224x3; "
         "units: stem, 17 inverted-residual blocks, head",
         lambda root: plan_zoo.build_keras_cnn(root)[1],
         lambda root: plan_zoo.keras_cnn_units(plan_zoo.build_keras_cnn(root)[0]),
-        plan_zoo.keras_cnn_feeds, (1, 18)),
+        plan_zoo.keras_cnn_feeds,
+        (1, 18),
+    ),
 }
 METHODS = ("equal", "deepspeed", "params", "flops", "time")
 LABELS = {
@@ -124,13 +134,15 @@ def cuts_from_bounds(units, bounds: list[int]) -> list[str]:
 
 def plan_cuts(model_path: Path, stages: int, balance: str, profile: Path | None):
     start = time.perf_counter()
-    plan = modelcut.plan(str(model_path), stages=stages, balance=balance,
-                         profile=str(profile) if balance == "time" else None)
+    plan = modelcut.plan(
+        str(model_path), stages=stages, balance=balance, profile=str(profile) if balance == "time" else None
+    )
     return list(plan.at), time.perf_counter() - start, plan
 
 
-def bench_model(model: BenchModel, root: Path, stages: int, rounds: int, profile_runs: int,
-                methods: list[str]) -> dict:
+def bench_model(
+    model: BenchModel, root: Path, stages: int, rounds: int, profile_runs: int, methods: list[str]
+) -> dict:
     folder = root / model.name
     folder.mkdir(parents=True, exist_ok=True)
     path = model.build(root)
@@ -165,7 +177,9 @@ def bench_model(model: BenchModel, root: Path, stages: int, rounds: int, profile
     timings = time_chains(chains, feeds, rounds=rounds)
     for method, timing in timings.items():
         rows[method].update(
-            stage_ms=timing.min_ms, median_ms=timing.median_ms, boundary_bytes=timing.boundary_bytes,
+            stage_ms=timing.min_ms,
+            median_ms=timing.median_ms,
+            boundary_bytes=timing.boundary_bytes,
             slowest_over_ideal=timing.slowest_over_ideal,
             max_over_min=max(timing.min_ms) / min(timing.min_ms),
         )
@@ -206,15 +220,19 @@ def markdown(results: list[dict], chain: dict | None, stages: int, rounds: int) 
     lines = []
     for result in results:
         lines += [f"**{result['model']}**: {result['description']}.", ""]
-        lines += ["| method | stage times (ms) | max/min | slowest/ideal "
-                  "| bytes crossing each boundary | plan time |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "| method | stage times (ms) | max/min | slowest/ideal "
+            "| bytes crossing each boundary | plan time |",
+            "|---|---|---|---|---|---|",
+        ]
         for method, row in result["rows"].items():
             times = " / ".join(f"{ms:.1f}" for ms in row["stage_ms"])
             crossing = " / ".join(human_bytes(b) for b in row["boundary_bytes"])
             planned = "—" if row["plan_seconds"] is None else f"{row['plan_seconds']:.2f} s"
-            lines.append(f"| {LABELS[method]} | {times} | {row['max_over_min']:.2f} | "
-                         f"{row['slowest_over_ideal']:.2f} | {crossing} | {planned} |")
+            lines.append(
+                f"| {LABELS[method]} | {times} | {row['max_over_min']:.2f} | "
+                f"{row['slowest_over_ideal']:.2f} | {crossing} | {planned} |"
+            )
         lines.append("")
         lines.append("Cuts:")
         for method, row in result["rows"].items():
@@ -224,16 +242,22 @@ def markdown(results: list[dict], chain: dict | None, stages: int, rounds: int) 
             lines.append(f"- the profile for `--balance time` took {seconds:.1f} s to record")
         lines.append("")
     if chain:
-        lines += [f"**{chain['nodes']}-node chain** (MatMul, Add, Relu repeated; best of 3, "
-                  f"whole call including opening the file):", "",
-                  "| call | seconds |", "|---|---|"]
+        lines += [
+            f"**{chain['nodes']}-node chain** (MatMul, Add, Relu repeated; best of 3, "
+            f"whole call including opening the file):",
+            "",
+            "| call | seconds |",
+            "|---|---|",
+        ]
         for label in ("plan params", "plan flops", "inspect"):
             call = label.replace("plan ", f"plan --stages {stages} --balance ")
             lines.append(f"| `{call}` | {chain[label]:.2f} |")
         lines.append("")
-    lines.append(f"Stage times: CPU time of the one ONNX Runtime thread, minimum over {rounds} runs per part; "
-                 f"slowest/ideal: the slowest part over the sum of the parts / {stages}. "
-                 f"Machine: {platform.machine()}, {os.cpu_count()} cores, shared; {machine_versions()}.")
+    lines.append(
+        f"Stage times: CPU time of the one ONNX Runtime thread, minimum over {rounds} runs per part; "
+        f"slowest/ideal: the slowest part over the sum of the parts / {stages}. "
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, shared; {machine_versions()}."
+    )
     return "\n".join(lines)
 
 

@@ -25,6 +25,7 @@ structurally (inputs, outputs, nodes, weights, onnx.checker) on every model.
 
 The inputs are built by bench/make_models.py on first use (not timed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,6 +55,7 @@ VERIFY_MODELS = {"enc24_d1024"}  # ORT verification: on the 1.2 GB model
 
 # ---------------------------------------------------------------- measuring
 
+
 def warm(files: list[str]) -> None:
     """Read FILES once so that they are in the page cache."""
     buf = bytearray(64 << 20)
@@ -71,9 +73,21 @@ def measure(cmd: list[str], log: str, timeout: float, mem_limit: int) -> dict:
     result = log + ".result.json"
     remove([result])
     with open(log + ".out", "wb") as out, open(log + ".err", "wb") as err:
-        subprocess.run([PYTHON, "-S", os.path.join(HERE, "measure_child.py"), result,
-                        str(timeout), str(mem_limit), *cmd],
-                       stdout=out, stderr=err, stdin=subprocess.DEVNULL, check=True)
+        subprocess.run(
+            [
+                PYTHON,
+                "-S",
+                os.path.join(HERE, "measure_child.py"),
+                result,
+                str(timeout),
+                str(mem_limit),
+                *cmd,
+            ],
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            check=True,
+        )
     with open(result) as f:
         r = json.load(f)
     with open(log + ".err", "rb") as f:
@@ -83,7 +97,9 @@ def measure(cmd: list[str], log: str, timeout: float, mem_limit: int) -> dict:
     elif r["timed_out"]:
         r["error"] = f"timed out after {timeout:.0f} s"
     elif r["rc"] < 0:
-        r["error"] = f"killed by {signal.Signals(-r['rc']).name}" + (f": {err_tail[0][:150]}" if err_tail[0] else "")
+        r["error"] = f"killed by {signal.Signals(-r['rc']).name}" + (
+            f": {err_tail[0][:150]}" if err_tail[0] else ""
+        )
     else:
         r["error"] = err_tail[0][:200]
     r["cmd"] = cmd
@@ -114,6 +130,7 @@ def remove(paths) -> None:
 
 # ---------------------------------------------------------------- checking
 
+
 def part_files(part_paths: list[str]) -> list[str]:
     """The part .onnx files plus the external data files they reference."""
     import onnx
@@ -143,7 +160,7 @@ def describe_parts(part_paths: list[str], check: bool, model_files: list[str]) -
         info = {"path": path}
         try:
             model = onnx.load(path, load_external_data=False)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             info["error"] = f"load: {str(e).splitlines()[0][:160]}"
             info["file_bytes"] = os.path.getsize(path)
             out.append(info)
@@ -166,14 +183,15 @@ def describe_parts(part_paths: list[str], check: bool, model_files: list[str]) -
             initializers=len(g.initializer),
             weight_bytes=weight_bytes,
             data_files=sorted(locations),
-            file_bytes=sum(os.path.getsize(f) for f in part_files([path])
-                           if os.path.abspath(f) not in model_files),
+            file_bytes=sum(
+                os.path.getsize(f) for f in part_files([path]) if os.path.abspath(f) not in model_files
+            ),
         )
         if check:
             try:
                 onnx.checker.check_model(path, full_check=False)
                 info["checker"] = "ok"
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 info["checker"] = str(e).strip().splitlines()[0][:200]
         out.append(info)
     return out
@@ -191,15 +209,21 @@ def compare_parts(got: list[dict], ref: list[dict]) -> tuple[str, str]:
             continue
         if g["inputs"] != r["inputs"] or g["outputs"] != r["outputs"]:
             short.append(f"part{k} inputs/outputs differ")
-            notes.append(f"part{k} inputs {g['inputs']} outputs {g['outputs']}, "
-                         f"modelcut {r['inputs']} {r['outputs']}")
-        if g["computing_nodes"] != r["computing_nodes"] or g["initializers"] != r["initializers"] \
-                or g["weight_bytes"] != r["weight_bytes"]:
+            notes.append(
+                f"part{k} inputs {g['inputs']} outputs {g['outputs']}, modelcut {r['inputs']} {r['outputs']}"
+            )
+        if (
+            g["computing_nodes"] != r["computing_nodes"]
+            or g["initializers"] != r["initializers"]
+            or g["weight_bytes"] != r["weight_bytes"]
+        ):
             short.append(f"part{k} has {g['initializers']}/{r['initializers']} weights")
-            notes.append(f"part{k} has {g['computing_nodes']} non-Constant nodes and "
-                         f"{g['initializers']} weights ({g['weight_bytes'] / 1e9:.3f} GB), "
-                         f"modelcut {r['computing_nodes']} and {r['initializers']} "
-                         f"({r['weight_bytes'] / 1e9:.3f} GB)")
+            notes.append(
+                f"part{k} has {g['computing_nodes']} non-Constant nodes and "
+                f"{g['initializers']} weights ({g['weight_bytes'] / 1e9:.3f} GB), "
+                f"modelcut {r['computing_nodes']} and {r['initializers']} "
+                f"({r['weight_bytes'] / 1e9:.3f} GB)"
+            )
         if g.get("checker", "ok") != "ok":
             short.append(f"part{k} fails checker")
             notes.append(f"part{k} fails onnx.checker: {g['checker']}")
@@ -233,11 +257,17 @@ def verify(model: str, part_paths: list[str], log: str, timeout: float) -> dict:
         status = "OK, bit-identical" if identical else f"OK, max abs {max_abs:.1e}"
     else:
         status = f"FAIL, max abs {max_abs:.1e} {'; '.join(report.get('problems', []))}"[:120]
-    return {"status": status, "ok": report["ok"], "max_abs": max_abs, "identical": identical,
-            "seconds": seconds}
+    return {
+        "status": status,
+        "ok": report["ok"],
+        "max_abs": max_abs,
+        "identical": identical,
+        "seconds": seconds,
+    }
 
 
 # ---------------------------------------------------------------- the run
+
 
 def machine_info(out_dir: str) -> dict:
     mem = {}
@@ -252,22 +282,33 @@ def machine_info(out_dir: str) -> dict:
                 cpu = line.split(":", 1)[1].strip()
                 break
     versions = {}
-    for dist in ["modelcut", "onnx", "onnxruntime", "onnx-graphsurgeon", "sne4onnx", "torch",
-                 "numpy", "protobuf"]:
+    for dist in [
+        "modelcut",
+        "onnx",
+        "onnxruntime",
+        "onnx-graphsurgeon",
+        "sne4onnx",
+        "torch",
+        "numpy",
+        "protobuf",
+    ]:
         try:
             versions[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
             versions[dist] = "not installed"
     try:
-        commit = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
-                                capture_output=True, text=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "-C", REPO, "describe", "--always", "--dirty"], capture_output=True, text=True
+        ).stdout.strip()
     except OSError:
         commit = "?"
     cp_version = subprocess.run(["cp", "--version"], capture_output=True, text=True).stdout
-    fs = subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "-T", out_dir],
-                        capture_output=True, text=True).stdout.strip()
+    fs = subprocess.run(
+        ["findmnt", "-n", "-o", "FSTYPE", "-T", out_dir], capture_output=True, text=True
+    ).stdout.strip()
     try:
         import modelcut._core as core
+
         built = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(os.path.getmtime(core.__file__)))
     except ImportError:
         built = "?"
@@ -289,14 +330,16 @@ def machine_info(out_dir: str) -> dict:
 
 def cut_names(name: str) -> list[tuple[str, str]]:
     layers = make_models.MODELS[name][0]
-    return [("middle", f"encoder.layers.{layers // 2 - 1}"),
-            ("quarter", f"encoder.layers.{layers // 4 - 1}")]
+    return [("middle", f"encoder.layers.{layers // 2 - 1}"), ("quarter", f"encoder.layers.{layers // 4 - 1}")]
 
 
 def probe_cut(model: str, layer: str, log: str) -> dict:
     """What crosses the cut, from an untimed in-place modelcut split --json."""
-    proc = subprocess.run([MODELCUT, "split", model, "--at", layer, "--weights", "in-place",
-                           "--json", "-q"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [MODELCUT, "split", model, "--at", layer, "--weights", "in-place", "--json", "-q"],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"modelcut split {model} --at {layer} failed: {proc.stderr.strip()}")
     with open(log + ".probe.json", "w") as f:
@@ -329,19 +372,25 @@ def run(args) -> dict:
         stem = name
         folder = os.path.dirname(model)
 
-        def timed(cmd, outputs, tag, repeat, timeout):
+        def timed(cmd, outputs, tag, repeat, timeout, files=files):
             def once():
                 remove(outputs)
                 os.sync()
                 warm(files)
                 return measure(cmd, os.path.join(logs, tag), timeout, mem_limit)
+
             return best_of(repeat, once)
 
         # cp floor
         dest = os.path.join(out_root, "cp")
         os.makedirs(dest)
-        r = timed(["cp", *files, dest], [os.path.join(dest, os.path.basename(f)) for f in files],
-                  f"{name}.cp", args.repeat, args.timeout)
+        r = timed(
+            ["cp", *files, dest],
+            [os.path.join(dest, os.path.basename(f)) for f in files],
+            f"{name}.cp",
+            args.repeat,
+            args.timeout,
+        )
         remove([dest])
         cp_wall = r["wall"]
         row = dict(input=name, size_gb=size / 1e9, cut="-", layer="-", tool="cp (floor)", **r)
@@ -351,8 +400,10 @@ def run(args) -> dict:
         for cut, layer in cut_names(name):
             tag = f"{name}.{cut}"
             probe = probe_cut(model, layer, os.path.join(logs, tag))
-            spec = {"stem": stem, "parts": [
-                {"inputs": p["inputs"], "outputs": p["outputs"]} for p in probe["parts"]]}
+            spec = {
+                "stem": stem,
+                "parts": [{"inputs": p["inputs"], "outputs": p["outputs"]} for p in probe["parts"]],
+            }
             spec_path = os.path.join(logs, tag + ".spec.json")
             with open(spec_path, "w") as f:
                 json.dump(spec, f, indent=1)
@@ -371,16 +422,24 @@ def run(args) -> dict:
                     parts = [os.path.join(dest, os.path.basename(p["path"])) for p in probe["parts"]]
                     outputs = [dest]
                 r = timed(cmd, outputs, f"{tag}.modelcut-{mode}", args.repeat, args.timeout)
-                row = dict(input=name, size_gb=size / 1e9, cut=cut, layer=layer,
-                           crossing=crossing, tool=f"modelcut {mode}", **r)
+                row = dict(
+                    input=name,
+                    size_gb=size / 1e9,
+                    cut=cut,
+                    layer=layer,
+                    crossing=crossing,
+                    tool=f"modelcut {mode}",
+                    **r,
+                )
                 if r["rc"] == 0:
                     row["parts"] = describe_parts(parts, args.check, files)
                     if mode == "auto":
                         reference = row["parts"]
                     row["short"], row["equivalence"] = compare_parts(row["parts"], reference or row["parts"])
                     if name in VERIFY_MODELS and args.verify:
-                        row["verify"] = verify(model, parts, os.path.join(logs, f"{tag}.modelcut-{mode}"),
-                                               args.timeout)
+                        row["verify"] = verify(
+                            model, parts, os.path.join(logs, f"{tag}.modelcut-{mode}"), args.timeout
+                        )
                 remove(outputs)
                 os.sync()
                 block.append(row)
@@ -390,18 +449,28 @@ def run(args) -> dict:
                 for peer in PEERS:
                     dest = os.path.join(out_root, peer)
                     cmd = [PYTHON, os.path.join(HERE, "peers.py"), peer, model, dest, spec_path]
-                    parts = [os.path.join(dest, f"{stem}.part{k + 1}.onnx")
-                             for k in range(len(spec["parts"]))]
+                    parts = [
+                        os.path.join(dest, f"{stem}.part{k + 1}.onnx") for k in range(len(spec["parts"]))
+                    ]
                     r = timed(cmd, [dest], f"{tag}.{peer}", args.peer_repeat, args.timeout)
-                    row = dict(input=name, size_gb=size / 1e9, cut=cut, layer=layer,
-                               crossing=crossing, tool=peer, **r)
+                    row = dict(
+                        input=name,
+                        size_gb=size / 1e9,
+                        cut=cut,
+                        layer=layer,
+                        crossing=crossing,
+                        tool=peer,
+                        **r,
+                    )
                     if r["rc"] == 0:
                         row["parts"] = describe_parts(parts, args.check, files)
-                        row["short"], row["equivalence"] = (compare_parts(row["parts"], reference)
-                                                            if reference else ("?", "?"))
+                        row["short"], row["equivalence"] = (
+                            compare_parts(row["parts"], reference) if reference else ("?", "?")
+                        )
                         if name in VERIFY_MODELS and args.verify:
-                            row["verify"] = verify(model, parts, os.path.join(logs, f"{tag}.{peer}"),
-                                                   args.timeout)
+                            row["verify"] = verify(
+                                model, parts, os.path.join(logs, f"{tag}.{peer}"), args.timeout
+                            )
                     remove([dest])
                     os.sync()
                     block.append(row)
@@ -425,18 +494,26 @@ def run(args) -> dict:
 
 # ---------------------------------------------------------------- printing
 
+
 def print_machine(info: dict) -> None:
     v = info["versions"]
-    print(f"machine: {info['cores']} cores ({info['cpu']}), {info['ram_gib']} GiB RAM, "
-          f"{info['disk_free_gb']} GB free on the output disk ({info['filesystem']}), "
-          f"Linux {info['kernel']}")
-    print(f"load average at start (1, 5, 15 min): {info['loadavg_at_start']}"
-          + (f", at end: {info['loadavg_at_end']}" if "loadavg_at_end" in info else ""))
-    print(f"versions: modelcut {v['modelcut']} (built {info['modelcut_built']}; work tree at "
-          f"{info['repo_commit']}), onnx {v['onnx']}, "
-          f"onnxruntime {v['onnxruntime']}, onnx-graphsurgeon {v['onnx-graphsurgeon']}, "
-          f"sne4onnx {v['sne4onnx']}, torch {v['torch']}, numpy {v['numpy']}, "
-          f"protobuf {v['protobuf']}, Python {info['python']}, {info['cp']}", flush=True)
+    print(
+        f"machine: {info['cores']} cores ({info['cpu']}), {info['ram_gib']} GiB RAM, "
+        f"{info['disk_free_gb']} GB free on the output disk ({info['filesystem']}), "
+        f"Linux {info['kernel']}"
+    )
+    print(
+        f"load average at start (1, 5, 15 min): {info['loadavg_at_start']}"
+        + (f", at end: {info['loadavg_at_end']}" if "loadavg_at_end" in info else "")
+    )
+    print(
+        f"versions: modelcut {v['modelcut']} (built {info['modelcut_built']}; work tree at "
+        f"{info['repo_commit']}), onnx {v['onnx']}, "
+        f"onnxruntime {v['onnxruntime']}, onnx-graphsurgeon {v['onnx-graphsurgeon']}, "
+        f"sne4onnx {v['sne4onnx']}, torch {v['torch']}, numpy {v['numpy']}, "
+        f"protobuf {v['protobuf']}, Python {info['python']}, {info['cp']}",
+        flush=True,
+    )
 
 
 def fmt_wall(row: dict) -> str:
@@ -465,12 +542,30 @@ def cells(row: dict, cp_wall: float) -> list[str]:
         parts = row.get("short", "")
         verified = row["verify"]["status"][:100] if "verify" in row else "not run"
     cut = "-" if row["cut"] == "-" else f"{row['cut']} ({row['layer']})"
-    return [f"{row['input']} ({row['size_gb']:.2f} GB)", cut, row["tool"], fmt_wall(row),
-            f"{row['rss_mb']:.0f}", ratio_cp, ratio_ex, parts, verified]
+    return [
+        f"{row['input']} ({row['size_gb']:.2f} GB)",
+        cut,
+        row["tool"],
+        fmt_wall(row),
+        f"{row['rss_mb']:.0f}",
+        ratio_cp,
+        ratio_ex,
+        parts,
+        verified,
+    ]
 
 
-HEADER = ["input", "cut", "tool / mode", "wall s", "peak RSS MB", "/ cp", "extract_model / this",
-          "parts vs modelcut auto", "modelcut verify (ORT)"]
+HEADER = [
+    "input",
+    "cut",
+    "tool / mode",
+    "wall s",
+    "peak RSS MB",
+    "/ cp",
+    "extract_model / this",
+    "parts vs modelcut auto",
+    "modelcut verify (ORT)",
+]
 
 
 def print_row(row: dict, cp_wall: float) -> None:
@@ -484,11 +579,20 @@ def table(results: dict) -> str:
     right = {3, 4, 5, 6}
 
     def line(values):
-        return "| " + " | ".join(v.rjust(w) if i in right else v.ljust(w)
-                                 for i, (v, w) in enumerate(zip(values, widths))) + " |"
+        return (
+            "| "
+            + " | ".join(
+                v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths))
+            )
+            + " |"
+        )
 
-    out = [line(HEADER), "|" + "|".join(("-" * (w + 1) + ":") if i in right else ("-" * (w + 2))
-                                       for i, w in enumerate(widths)) + "|"]
+    out = [
+        line(HEADER),
+        "|"
+        + "|".join(("-" * (w + 1) + ":") if i in right else ("-" * (w + 2)) for i, w in enumerate(widths))
+        + "|",
+    ]
     out += [line(r) for r in rows]
     return "\n".join(out)
 
@@ -503,22 +607,30 @@ def equivalence_notes(results: dict) -> str:
             what = "timed out"
         parts = r.get("parts") or []
         sizes = ", ".join(f"{p.get('file_bytes', 0) / 1e9:.2f} GB" for p in parts)
-        lines.append(f"- {r['input']} {r['cut']} {r['tool']}: {what}" + (f" [files: {sizes}]" if sizes else ""))
+        lines.append(
+            f"- {r['input']} {r['cut']} {r['tool']}: {what}" + (f" [files: {sizes}]" if sizes else "")
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--dir", default="/tmp/modelcut-bench",
-                   help="folder for the cached models, the outputs (deleted as it goes) and logs")
-    p.add_argument("--models", nargs="+", default=list(make_models.MODELS),
-                   choices=list(make_models.MODELS))
+    p.add_argument(
+        "--dir",
+        default="/tmp/modelcut-bench",
+        help="folder for the cached models, the outputs (deleted as it goes) and logs",
+    )
+    p.add_argument("--models", nargs="+", default=list(make_models.MODELS), choices=list(make_models.MODELS))
     p.add_argument("--repeat", type=int, default=3, help="runs of cp and modelcut; best kept (3)")
     p.add_argument("--peer-repeat", type=int, default=1, help="runs of the other tools (1)")
     p.add_argument("--timeout", type=float, default=1800, help="seconds per run (1800)")
-    p.add_argument("--mem-limit-gib", type=float, default=20,
-                   help="address-space limit per run, so a tool that runs out of memory fails "
-                        "instead of the machine (20; 0 for none)")
+    p.add_argument(
+        "--mem-limit-gib",
+        type=float,
+        default=20,
+        help="address-space limit per run, so a tool that runs out of memory fails "
+        "instead of the machine (20; 0 for none)",
+    )
     p.add_argument("--no-peers", dest="peers", action="store_false", help="skip the other tools")
     p.add_argument("--no-verify", dest="verify", action="store_false", help="skip ORT verification")
     p.add_argument("--no-check", dest="check", action="store_false", help="skip onnx.checker on parts")

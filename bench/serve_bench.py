@@ -27,6 +27,7 @@ ResNet-18 with random weights, exported by torch.onnx, 224x224, batch 1.
 
     python bench/serve_bench.py [--requests 100] [--clients 4] [--dir /tmp/modelcut-serve-bench]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,9 +40,8 @@ import time
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # Ray on 127.0.0.1 only
 
-import numpy as np  # noqa: E402
-
-import modelcut  # noqa: E402
+import modelcut
+import numpy as np
 
 
 def make_model(folder: str) -> str:
@@ -53,8 +53,15 @@ def make_model(folder: str) -> str:
 
     model = torchvision.models.resnet18(weights=None).eval()
     example = torch.randn(1, 3, 224, 224)
-    torch.onnx.export(model, (example,), path, input_names=["image"], output_names=["logits"],
-                      dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False)
+    torch.onnx.export(
+        model,
+        (example,),
+        path,
+        input_names=["image"],
+        output_names=["logits"],
+        dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
+        dynamo=False,
+    )
     return path
 
 
@@ -87,8 +94,11 @@ def closed_loop(call, requests: int, clients: int) -> dict:
     for thread in threads:
         thread.join()
     total = time.perf_counter() - start
-    return {"rate": requests / total, "p50_ms": 1e3 * percentile(latencies, 50),
-            "p99_ms": 1e3 * percentile(latencies, 99)}
+    return {
+        "rate": requests / total,
+        "p50_ms": 1e3 * percentile(latencies, 50),
+        "p99_ms": 1e3 * percentile(latencies, 99),
+    }
 
 
 def serving_rss_mb(app: str) -> float:
@@ -111,34 +121,45 @@ def serving_rss_mb(app: str) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=100, help="requests per measurement (default 100)")
-    parser.add_argument("--clients", type=int, default=4, help="clients at once in the second run (default 4)")
+    parser.add_argument(
+        "--clients", type=int, default=4, help="clients at once in the second run (default 4)"
+    )
     parser.add_argument("--dir", default="/tmp/modelcut-serve-bench", help="where the model and parts go")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
 
     import ray
-
     from modelcut._ort import make_session, random_inputs
     from modelcut.serve import Client, deploy, run_split
     from modelcut.serve.wire import encode_npz
 
     model = make_model(args.dir)
     two = modelcut.split(model, at=["layer2"], output_dir=os.path.join(args.dir, "two"), overwrite=True)
-    three = modelcut.split(model, at=["layer1", "layer3"], output_dir=os.path.join(args.dir, "three"),
-                           overwrite=True)
+    three = modelcut.split(
+        model, at=["layer1", "layer3"], output_dir=os.path.join(args.dir, "three"), overwrite=True
+    )
     feeds = random_inputs(model, seed=0, batch=1)
     session = make_session(model)
     whole = session.run(None, feeds)[0]
 
-    ray.init(num_cpus=8, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
-             logging_level="WARNING")
+    ray.init(
+        num_cpus=8,
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",
+        log_to_driver=False,
+        logging_level="WARNING",
+    )
     rows = []
 
     def cut_bytes(parts):
-        return [sum(value.nbytes for value in modelcut.run_chain(parts[:k + 1], feeds).values())
-                for k in range(len(parts) - 1)]
+        return [
+            sum(value.nbytes for value in modelcut.run_chain(parts[: k + 1], feeds).values())
+            for k in range(len(parts) - 1)
+        ]
 
     def measure(name, call, sent, received, cuts="-", app=None, exchange=None):
         call()  # warm
@@ -155,16 +176,25 @@ def main() -> int:
 
     measure("whole in-process (peer)", lambda: session.run(None, feeds), 0, 0)
     port = 8765
-    chains = [("whole, 1 stage", "bench1", [model]), ("2 stages", "bench2", two.paths),
-              ("3 stages", "bench3", three.paths)]
+    chains = [
+        ("whole, 1 stage", "bench1", [model]),
+        ("2 stages", "bench2", two.paths),
+        ("3 stages", "bench3", three.paths),
+    ]
     for name, app, parts in chains:
         served = deploy(parts, {"name": app, "port": port, "route": f"/{app}"})
         client = Client(served.url)
         check = client.exchange(feeds)
         assert np.array_equal(check.outputs["logits"], whole), name
-        measure(name, lambda: client.run(feeds), check.sent_bytes, check.received_bytes,
-                ", ".join(f"{b / 1024:.0f} KiB" for b in cut_bytes(parts)) or "-", app,
-                lambda: client.exchange(feeds))
+        measure(
+            name,
+            lambda client=client: client.run(feeds),
+            check.sent_bytes,
+            check.received_bytes,
+            ", ".join(f"{b / 1024:.0f} KiB" for b in cut_bytes(parts)) or "-",
+            app,
+            lambda client=client: client.exchange(feeds),
+        )
         if app != "bench2":
             served.shutdown()
         else:
@@ -173,18 +203,28 @@ def main() -> int:
     head = make_session(tail_parts[0])
     done = run_split([head], tail.url, feeds)
     assert np.array_equal(done.outputs["logits"], whole)
-    measure("split computing (head here)", lambda: run_split([head], tail.url, feeds), done.exchange.sent_bytes,
-            done.exchange.received_bytes, f"{done.exchange.sent_bytes / 1024:.0f} KiB sent", "benchtail",
-            lambda: run_split([head], tail.url, feeds).exchange)
+    measure(
+        "split computing (head here)",
+        lambda: run_split([head], tail.url, feeds),
+        done.exchange.sent_bytes,
+        done.exchange.received_bytes,
+        f"{done.exchange.sent_bytes / 1024:.0f} KiB sent",
+        "benchtail",
+        lambda: run_split([head], tail.url, feeds).exchange,
+    )
     ray.shutdown()
 
     peer = rows[0]
-    print(f"\nResNet-18 (random weights), 224x224, batch 1; {args.requests} requests per run; "
-          f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}; "
-          f"request .npz {len(encode_npz(feeds)) / 1024:.0f} KiB\n")
-    print(f"| setup | req/s, 1 client | p50 ms | p99 ms | req/s, {args.clients} clients | p50 ms | p99 ms "
-          "| p50 vs peer | served parts' runs, ms | sent / received per request | values crossing each cut "
-          "| serving RSS MB |")
+    print(
+        f"\nResNet-18 (random weights), 224x224, batch 1; {args.requests} requests per run; "
+        f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}; "
+        f"request .npz {len(encode_npz(feeds)) / 1024:.0f} KiB\n"
+    )
+    print(
+        f"| setup | req/s, 1 client | p50 ms | p99 ms | req/s, {args.clients} clients | p50 ms | p99 ms "
+        "| p50 vs peer | served parts' runs, ms | sent / received per request | values crossing each cut "
+        "| serving RSS MB |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|")
     for row in rows:
         one, many = row["one"], row["many"]
@@ -192,9 +232,11 @@ def main() -> int:
         traffic = f"{row['sent'] / 1024:.0f} KiB / {row['received'] / 1024:.1f} KiB" if row["sent"] else "-"
         rss = f"{row['rss']:.0f}" if row["rss"] else "-"
         in_stages = f"{row['in_stages']:.1f}" if row["in_stages"] is not None else "-"
-        print(f"| {row['name']} | {one['rate']:.1f} | {one['p50_ms']:.1f} | {one['p99_ms']:.1f} | "
-              f"{many['rate']:.1f} | {many['p50_ms']:.1f} | {many['p99_ms']:.1f} | {extra} | {in_stages} | {traffic} | "
-              f"{row['cuts']} | {rss} |")
+        print(
+            f"| {row['name']} | {one['rate']:.1f} | {one['p50_ms']:.1f} | {one['p99_ms']:.1f} | "
+            f"{many['rate']:.1f} | {many['p50_ms']:.1f} | {many['p99_ms']:.1f} | {extra} | {in_stages} | {traffic} | "
+            f"{row['cuts']} | {rss} |"
+        )
     return 0
 
 

@@ -21,6 +21,7 @@ The input (`dense12_4096.pb`: 12 layers MatMul + BiasAdd + Relu of 4096 x
 
     python bench/tf_bench.py [--dir /tmp/modelcut-tf-bench] [--repeat 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,7 +81,7 @@ def make_model(path: str) -> None:
     previous = "x"
     for k in range(1, LAYERS + 1):
         scope = f"dense/fc{k}"
-        kernel = (rng.random((WIDTH, WIDTH), dtype=np.float32) - 0.5) * (2 / WIDTH ** 0.5)
+        kernel = (rng.random((WIDTH, WIDTH), dtype=np.float32) - 0.5) * (2 / WIDTH**0.5)
         bias = (rng.random((WIDTH,), dtype=np.float32) - 0.5) * 0.1
         for name, value in ((f"{scope}/kernel", kernel), (f"{scope}/bias", bias)):
             const = graph_def.node.add(name=name, op="Const")
@@ -166,8 +167,10 @@ def main() -> int:
 
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, {platform.release()}, load average at end {load[0]:.2f}")
-    print(f"input: {NAME}, {size / 1e6:.0f} MB ({LAYERS} layers, {WIDTH}x{WIDTH} float32), cut --at {args.at}, "
-          f"median of {args.repeat}")
+    print(
+        f"input: {NAME}, {size / 1e6:.0f} MB ({LAYERS} layers, {WIDTH}x{WIDTH} float32), cut --at {args.at}, "
+        f"median of {args.repeat}"
+    )
     print()
     print("| command | median wall s | runs s | peak RSS MB | / cp |")
     print("|---|--:|---|--:|--:|")
@@ -175,8 +178,10 @@ def main() -> int:
     for name, results in rows.items():
         walls = [r["wall"] for r in results]
         median = statistics.median(walls)
-        print(f"| {name} | {median:.2f} | {', '.join(f'{w:.2f}' for w in walls)} | "
-              f"{max(r['rss_mb'] for r in results):.0f} | {median / cp_median:.2f} |")
+        print(
+            f"| {name} | {median:.2f} | {', '.join(f'{w:.2f}' for w in walls)} | "
+            f"{max(r['rss_mb'] for r in results):.0f} | {median / cp_median:.2f} |"
+        )
     print()
     print(f"parts chained in TensorFlow vs the whole graph: {check}")
     return 0

@@ -6,9 +6,10 @@ Trains a small CNN on scikit-learn's bundled 8x8 digits (nothing is
 downloaded; a few seconds on 2 cores), cuts the live model after the
 convolution "conv2" (modelcut.split: live Keras parts, no files), estimates
 the mean and spread of the values there over the training images, and
-learns for each test image how much of each value may pass the cut (modelcut.bottleneck: the per-sample bottleneck of "Restricting
-the Flow", Schulz et al., ICLR 2020). The bits that pass, summed over
-channels, are the attribution map. It then checks the maps: blanking the 20%
+learns for each test image how much of each value may pass the cut
+(modelcut.bottleneck: the per-sample bottleneck of "Restricting the Flow",
+Schulz et al., ICLR 2020). The bits that pass, summed over channels, are the
+attribution map. It then checks the maps: blanking the 20%
 of pixels with the most bits should hurt the classifier more than blanking
 20% at random. With --picture it draws some test digits beside their maps.
 """

@@ -27,14 +27,23 @@ def export_resnet50(path: str) -> str:
     model = torchvision.models.resnet50(weights=None).eval()
     with warnings.catch_warnings():  # the TorchScript exporter announces its deprecation
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (torch.randn(1, 3, 224, 224),), path, input_names=["image"],
-                          output_names=["logits"], dynamic_axes={"image": {0: "batch"}}, dynamo=False,
-                          opset_version=17)
+        torch.onnx.export(
+            model,
+            (torch.randn(1, 3, 224, 224),),
+            path,
+            input_names=["image"],
+            output_names=["logits"],
+            dynamic_axes={"image": {0: "batch"}},
+            dynamo=False,
+            opset_version=17,
+        )
     return path
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("outdir")
     parser.add_argument("--picture", help="draw the time-balanced plan here (.png or .svg)")
     parser.add_argument("--runs", type=int, default=20)
@@ -48,13 +57,17 @@ def main() -> None:
     print(f"resnet50.onnx: {times['total_us'] / 1e3:.1f} ms per run on {times['runtime']}, 1 thread")
 
     for balance in ("params", "flops", "time"):
-        plan = modelcut.plan(model, stages=4, balance=balance, profile=times_path if balance == "time" else None)
+        plan = modelcut.plan(
+            model, stages=4, balance=balance, profile=times_path if balance == "time" else None
+        )
         # The profile predicts every plan's stage times, whatever it balanced.
         stage_times = _stage_times_of(plan, times["nodes"])
         ideal = sum(stage_times) / 4
-        print(f"  by {balance:6}: stages {', '.join(f'{value:.0f}' for value in stage_times)} ms; "
-              f"slowest {max(stage_times) / ideal:.2f}x the ideal; stages end at "
-              f"{', '.join(stage['last_layer'] for stage in plan.stages[:-1])}")
+        print(
+            f"  by {balance:6}: stages {', '.join(f'{value:.0f}' for value in stage_times)} ms; "
+            f"slowest {max(stage_times) / ideal:.2f}x the ideal; stages end at "
+            f"{', '.join(stage['last_layer'] for stage in plan.stages[:-1])}"
+        )
         if balance == "time" and args.picture:
             plan.plot(args.picture, overwrite=True)
             print(f"  drawn into {args.picture}")
@@ -64,7 +77,7 @@ def _stage_times_of(plan: modelcut.Plan, node_times: dict[str, float]) -> list[f
     """Each stage's time predicted from the profile: the nodes of plan.along, in the stages' counts."""
     result, start = [], 0
     for stage in plan.stages:
-        names = [entry["node"] for entry in plan.along[start:start + stage["node_count"]]]
+        names = [entry["node"] for entry in plan.along[start : start + stage["node_count"]]]
         result.append(sum(node_times.get(name, 0.0) for name in names) / 1e3)
         start += stage["node_count"]
     return result

@@ -7,10 +7,9 @@ model_b(model_a(x)) == model(x) and add noise at the cut.
 import sys
 import tempfile
 
+import modelcut
 import numpy as np
 import onnxruntime as ort
-
-import modelcut
 
 
 def main(model_path: str) -> None:
@@ -25,8 +24,9 @@ def main(model_path: str) -> None:
         (y2,) = model_b.run(None, dict(zip([i.name for i in model_b.get_inputs()], boundary)))
         print("y1 =", y1, " y2 =", y2, " equal:", np.array_equal(y1, y2))
 
-        noisy = modelcut.run_chain(parts.paths, {model.get_inputs()[0].name: x},
-                                   intervention=modelcut.gaussian_noise(0.1, seed=0))
+        noisy = modelcut.run_chain(
+            parts.paths, {model.get_inputs()[0].name: x}, intervention=modelcut.gaussian_noise(0.1, seed=0)
+        )
         print("with noise N(0, 0.1^2) at the cut:", next(iter(noisy.values())))
 
 

@@ -91,13 +91,23 @@ def build_torch_seed_onnx(path, dynamo: bool = False) -> Path:
         warnings.simplefilter("ignore")
         if dynamo:
             torch.onnx.export(
-                model, (x,), str(path), dynamo=True, input_names=["input"],
-                output_names=["output"], external_data=False, verbose=False,
+                model,
+                (x,),
+                str(path),
+                dynamo=True,
+                input_names=["input"],
+                output_names=["output"],
+                external_data=False,
+                verbose=False,
                 dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=1024)},),
             )
         else:
             torch.onnx.export(
-                model, (x,), str(path), dynamo=False, input_names=["input"],
+                model,
+                (x,),
+                str(path),
+                dynamo=False,
+                input_names=["input"],
                 output_names=["output"],
                 dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
             )
@@ -120,8 +130,9 @@ def _check(path: Path, x: np.ndarray, expected: np.ndarray) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("outdir", type=Path)
-    parser.add_argument("--dynamo", action="store_true",
-                        help="export the torch model with the dynamo exporter")
+    parser.add_argument(
+        "--dynamo", action="store_true", help="export the torch model with the dynamo exporter"
+    )
     args = parser.parse_args(argv)
     args.outdir.mkdir(parents=True, exist_ok=True)
     print(build_keras_seed_onnx(args.outdir / "seed_keras.onnx"))

@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence, Union
 
 import numpy as np
 import onnx
@@ -14,8 +14,8 @@ import onnxruntime as ort
 
 from . import _core
 
-ModelLike = Union[str, os.PathLike, bytes, onnx.ModelProto]
-Dim = Union[int, str, None]
+ModelLike = str | os.PathLike | bytes | onnx.ModelProto
+Dim = int | str | None
 
 # Integer inputs are often masks, ids or indices; a small non-negative range
 # keeps them valid for embedding lookups and Gather-like ops.
@@ -64,9 +64,7 @@ def make_session(model: ModelLike, optimize: bool = False, threads: int = 1) -> 
     reductions from run to run."""
     options = ort.SessionOptions()
     options.graph_optimization_level = (
-        ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if optimize
-        else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     )
     # One thread (the default) and sequential execution: reductions then run in a fixed
     # order, so repeated runs give bit-identical results.
@@ -74,14 +72,10 @@ def make_session(model: ModelLike, optimize: bool = False, threads: int = 1) -> 
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.use_deterministic_compute = True
-    return ort.InferenceSession(
-        _session_source(model), options, providers=["CPUExecutionProvider"]
-    )
+    return ort.InferenceSession(_session_source(model), options, providers=["CPUExecutionProvider"])
 
 
-def ensure_session(
-    model: ModelLike | ort.InferenceSession, optimize: bool = False
-) -> ort.InferenceSession:
+def ensure_session(model: ModelLike | ort.InferenceSession, optimize: bool = False) -> ort.InferenceSession:
     """Reuse a ready session as is; build one for anything else."""
     if isinstance(model, ort.InferenceSession):
         return model
@@ -97,8 +91,10 @@ def _session_source(model: ModelLike) -> str | bytes:
         return _regular_file(model)
     from .api import ArgumentTypeError
 
-    raise ArgumentTypeError(f"expected a model path, onnx.ModelProto, bytes or an ONNX Runtime session, "
-                            f"not a {type(model).__name__}")
+    raise ArgumentTypeError(
+        f"expected a model path, onnx.ModelProto, bytes or an ONNX Runtime session, "
+        f"not a {type(model).__name__}"
+    )
 
 
 # ------------------------------------------------------------- input specs
@@ -133,11 +129,7 @@ def _regular_file(path) -> str:
 
 def _specs_from_graph(graph: onnx.GraphProto) -> list[InputSpec]:
     initializers = {init.name for init in graph.initializer}
-    return [
-        _spec_from_value_info(value)
-        for value in graph.input
-        if value.name not in initializers
-    ]
+    return [_spec_from_value_info(value) for value in graph.input if value.name not in initializers]
 
 
 def _spec_from_value_info(value: onnx.ValueInfoProto) -> InputSpec:
@@ -197,16 +189,14 @@ def random_feeds(
     rng = np.random.default_rng(seed)
     dim_values = dict(dim_values or {})
     return {
-        spec.name: _random_array(rng, spec.dtype, _concrete_shape(spec, batch, dim_values))
-        for spec in specs
+        spec.name: _random_array(rng, spec.dtype, _concrete_shape(spec, batch, dim_values)) for spec in specs
     }
 
 
 def _concrete_shape(spec: InputSpec, batch: int, dim_values: Mapping[str, int]) -> tuple[int, ...]:
     if spec.dims is None:
         raise _core.Error(
-            f"input '{spec.name}' has unknown rank, so random values cannot be made; "
-            "pass feeds explicitly"
+            f"input '{spec.name}' has unknown rank, so random values cannot be made; pass feeds explicitly"
         )
     shape = []
     for axis, dim in enumerate(spec.dims):
@@ -236,9 +226,7 @@ def _random_array(rng: np.random.Generator, dtype: np.dtype, shape: tuple[int, .
 # -------------------------------------------------------------- file feeds
 
 
-def load_feeds(
-    path: str | os.PathLike, model: ModelLike | ort.InferenceSession
-) -> dict[str, np.ndarray]:
+def load_feeds(path: str | os.PathLike, model: ModelLike | ort.InferenceSession) -> dict[str, np.ndarray]:
     """Feeds from .npy (the model must have exactly one input) or .npz (one
     array per input, keyed by input name), checked against the model."""
     return read_feeds(path, input_specs(model))
@@ -268,17 +256,16 @@ def _load_npy(path: str, specs: Sequence[InputSpec]) -> dict[str, np.ndarray]:
     return {specs[0].name: np.load(path, allow_pickle=False)}
 
 
-def check_feeds(
-    feeds: Mapping[str, np.ndarray], specs: Sequence[InputSpec], source: str = "feeds"
-) -> None:
+def check_feeds(feeds: Mapping[str, np.ndarray], specs: Sequence[InputSpec], source: str = "feeds") -> None:
     """Raise modelcut.Error naming the first input that is missing,
     unexpected, or of the wrong dtype or shape. A symbolic dim must have one
     size across all inputs that use it."""
     if not isinstance(feeds, Mapping):
         from .api import ArgumentTypeError
 
-        raise ArgumentTypeError(f"{source}: expected a dict of arrays by input name, "
-                                f"not a {type(feeds).__name__}")
+        raise ArgumentTypeError(
+            f"{source}: expected a dict of arrays by input name, not a {type(feeds).__name__}"
+        )
     expected = [spec.name for spec in specs]
     missing = [name for name in expected if name not in feeds]
     extra = [name for name in feeds if name not in expected]
@@ -299,12 +286,11 @@ def check_feed_values(
             continue
         try:
             value = np.asarray(feeds[spec.name])
-        except Exception as error:  # noqa: BLE001 - whatever the object is, it is not an array
+        except Exception as error:
             raise _core.Error(f"{source}: input '{spec.name}' is not an array ({error})") from error
         if value.dtype != spec.dtype:
             raise _core.Error(
-                f"{source}: input '{spec.name}' has dtype {value.dtype}, "
-                f"the model expects {spec.dtype}"
+                f"{source}: input '{spec.name}' has dtype {value.dtype}, the model expects {spec.dtype}"
             )
         _check_shape(spec, value.shape, symbol_sizes, source)
 

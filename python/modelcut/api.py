@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from . import _core
 
@@ -111,8 +112,10 @@ def _as_path(model: ModelArg, signature: str = "serving_default") -> Iterator[st
 def _not_a_model(model) -> str:
     kind = f"{type(model).__module__}.{type(model).__name__}"
     if kind.startswith(("tf_keras.", "keras.src.engine.", "tensorflow.python.keras.")):
-        return (f"a {kind} is a tf-keras (Keras 2) model; modelcut cuts live Keras 3 models: "
-                "save it (model.save('model.h5')) and cut the file")
+        return (
+            f"a {kind} is a tf-keras (Keras 2) model; modelcut cuts live Keras 3 models: "
+            "save it (model.save('model.h5')) and cut the file"
+        )
     return f"expected a model file path, an onnx.ModelProto or a live Keras model, not a {kind}"
 
 
@@ -134,7 +137,9 @@ def is_tf_model(path) -> bool:
     """A TensorFlow model: a SavedModel directory or a frozen GraphDef (.pb)."""
     if not isinstance(path, (str, os.PathLike)):
         return False
-    return is_saved_model(path) or (os.path.isfile(path) and _core.file_type(os.fspath(path)) == "tf-graphdef")
+    return is_saved_model(path) or (
+        os.path.isfile(path) and _core.file_type(os.fspath(path)) == "tf-graphdef"
+    )
 
 
 def inferred_types(path: str) -> list[bytes]:
@@ -153,7 +158,7 @@ def inferred_types(path: str) -> list[bytes]:
         inferred = onnx.shape_inference.infer_shapes(structure, data_prop=True)
     except _core.Error:
         raise
-    except Exception:  # noqa: BLE001 - any failure of inference just means no hints
+    except Exception:
         return []
     return [inferred.SerializeToString()]
 
@@ -201,15 +206,17 @@ def split(
         from . import live
 
         if output_dir is not None:
-            raise _core.Error("a live Keras model is cut in memory: leave out output_dir "
-                              "(save it with model.save and cut the file to get part files)")
+            raise _core.Error(
+                "a live Keras model is cut in memory: leave out output_dir "
+                "(save it with model.save and cut the file to get part files)"
+            )
         return live.split_live(model, cut_names(at))
     cuts = cut_names(at)
     if output_dir is not None:
         output_dir = path_arg(output_dir, "output_dir")
     if weights not in ("auto", "inline", "external", "in-place"):
         raise _core.Error(f"weights={weights!r}: choose 'auto', 'inline', 'external' or 'in-place'")
-    if type(external_threshold) is not int or external_threshold < 0:  # noqa: E721 - bool is no size
+    if type(external_threshold) is not int or external_threshold < 0:
         raise _core.Error(f"external_threshold={external_threshold!r}: give a number of bytes >= 0")
     if progress is not None and not callable(progress):
         raise ArgumentTypeError(f"progress must be a callable, not {_kind(progress)}")
@@ -219,10 +226,12 @@ def split(
         if output_dir is None:
             raise _core.Error("a SavedModel's parts are new SavedModel directories: give an output directory")
         if weights not in ("auto", "inline"):
-            raise _core.Error(f"weights={weights!r}: a SavedModel part holds its weights in its graph "
-                              "(weights='auto')")
-        result = split_saved_model(model, cuts, output_dir, overwrite=overwrite, signature=signature,
-                                   status=status)
+            raise _core.Error(
+                f"weights={weights!r}: a SavedModel part holds its weights in its graph (weights='auto')"
+            )
+        result = split_saved_model(
+            model, cuts, output_dir, overwrite=overwrite, signature=signature, status=status
+        )
         return SplitResult(parts=result["parts"], cuts=result["cuts"])
     with _as_path(model) as path:
         hints = inferred_types(path) if infer_shapes else []
@@ -232,8 +241,9 @@ def split(
     return SplitResult(parts=result["parts"], cuts=result["cuts"])
 
 
-def resolve(model: ModelArg, at: str | Sequence[str], *, infer_shapes: bool = True,
-            signature: str = "serving_default") -> list[dict]:
+def resolve(
+    model: ModelArg, at: str | Sequence[str], *, infer_shapes: bool = True, signature: str = "serving_default"
+) -> list[dict]:
     """What each name in `at` resolves to, as split() would cut there, without writing anything.
 
     One dict per name: "spec", "kind" ("tensor", "node" or "layer"),
@@ -271,8 +281,10 @@ def merge(
         from . import live
 
         if output is not None:
-            raise _core.Error("live Keras parts merge into a live keras.Model: leave out the output "
-                              "(save the result with model.save)")
+            raise _core.Error(
+                "live Keras parts merge into a live keras.Model: leave out the output "
+                "(save the result with model.save)"
+            )
         return live.merge_live(parts)
     if any(_is_live_keras(part) for part in parts):
         raise _core.Error("merge takes either live Keras parts or part files, not both")
@@ -310,8 +322,10 @@ def inspect(model: ModelArg, *, infer_shapes: bool = True, signature: str = "ser
     A SavedModel is inspected as its `signature` frozen: the report's
     "signature" maps the signature's keys to the graph's values."""
     if _is_live_keras(model):
-        raise _core.Error("inspect reads model files: save the live model (model.save('model.keras')) and "
-                          "inspect the file; split and resolve take the live model itself")
+        raise _core.Error(
+            "inspect reads model files: save the live model (model.save('model.keras')) and "
+            "inspect the file; split and resolve take the live model itself"
+        )
     if is_saved_model(model):
         from .tf.saved_model import freeze
 

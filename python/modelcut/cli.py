@@ -17,7 +17,8 @@ import sys
 import traceback
 import zipfile
 import zlib
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
@@ -100,8 +101,10 @@ class ProgressBar:
             return
         width = 30
         filled = width * done // max(total, 1)
-        sys.stderr.write(f"\rwriting part {part + 1}: [{'#' * filled}{'.' * (width - filled)}] "
-                         f"{_format_bytes(done)} / {_format_bytes(total)}  ")
+        sys.stderr.write(
+            f"\rwriting part {part + 1}: [{'#' * filled}{'.' * (width - filled)}] "
+            f"{_format_bytes(done)} / {_format_bytes(total)}  "
+        )
         sys.stderr.flush()
         self.shown = True
 
@@ -121,9 +124,17 @@ def cmd_split(args) -> int:
     bar = ProgressBar(enabled=not args.quiet and not args.json)
     try:
         status = None if args.quiet or args.json else (lambda text: print(printable(text), file=sys.stderr))
-        result = api.split(args.model, args.at, args.output, overwrite=args.force, weights=args.weights,
-                           external_threshold=args.external_threshold, progress=bar,
-                           signature=args.signature, status=status)
+        result = api.split(
+            args.model,
+            args.at,
+            args.output,
+            overwrite=args.force,
+            weights=args.weights,
+            external_threshold=args.external_threshold,
+            progress=bar,
+            signature=args.signature,
+            status=status,
+        )
     finally:
         bar.close()
     if args.json:
@@ -132,8 +143,10 @@ def cmd_split(args) -> int:
     if not args.quiet:
         for cut in result.cuts:
             values = ", ".join(cut["values"])
-            print(printable(f"cut {cut['spec']!r}: {cut['kind']} {cut['resolved_name']} -> {values}"),
-                  file=sys.stderr)
+            print(
+                printable(f"cut {cut['spec']!r}: {cut['kind']} {cut['resolved_name']} -> {values}"),
+                file=sys.stderr,
+            )
         for index, part in enumerate(result.parts[:-1]):
             crossing = ", ".join(f"{value['name']} {value['type']}" for value in part["outputs"])
             print(printable(f"boundary {index + 1}: {crossing}"), file=sys.stderr)
@@ -161,12 +174,27 @@ def cmd_verify(args) -> int:
     if api.is_tf_model(args.model):
         from .tf.verify_tf import verify_tf
 
-        report = verify_tf(args.model, args.parts, feeds=args.inputs, seed=args.seed, batch=args.batch,
-                           atol=args.atol, rtol=args.rtol, signature=args.signature)
+        report = verify_tf(
+            args.model,
+            args.parts,
+            feeds=args.inputs,
+            seed=args.seed,
+            batch=args.batch,
+            atol=args.atol,
+            rtol=args.rtol,
+            signature=args.signature,
+        )
     else:
         report = verify(
-            args.model, args.parts, feeds=feeds, seed=args.seed, batch=args.batch,
-            atol=args.atol, rtol=args.rtol, optimize=args.optimize, safe_mode=not args.unsafe,
+            args.model,
+            args.parts,
+            feeds=feeds,
+            seed=args.seed,
+            batch=args.batch,
+            atol=args.atol,
+            rtol=args.rtol,
+            optimize=args.optimize,
+            safe_mode=not args.unsafe,
         )
     if args.json:
         _print_json(report.to_dict())
@@ -178,8 +206,10 @@ def cmd_verify(args) -> int:
 
 def cmd_run(args) -> int:
     if api.is_keras_file(args.parts[0]):
-        raise ValueError("modelcut run runs ONNX parts; load Keras parts with keras.models.load_model "
-                         "(modelcut verify checks them)")
+        raise ValueError(
+            "modelcut run runs ONNX parts; load Keras parts with keras.models.load_model "
+            "(modelcut verify checks them)"
+        )
     import numpy as np
 
     from .intervene import gaussian_noise, run_chain
@@ -190,10 +220,14 @@ def cmd_run(args) -> int:
     if args.remote:
         from .serve.client import Client, run_split
 
-        client = Client(args.remote, timeout_s=parse_seconds(args.timeout, "--timeout"),
-                        max_answer_bytes=parse_bytes(args.max_answer, "--max-answer"))
-        remote = run_split(args.parts, args.remote, feeds, intervention=intervention, optimize=args.optimize,
-                           client=client)
+        client = Client(
+            args.remote,
+            timeout_s=parse_seconds(args.timeout, "--timeout"),
+            max_answer_bytes=parse_bytes(args.max_answer, "--max-answer"),
+        )
+        remote = run_split(
+            args.parts, args.remote, feeds, intervention=intervention, optimize=args.optimize, client=client
+        )
         outputs = remote.outputs
     else:
         outputs = run_chain(args.parts, feeds, intervention=intervention, optimize=args.optimize)
@@ -227,22 +261,32 @@ def cmd_run(args) -> int:
 
 def _remote_summary(args, remote) -> dict:
     exchange = remote.exchange
-    return {"url": args.remote, "sent_bytes": exchange.sent_bytes, "received_bytes": exchange.received_bytes,
-            "local_s": sum(remote.local_s), "round_trip_s": exchange.round_trip_s,
-            "server_s": exchange.server_s, "network_s": exchange.network_s,
-            "server_stages_s": exchange.server.get("stages_s")}
+    return {
+        "url": args.remote,
+        "sent_bytes": exchange.sent_bytes,
+        "received_bytes": exchange.received_bytes,
+        "local_s": sum(remote.local_s),
+        "round_trip_s": exchange.round_trip_s,
+        "server_s": exchange.server_s,
+        "network_s": exchange.network_s,
+        "server_stages_s": exchange.server.get("stages_s"),
+    }
 
 
 def _remote_text(summary: dict) -> str:
     """Where the time went: here, on the wire (and in HTTP), on the server."""
-    lines = [f"sent {_format_bytes(summary['sent_bytes'])} to {printable(summary['url'])}, "
-             f"received {_format_bytes(summary['received_bytes'])}",
-             f"  here:   {format_seconds(summary['local_s'])} (the local parts)"]
+    lines = [
+        f"sent {_format_bytes(summary['sent_bytes'])} to {printable(summary['url'])}, "
+        f"received {_format_bytes(summary['received_bytes'])}",
+        f"  here:   {format_seconds(summary['local_s'])} (the local parts)",
+    ]
     if summary["server_s"] is not None:
         stages = summary["server_stages_s"] or []
         per_stage = ", ".join(format_seconds(seconds) for seconds in stages)
-        lines.append(f"  wire:   {format_seconds(summary['network_s'])} (round trip "
-                     f"{format_seconds(summary['round_trip_s'])} less the server's time)")
+        lines.append(
+            f"  wire:   {format_seconds(summary['network_s'])} (round trip "
+            f"{format_seconds(summary['round_trip_s'])} less the server's time)"
+        )
         lines.append(f"  server: {format_seconds(summary['server_s'])} ({len(stages)} stage(s): {per_stage})")
     else:
         lines.append(f"  round trip: {format_seconds(summary['round_trip_s'])}")
@@ -253,8 +297,14 @@ def _save_outputs(args, outputs: dict[str, np.ndarray]) -> None:
     """Writes --save under a temporary name and renames it into place, never
     over a file this run read."""
     target = args.save if args.save.endswith(".npz") else args.save + ".npz"  # as np.savez names it
-    reads = [*args.parts, *([args.reference] if args.reference else []), *([args.inputs] if args.inputs else [])]
-    reads = [file for path in reads for file in ([path] if api.is_keras_file(path) else _core.input_files(path))]
+    reads = [
+        *args.parts,
+        *([args.reference] if args.reference else []),
+        *([args.inputs] if args.inputs else []),
+    ]
+    reads = [
+        file for path in reads for file in ([path] if api.is_keras_file(path) else _core.input_files(path))
+    ]
     check_output(target, reads, overwrite=True)  # --save replaces an earlier result, never an input
     import numpy as np
 
@@ -275,19 +325,26 @@ def cmd_inspect(args) -> int:
     if args.json:
         _print_json(report)
         return 0
+
     def say(line: str) -> None:  # names come from the file: one printable line each
         print(printable(line))
 
     if report["format"] == "keras":
-        say(f"{report['path']}: {report['nodes']} layer calls, {report['initializers']} weight arrays, "
-            f"saved by {report['producer'] or '?'}")
+        say(
+            f"{report['path']}: {report['nodes']} layer calls, {report['initializers']} weight arrays, "
+            f"saved by {report['producer'] or '?'}"
+        )
     elif report["format"] == "tf-graphdef":
-        say(f"{report['path']}: TensorFlow GraphDef, {report['nodes']} nodes, {report['initializers']} Const weights, "
-            f"producer version {report['format_version'] or '?'}")
+        say(
+            f"{report['path']}: TensorFlow GraphDef, {report['nodes']} nodes, {report['initializers']} Const weights, "
+            f"producer version {report['format_version'] or '?'}"
+        )
     else:
         opsets = ", ".join(f"{domain} {version}" for domain, version in report["opsets"].items())
-        say(f"{report['path']}: {report['nodes']} nodes, {report['initializers']} initializers, "
-            f"ir_version {report['ir_version']}, opsets {opsets}, producer {report['producer'] or '?'}")
+        say(
+            f"{report['path']}: {report['nodes']} nodes, {report['initializers']} initializers, "
+            f"ir_version {report['ir_version']}, opsets {opsets}, producer {report['producer'] or '?'}"
+        )
     keys = {}  # a SavedModel's signature keys, by the graph value they name
     if "signature" in report:
         signature = report["signature"]
@@ -295,7 +352,11 @@ def cmd_inspect(args) -> int:
         keys = {value: key for key, value in [*signature["inputs"].items(), *signature["outputs"].items()]}
     for kind in ("inputs", "outputs"):
         for value in report[kind]:
-            key = f" (key {keys[value['name']]})" if value["name"] in keys and keys[value["name"]] != value["name"] else ""
+            key = (
+                f" (key {keys[value['name']]})"
+                if value["name"] in keys and keys[value["name"]] != value["name"]
+                else ""
+            )
             say(f"  {kind[:-1]:6} {value['name']}{key}  {value['type']}")
     layers = [layer for layer in report["layers"] if layer["depth"] <= args.depth]
     print(f"\nlayers (depth <= {args.depth}; --depth N for more):" if layers else "\nno layer scopes found")
@@ -394,13 +455,24 @@ class RunProgress:
 
 def _profile(args, model: str, output: str | None, runs: int, warmup: int, threads: int, quiet: bool) -> dict:
     kind = "Keras" if api.is_keras_file(model) else "ONNX Runtime"
-    header = (f"profiling {model} on {kind}: {warmup} warm-up and {runs} timed runs, "
-              f"{threads} thread{'s' if threads > 1 else ''}")
+    header = (
+        f"profiling {model} on {kind}: {warmup} warm-up and {runs} timed runs, "
+        f"{threads} thread{'s' if threads > 1 else ''}"
+    )
     progress = RunProgress(enabled=not quiet, header=None if quiet else printable(header))
     try:
-        return profile_model(model, output, runs=runs, warmup=warmup, threads=threads,
-                             batch=_count(str(args.batch), "--batch"), dims=_dims(args),
-                             inputs=args.inputs, overwrite=getattr(args, "force", False), progress=progress)
+        return profile_model(
+            model,
+            output,
+            runs=runs,
+            warmup=warmup,
+            threads=threads,
+            batch=_count(str(args.batch), "--batch"),
+            dims=_dims(args),
+            inputs=args.inputs,
+            overwrite=getattr(args, "force", False),
+            progress=progress,
+        )
     finally:
         progress.close()
 
@@ -414,9 +486,13 @@ def cmd_profile(args) -> int:
         _print_json(result)
         return 0
     total = result["total_us"]
-    print(printable(f"{result['model']}: {format_seconds(total / 1e6)} per run (median of {runs}), "
-                    f"{len(result['nodes'])} nodes, {result['runtime']}, {result['threads']} thread(s)"))
-    slowest = sorted(result["nodes"].items(), key=lambda item: -item[1])[:args.top]
+    print(
+        printable(
+            f"{result['model']}: {format_seconds(total / 1e6)} per run (median of {runs}), "
+            f"{len(result['nodes'])} nodes, {result['runtime']}, {result['threads']} thread(s)"
+        )
+    )
+    slowest = sorted(result["nodes"].items(), key=lambda item: -item[1])[: args.top]
     if slowest:
         print(f"slowest {len(slowest)} nodes:")
         width = max(len(name) for name, _ in slowest)
@@ -434,8 +510,9 @@ def _check_plan_args(args) -> None:
         if args.device is None or args.server is None:
             raise ValueError("a device/server plan needs both --device and --server profiles")
         if args.stages is not None:
-            raise ValueError("--stages is for pipeline plans; a device/server plan (--device, --server) "
-                             "has two parts")
+            raise ValueError(
+                "--stages is for pipeline plans; a device/server plan (--device, --server) has two parts"
+            )
         if args.bandwidth is None:
             raise ValueError("a device/server plan needs the link's --bandwidth, e.g. --bandwidth 10MB/s")
         for option in ("profile", "max_stage_params", "max_boundary_bytes"):
@@ -445,8 +522,10 @@ def _check_plan_args(args) -> None:
             raise ValueError("--balance is for pipeline plans; a device/server plan minimises latency")
         return
     if args.stages is None:
-        raise ValueError("say what to plan: --stages N for a pipeline, or --device and --server "
-                         "profiles for a device/server split")
+        raise ValueError(
+            "say what to plan: --stages N for a pipeline, or --device and --server "
+            "profiles for a device/server split"
+        )
     if args.rtt is not None or args.sweep is not None:
         raise ValueError("--rtt and --sweep are for device/server plans (--device, --server)")
     if args.balance is not None and args.balance not in BALANCES:
@@ -472,28 +551,45 @@ def cmd_plan(args) -> int:
     quiet = args.quiet or args.json
     if args.device is not None:
         plan = plan_device_server(
-            args.model, args.device, args.server, parse_rate(args.bandwidth, "--bandwidth"),
+            args.model,
+            args.device,
+            args.server,
+            parse_rate(args.bandwidth, "--bandwidth"),
             rtt=parse_seconds(args.rtt, "--rtt") if args.rtt is not None else 0.0,
-            sweep=parse_rates(args.sweep) if args.sweep is not None else None, batch=batch, dims=dims)
+            sweep=parse_rates(args.sweep) if args.sweep is not None else None,
+            batch=batch,
+            dims=dims,
+        )
     else:
         stages = _count(args.stages, "--stages")
         balance = args.balance or "params"
         profile = args.profile
         if balance == "time" and profile is None:
             if not quiet:
-                print("--balance time without --profile: profiling the model first "
-                      "(save a profile with `modelcut profile` to plan again without this)", file=sys.stderr)
+                print(
+                    "--balance time without --profile: profiling the model first "
+                    "(save a profile with `modelcut profile` to plan again without this)",
+                    file=sys.stderr,
+                )
             profile = _profile(args, args.model, None, 20, 3, 1, quiet)
         elif profile is not None and balance != "time":
             raise ValueError(f"--profile gives times: add --balance time (not {balance})")
         bandwidth = parse_rate(args.bandwidth, "--bandwidth") if args.bandwidth is not None else None
         plan = plan_pipeline(
-            args.model, stages, balance, profile=profile, bandwidth=bandwidth,
+            args.model,
+            stages,
+            balance,
+            profile=profile,
+            bandwidth=bandwidth,
             max_stage_params=parse_bytes(args.max_stage_params, "--max-stage-params")
-            if args.max_stage_params is not None else None,
+            if args.max_stage_params is not None
+            else None,
             max_boundary_bytes=parse_bytes(args.max_boundary_bytes, "--max-boundary-bytes")
-            if args.max_boundary_bytes is not None else None,
-            batch=batch, dims=dims)
+            if args.max_boundary_bytes is not None
+            else None,
+            batch=batch,
+            dims=dims,
+        )
     output = plan.to_dict()
     if args.plot:
         plan.plot(args.plot, overwrite=args.force)
@@ -534,6 +630,7 @@ def _shell_word(text: str) -> str:
 def _one_line_error(parser: argparse.ArgumentParser):
     """A usage mistake reported like any bad input: one line, exit 2
     (argparse's own report starts with the whole usage)."""
+
     def error(message: str):
         command = parser.prog.removeprefix("modelcut").strip()
         where = f"{command}: " if command else ""
@@ -544,51 +641,99 @@ def _one_line_error(parser: argparse.ArgumentParser):
 
 
 def _add_plan_commands(commands, raw) -> list[argparse.ArgumentParser]:
-    plan = commands.add_parser("plan", help="choose where to cut: balanced pipeline stages or a device/server split",
-                               description=PLAN_HELP, formatter_class=raw)
+    plan = commands.add_parser(
+        "plan",
+        help="choose where to cut: balanced pipeline stages or a device/server split",
+        description=PLAN_HELP,
+        formatter_class=raw,
+    )
     plan.add_argument("model", metavar="MODEL", help="the model: .onnx, or Keras .keras or .h5")
     pipeline = plan.add_argument_group("pipeline plan")
     pipeline.add_argument("--stages", metavar="N", help="number of stages (N - 1 cuts)")
-    pipeline.add_argument("--balance", metavar="params|flops|time",
-                          help="what to balance: parameter bytes (default), MACs, or measured time")
-    pipeline.add_argument("--profile", metavar="FILE", help="times from `modelcut profile`, for --balance time")
-    pipeline.add_argument("--max-stage-params", metavar="SIZE", help="cap on each stage's parameter bytes (e.g. 1GB)")
-    pipeline.add_argument("--max-boundary-bytes", metavar="SIZE",
-                          help="cap on the bytes crossing each cut (e.g. 16MB)")
+    pipeline.add_argument(
+        "--balance",
+        metavar="params|flops|time",
+        help="what to balance: parameter bytes (default), MACs, or measured time",
+    )
+    pipeline.add_argument(
+        "--profile", metavar="FILE", help="times from `modelcut profile`, for --balance time"
+    )
+    pipeline.add_argument(
+        "--max-stage-params", metavar="SIZE", help="cap on each stage's parameter bytes (e.g. 1GB)"
+    )
+    pipeline.add_argument(
+        "--max-boundary-bytes", metavar="SIZE", help="cap on the bytes crossing each cut (e.g. 16MB)"
+    )
     link = plan.add_argument_group("device/server plan")
     link.add_argument("--device", metavar="FILE", help="profile recorded on the device (runs the first part)")
     link.add_argument("--server", metavar="FILE", help="profile recorded on the server (runs the rest)")
-    link.add_argument("--rtt", metavar="DURATION", help="round-trip time paid once when the server is used (e.g. 20ms)")
-    link.add_argument("--sweep", metavar="RATES", help="bandwidths of the table of best plans "
-                      "(e.g. 1MB/s,10MB/s,100MB/s; default: a range around --bandwidth)")
+    link.add_argument(
+        "--rtt", metavar="DURATION", help="round-trip time paid once when the server is used (e.g. 20ms)"
+    )
+    link.add_argument(
+        "--sweep",
+        metavar="RATES",
+        help="bandwidths of the table of best plans "
+        "(e.g. 1MB/s,10MB/s,100MB/s; default: a range around --bandwidth)",
+    )
     both = plan.add_argument_group("both")
-    both.add_argument("--bandwidth", metavar="RATE", help="link speed (e.g. 10MB/s, 1Gbit/s); for a pipeline "
-                      "with --balance time, each stage's time includes sending its outputs")
-    both.add_argument("--batch", default="1", metavar="N",
-                      help="size of each input's leading symbolic dimension (default 1)")
-    both.add_argument("--dim", action="append", metavar="NAME=SIZE", help="size of a symbolic dimension (repeatable)")
+    both.add_argument(
+        "--bandwidth",
+        metavar="RATE",
+        help="link speed (e.g. 10MB/s, 1Gbit/s); for a pipeline "
+        "with --balance time, each stage's time includes sending its outputs",
+    )
+    both.add_argument(
+        "--batch",
+        default="1",
+        metavar="N",
+        help="size of each input's leading symbolic dimension (default 1)",
+    )
+    both.add_argument(
+        "--dim", action="append", metavar="NAME=SIZE", help="size of a symbolic dimension (repeatable)"
+    )
     out = plan.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the plan as JSON")
     out.add_argument("--split", metavar="DIR", help="also split the model at the plan's cuts into DIR")
     out.add_argument("--plot", metavar="FILE", help="draw the plan into FILE (.png, .svg or .pdf)")
-    out.add_argument("--force", action="store_true", help="replace --split DIR or --plot FILE if they exist "
-                     "(never a file the model reads)")
+    out.add_argument(
+        "--force",
+        action="store_true",
+        help="replace --split DIR or --plot FILE if they exist (never a file the model reads)",
+    )
     out.add_argument("-q", "--quiet", action="store_true", help="no messages on stderr")
     plan.set_defaults(run=cmd_plan, inputs=None)
 
-    profile = commands.add_parser("profile", help="time each node on this machine (for plan --balance time)",
-                                  description=PROFILE_HELP, formatter_class=raw)
+    profile = commands.add_parser(
+        "profile",
+        help="time each node on this machine (for plan --balance time)",
+        description=PROFILE_HELP,
+        formatter_class=raw,
+    )
     profile.add_argument("model", metavar="MODEL", help="the model: .onnx, or Keras .keras or .h5")
     profile.add_argument("-o", "--output", required=True, metavar="FILE", help="the profile to write (JSON)")
-    profile.add_argument("--runs", default="20", metavar="N", help="timed runs; each node's median is kept (default 20)")
+    profile.add_argument(
+        "--runs", default="20", metavar="N", help="timed runs; each node's median is kept (default 20)"
+    )
     profile.add_argument("--warmup", default="3", metavar="N", help="untimed runs first (default 3)")
     profile.add_argument("--threads", default="1", metavar="N", help="threads per op (default 1)")
-    profile.add_argument("--batch", default="1", metavar="N",
-                         help="size of each input's leading symbolic dimension (default 1)")
-    profile.add_argument("--dim", action="append", metavar="NAME=SIZE", help="size of a symbolic dimension (repeatable)")
-    profile.add_argument("--inputs", metavar="FILE", help=".npy (one input) or .npz (by input name) to run on "
-                         "instead of random values")
-    profile.add_argument("--force", action="store_true", help="replace FILE if it exists (never a file the model reads)")
+    profile.add_argument(
+        "--batch",
+        default="1",
+        metavar="N",
+        help="size of each input's leading symbolic dimension (default 1)",
+    )
+    profile.add_argument(
+        "--dim", action="append", metavar="NAME=SIZE", help="size of a symbolic dimension (repeatable)"
+    )
+    profile.add_argument(
+        "--inputs",
+        metavar="FILE",
+        help=".npy (one input) or .npz (by input name) to run on instead of random values",
+    )
+    profile.add_argument(
+        "--force", action="store_true", help="replace FILE if it exists (never a file the model reads)"
+    )
     profile.add_argument("--top", type=int, default=10, help=argparse.SUPPRESS)
     profile.add_argument("--json", action="store_true", help="print the profile as JSON")
     profile.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
@@ -601,37 +746,67 @@ def build_parser() -> argparse.ArgumentParser:
         prog="modelcut", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version="modelcut 0.1.0")
-    parser.add_argument("--debug", action="store_true",
-                        help="on an error, show the Python traceback (and the C++ exception's type) too")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="on an error, show the Python traceback (and the C++ exception's type) too",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     raw = argparse.RawDescriptionHelpFormatter
 
-    split = commands.add_parser("split", help="cut a model into parts", description=CUT_HELP, formatter_class=raw)
-    split.add_argument("model", metavar="MODEL", help="the model to cut: .onnx, Keras .keras or .h5, a "
-                       "TensorFlow frozen graph .pb, or a SavedModel directory (parts are SavedModels too)")
-    split.add_argument("--at", action="append", required=True, metavar="NAME", help="where to cut (repeatable)")
-    split.add_argument("-o", "--output", metavar="DIR",
-                       help="directory to create for the parts (must not exist, see --force); "
-                       "not needed with --weights in-place, which writes beside the model")
-    split.add_argument("--force", action="store_true",
-                       help="replace DIR if it exists (never when it holds the model or a file the model reads)")
+    split = commands.add_parser(
+        "split", help="cut a model into parts", description=CUT_HELP, formatter_class=raw
+    )
     split.add_argument(
-        "--weights", choices=["auto", "inline", "external", "in-place"], default="auto",
+        "model",
+        metavar="MODEL",
+        help="the model to cut: .onnx, Keras .keras or .h5, a "
+        "TensorFlow frozen graph .pb, or a SavedModel directory (parts are SavedModels too)",
+    )
+    split.add_argument(
+        "--at", action="append", required=True, metavar="NAME", help="where to cut (repeatable)"
+    )
+    split.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        help="directory to create for the parts (must not exist, see --force); "
+        "not needed with --weights in-place, which writes beside the model",
+    )
+    split.add_argument(
+        "--force",
+        action="store_true",
+        help="replace DIR if it exists (never when it holds the model or a file the model reads)",
+    )
+    split.add_argument(
+        "--weights",
+        choices=["auto", "inline", "external", "in-place"],
+        default="auto",
         help="where the parts' weights go: inline in each .onnx; external, in a .onnx.data file beside each "
         "part; in-place, not copied at all: the parts are written beside the model and read the model's own "
         "weight file(s), so they break if the model's files move or change; auto (default): inline, or "
         "external for a part whose weights exceed --external-threshold",
     )
-    split.add_argument("--external-threshold", type=int, default=1 << 30, metavar="BYTES",
-                       help="with --weights auto, parts with more weight bytes than this go external (default 1 GiB)")
+    split.add_argument(
+        "--external-threshold",
+        type=int,
+        default=1 << 30,
+        metavar="BYTES",
+        help="with --weights auto, parts with more weight bytes than this go external (default 1 GiB)",
+    )
     _add_signature_option(split)
     split.add_argument("--json", action="store_true", help="print what was written as JSON")
-    split.add_argument("-q", "--quiet", action="store_true",
-                       help="print only the paths of the parts (no summary, no progress bar)")
+    split.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only the paths of the parts (no summary, no progress bar)",
+    )
     split.set_defaults(run=cmd_split)
 
     check = commands.add_parser(
-        "verify", help="check that the parts compute what the model computes",
+        "verify",
+        help="check that the parts compute what the model computes",
         description="Run MODEL and the chain of PARTs with the same inputs and compare every output: max "
         "abs and relative error, and whether bit-identical. ONNX models run on ONNX Runtime (graph "
         "optimisation off, so that fusions across the cut do not blur the comparison), Keras models on "
@@ -644,13 +819,17 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance (default 1e-5)")
     check.add_argument("--rtol", type=float, default=0.0, help="relative tolerance (default 0)")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
-    check.add_argument("--unsafe", action="store_true",
-                       help="load Keras models with layers that run code (Lambda layers), as Keras's "
-                       "safe_mode=False does: only for files you trust")
+    check.add_argument(
+        "--unsafe",
+        action="store_true",
+        help="load Keras models with layers that run code (Lambda layers), as Keras's "
+        "safe_mode=False does: only for files you trust",
+    )
     check.set_defaults(run=cmd_verify)
 
     run = commands.add_parser(
-        "run", help="run the parts, optionally adding noise at the cut",
+        "run",
+        help="run the parts, optionally adding noise at the cut",
         description="Run the chain of PARTs on ONNX Runtime, optionally adding Gaussian noise to every "
         "floating-point value crossing each cut (integer values such as masks are left alone). With "
         "--remote URL, the PARTs are the head of a chain whose rest is served at URL (`modelcut serve`): "
@@ -658,25 +837,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("parts", metavar="PART", nargs="+", help="the parts, in chain order")
     _add_input_options(run)
-    run.add_argument("--noise", type=float, default=0.0, metavar="SIGMA", help="std of Gaussian noise at each cut")
-    run.add_argument("--reference", metavar="MODEL", help="also run MODEL and print how far the outputs moved")
+    run.add_argument(
+        "--noise", type=float, default=0.0, metavar="SIGMA", help="std of Gaussian noise at each cut"
+    )
+    run.add_argument(
+        "--reference", metavar="MODEL", help="also run MODEL and print how far the outputs moved"
+    )
     run.add_argument("--save", metavar="OUT.npz", help="save the outputs")
     run.add_argument("--json", action="store_true", help="print a summary as JSON")
-    run.add_argument("--remote", metavar="URL", help="send the last part's outputs to the rest of the chain "
-                     "served at URL and print the bytes sent and the time spent here, on the wire and there")
-    run.add_argument("--timeout", default="120s", metavar="DURATION",
-                     help="how long the whole exchange with the server may take: connecting, sending and "
-                     "receiving the answer (default 120s, at most 24h)")
-    run.add_argument("--max-answer", default="1GiB", metavar="SIZE",
-                     help="refuse a larger answer from the server, or one that unpacks to more "
-                     "(default 1GiB, at most 64GiB)")
+    run.add_argument(
+        "--remote",
+        metavar="URL",
+        help="send the last part's outputs to the rest of the chain "
+        "served at URL and print the bytes sent and the time spent here, on the wire and there",
+    )
+    run.add_argument(
+        "--timeout",
+        default="120s",
+        metavar="DURATION",
+        help="how long the whole exchange with the server may take: connecting, sending and "
+        "receiving the answer (default 120s, at most 24h)",
+    )
+    run.add_argument(
+        "--max-answer",
+        default="1GiB",
+        metavar="SIZE",
+        help="refuse a larger answer from the server, or one that unpacks to more "
+        "(default 1GiB, at most 64GiB)",
+    )
     run.set_defaults(run=cmd_run)
 
     merge = commands.add_parser("merge", help="compose parts back into one model")
     merge.add_argument("parts", metavar="PART", nargs="+", help="the parts, in chain order")
     merge.add_argument("-o", "--output", required=True, metavar="FILE", help="the model to write")
-    merge.add_argument("--force", action="store_true",
-                       help="replace FILE if it exists (never a part, nor a file a part reads)")
+    merge.add_argument(
+        "--force",
+        action="store_true",
+        help="replace FILE if it exists (never a part, nor a file a part reads)",
+    )
     merge.add_argument("-q", "--quiet", action="store_true", help="print only the path")
     merge.set_defaults(run=cmd_merge)
 
@@ -688,8 +886,18 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.set_defaults(run=cmd_inspect)
     planning = _add_plan_commands(commands, raw)
     serve = add_serve_parser(commands, raw)
-    for command in (split, check, run, merge, inspect, serve, *planning):  # --debug after the command works too
-        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    for command in (
+        split,
+        check,
+        run,
+        merge,
+        inspect,
+        serve,
+        *planning,
+    ):  # --debug after the command works too
+        command.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
     for command in (parser, split, check, run, merge, inspect, serve, *planning):
         command.error = _one_line_error(command)
         for action in command._actions:
@@ -708,10 +916,12 @@ MAX_VALUE_LENGTH = 4096
 
 def _bounded(convert):
     """argparse's type= `convert`, after a check of the value's length."""
+
     def bounded(text):
         if isinstance(text, str) and len(text) > MAX_VALUE_LENGTH:
             raise argparse.ArgumentTypeError(
-                f"the value is {len(text)} characters long (at most {MAX_VALUE_LENGTH})")
+                f"the value is {len(text)} characters long (at most {MAX_VALUE_LENGTH})"
+            )
         return text if convert is None else convert(text)
 
     # argparse names the type in its message for a value it refuses ("invalid int value").
@@ -720,13 +930,20 @@ def _bounded(convert):
 
 
 def _add_signature_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--signature", default="serving_default", metavar="NAME",
-                        help="for a SavedModel: the signature to freeze and cut (default serving_default)")
+    parser.add_argument(
+        "--signature",
+        default="serving_default",
+        metavar="NAME",
+        help="for a SavedModel: the signature to freeze and cut (default serving_default)",
+    )
 
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--inputs", metavar="FILE", help=".npy (one input) or .npz (by input name); "
-                        "default: seeded random inputs")
+    parser.add_argument(
+        "--inputs",
+        metavar="FILE",
+        help=".npy (one input) or .npz (by input name); default: seeded random inputs",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed for random inputs and noise (default 0)")
     parser.add_argument("--batch", type=int, default=1, help="size of symbolic dimensions (default 1)")
     parser.add_argument("--optimize", action="store_true", help="let ONNX Runtime optimise the graphs")
@@ -760,8 +977,9 @@ def _check_inputs_file(path: str) -> None:
                 for name in archive.files:
                     archive[name]
     except Exception as error:  # numpy raises many kinds for a malformed file
-        raise _core.Error(f"--inputs '{path}': not a readable {path[-4:]} file "
-                          f"({type(error).__name__}: {error})") from error
+        raise _core.Error(
+            f"--inputs '{path}': not a readable {path[-4:]} file ({type(error).__name__}: {error})"
+        ) from error
 
 
 def _check_input_files(args) -> None:
@@ -776,9 +994,11 @@ def _check_input_files(args) -> None:
     if args.command == "run":
         for path in [*args.parts, *([args.reference] if args.reference else [])]:
             if api.is_tf_model(path):
-                raise ValueError(f"{path}: modelcut run runs ONNX parts; run TensorFlow parts with TensorFlow "
-                                 "(tf.saved_model.load, or modelcut.tf.load_graph for a .pb; "
-                                 "modelcut verify checks them)")
+                raise ValueError(
+                    f"{path}: modelcut run runs ONNX parts; run TensorFlow parts with TensorFlow "
+                    "(tf.saved_model.load, or modelcut.tf.load_graph for a .pb; "
+                    "modelcut verify checks them)"
+                )
             _check_model_files(path)
     if args.command == "serve":
         for path in args.parts:
@@ -843,13 +1063,19 @@ def report_error(error: BaseException, debug: bool = False, stream=None, command
         if isinstance(error, MemoryError) and command:
             # Every reader caps what it holds; an input within the caps can still need more than
             # a memory limit (ulimit -v) allows. The native command prints the same line.
-            print(f"modelcut: error: out of memory while running `modelcut {command}`: its input needs more "
-                  "memory than this process may use", file=stream)
+            print(
+                f"modelcut: error: out of memory while running `modelcut {command}`: its input needs more "
+                "memory than this process may use",
+                file=stream,
+            )
             code = EXIT_BAD_INPUT
         elif code == EXIT_INTERNAL_ERROR:
             hint = "" if debug else " (run with --debug for the trace)"
-            print(f"modelcut: internal error: {error_message(error)}; this is a bug in modelcut; "
-                  f"please report it{hint}", file=stream)
+            print(
+                f"modelcut: internal error: {error_message(error)}; this is a bug in modelcut; "
+                f"please report it{hint}",
+                file=stream,
+            )
         else:
             print(f"modelcut: error: {error_message(error)}", file=stream)
         stream.flush()
@@ -887,7 +1113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    except Exception as error:  # noqa: BLE001 - every failure ends in one line and an exit code
+    except Exception as error:
         if _is_closed_pipe(error):
             return _quiet_exit_on_closed_pipe()
         return report_error(error, debug, command=getattr(args, "command", None))

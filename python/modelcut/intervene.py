@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import onnxruntime as ort
@@ -64,8 +64,10 @@ def run_chain(
         if index > 0 and intervention is not None:
             changed = intervention(index - 1, values)
             if changed is not None and not isinstance(changed, Mapping):
-                raise ArgumentTypeError(f"intervention at boundary {index - 1} returned a "
-                                        f"{type(changed).__name__}, not a dict of arrays by name (or None)")
+                raise ArgumentTypeError(
+                    f"intervention at boundary {index - 1} returned a "
+                    f"{type(changed).__name__}, not a dict of arrays by name (or None)"
+                )
             values = values if changed is None else changed
         part_feeds = _select_inputs(session, values, index)
         # Checked here, so that a wrong dtype or shape is one line naming the
@@ -89,23 +91,18 @@ def _run_specs(session: ort.InferenceSession) -> list[InputSpec]:
     return specs
 
 
-def _select_inputs(
-    session: ort.InferenceSession, values: Mapping[str, np.ndarray], index: int
-) -> Values:
+def _select_inputs(session: ort.InferenceSession, values: Mapping[str, np.ndarray], index: int) -> Values:
     needed = [arg.name for arg in session.get_inputs()]
     missing = [name for name in needed if name not in values]
     if missing:
         source = "the feeds" if index == 0 else f"the outputs of part {index - 1}"
         raise ChainError(
-            f"part {index} needs input(s) {missing}, which are not among "
-            f"{source}: {sorted(values)}"
+            f"part {index} needs input(s) {missing}, which are not among {source}: {sorted(values)}"
         )
     return {name: np.asarray(values[name]) for name in needed}
 
 
-def gaussian_noise(
-    sigma: float, seed: int = 0, names: Iterable[str] | None = None
-) -> Intervention:
+def gaussian_noise(sigma: float, seed: int = 0, names: Iterable[str] | None = None) -> Intervention:
     """An intervention adding N(0, sigma^2) noise to float boundary tensors
     (all of them, or only those in `names`); integer and bool tensors such
     as masks and shapes pass unchanged. One generator serves all calls, so a

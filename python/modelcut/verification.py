@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 import onnxruntime as ort
@@ -76,15 +76,13 @@ class VerifyReport:
         rows = [header] + [_table_row(check) for check in self.outputs]
         widths = [max(len(row[col]) for row in rows) for col in range(len(header) - 1)]
         lines = [
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
-            for row in rows
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in rows
         ]
         lines += [f"problem: {problem}" for problem in self.problems]
         passed = len(self.outputs) - len(self.failures)
         verdict = "OK" if self.ok else "FAIL"
         lines.append(
-            f"{verdict}: {passed}/{len(self.outputs)} outputs within "
-            f"atol={self.atol:g}, rtol={self.rtol:g}"
+            f"{verdict}: {passed}/{len(self.outputs)} outputs within atol={self.atol:g}, rtol={self.rtol:g}"
         )
         return "\n".join(lines)
 
@@ -114,13 +112,23 @@ def verify(
     if is_keras_file(original):
         from .verify_keras import verify_keras
 
-        return verify_keras(original, parts, feeds=feeds, seed=seed, batch=batch, atol=atol, rtol=rtol,
-                            dim_values=dim_values, safe_mode=safe_mode)
+        return verify_keras(
+            original,
+            parts,
+            feeds=feeds,
+            seed=seed,
+            batch=batch,
+            atol=atol,
+            rtol=rtol,
+            dim_values=dim_values,
+            safe_mode=safe_mode,
+        )
     if is_tf_model(original):
         from .tf.verify_tf import verify_tf
 
-        return verify_tf(original, parts, feeds=feeds, seed=seed, batch=batch, atol=atol, rtol=rtol,
-                         dim_values=dim_values)
+        return verify_tf(
+            original, parts, feeds=feeds, seed=seed, batch=batch, atol=atol, rtol=rtol, dim_values=dim_values
+        )
     specs = input_specs(original)
     feeds = resolve_feeds(feeds, specs, seed, batch, dim_values)
     reference = ensure_session(original, optimize)
@@ -130,10 +138,7 @@ def verify(
     expected = dict(zip(expected_names, reference.run(None, feeds)))
     actual = run_chain(sessions, feeds)
 
-    checks = [
-        compare_output(name, expected[name], actual.get(name), atol, rtol)
-        for name in expected_names
-    ]
+    checks = [compare_output(name, expected[name], actual.get(name), atol, rtol) for name in expected_names]
     input_names = [spec.name for spec in specs]
     problems = _chain_problems(input_names, sessions, expected_names, list(actual))
     return VerifyReport(checks, atol, rtol, problems)
@@ -167,8 +172,7 @@ def _chain_problems(
         problems.append(f"the last part has outputs {extra} that the original does not have")
     elif actual_outputs != expected_outputs and set(actual_outputs) == set(expected_outputs):
         problems.append(
-            f"the last part's outputs are in order {actual_outputs}, "
-            f"the original's {expected_outputs}"
+            f"the last part's outputs are in order {actual_outputs}, the original's {expected_outputs}"
         )
     return problems
 
@@ -197,8 +201,7 @@ def compare_output(
     identical = expected.tobytes() == actual.tobytes()
     if expected.dtype.kind not in "fiub":  # e.g. strings: equality only
         equal = bool(np.array_equal(expected, actual))
-        return OutputCheck(name, shape, dtype, None, None, identical, equal,
-                           "" if equal else "values differ")
+        return OutputCheck(name, shape, dtype, None, None, identical, equal, "" if equal else "values differ")
 
     diff, scale = _abs_diff(expected, actual), np.abs(expected.astype(np.float64))
     if expected.dtype.kind == "f":
@@ -213,10 +216,14 @@ def compare_output(
     n_bad = int(np.count_nonzero(bad))
     reason = f"{n_bad} of {expected.size} elements {what}" if n_bad else ""
     return OutputCheck(
-        name, shape, dtype,
+        name,
+        shape,
+        dtype,
         max_abs=float(diff.max(initial=0.0)),
         max_rel=float(_rel_error(diff, scale).max(initial=0.0)),
-        identical=identical, ok=n_bad == 0, reason=reason,
+        identical=identical,
+        ok=n_bad == 0,
+        reason=reason,
     )
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,9 +55,21 @@ UNSAFE_HINT = "load it only if you trust the file: --unsafe on the command line,
 # public TensorFlow symbol, tf.io.write_file and tf.load_op_library included.
 # Those of the namespaces below compute on tensors only; the rest count as code.
 _TF_SYMBOL_LAYERS = ("TFOpLambda", "SlicingOpLambda")
-_TENSOR_NAMESPACES = ("math", "nn", "linalg", "__operators__", "image", "signal", "bitwise", "random",
-                      "sparse", "ragged", "strings")
-_TENSOR_FUNCTIONS = frozenset("""
+_TENSOR_NAMESPACES = (
+    "math",
+    "nn",
+    "linalg",
+    "__operators__",
+    "image",
+    "signal",
+    "bitwise",
+    "random",
+    "sparse",
+    "ragged",
+    "strings",
+)
+_TENSOR_FUNCTIONS = frozenset(
+    """
     abs add add_n argmax argmin argsort boolean_mask broadcast_to cast clip_by_norm clip_by_value concat cos
     cumsum divide einsum equal exp expand_dims eye fill floor gather gather_nd greater greater_equal identity
     less less_equal linspace logical_and logical_not logical_or matmul maximum meshgrid minimum multiply
@@ -64,7 +77,8 @@ _TENSOR_FUNCTIONS = frozenset("""
     reduce_max reduce_mean reduce_min reduce_prod reduce_std reduce_sum repeat reshape reverse roll round
     scatter_nd shape sigmoid sign sin size slice sort split sqrt square squeeze stack stop_gradient
     strided_slice subtract tanh tensordot tile transpose truediv unstack where zeros zeros_like
-""".split())
+""".split()
+)
 _TENSOR_CLASSES = frozenset({"RaggedTensor", "SparseTensor"})
 
 
@@ -231,7 +245,7 @@ def verify_keras(
     expected = _flat_outputs(reference, _predict(reference, _structured(reference, arrays)))
     try:
         current = _predict(models[0], _structured(models[0], arrays))
-    except Exception as error:  # noqa: BLE001 - Keras raises many kinds
+    except Exception as error:
         raise ChainError(f"part 0 cannot run on the model's inputs: {error}") from error
     for index in range(1, len(models)):
         produced = current if isinstance(current, (list, tuple)) else [current]
@@ -241,7 +255,7 @@ def verify_keras(
             raise ChainError(f"part {index} takes {needed} input(s) but part {index - 1} gives {count}")
         try:
             current = _predict(models[index], _structured(models[index], [np.asarray(x) for x in produced]))
-        except Exception as error:  # noqa: BLE001 - Keras raises many kinds
+        except Exception as error:
             message = f"part {index} cannot run on the outputs of part {index - 1}: {error}"
             raise ChainError(message) from error
     actual = _flat_outputs(models[-1], current)

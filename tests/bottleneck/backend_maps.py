@@ -7,10 +7,10 @@ import sys
 
 sys.modules.setdefault("triton", None)  # as tests/conftest.py: triton's LLVM and TensorFlow's clash
 
-import keras
-import numpy as np
-from modelcut.bottleneck import Bottleneck
-from tiny_parts import tiny_images, tiny_parts
+import keras  # noqa: E402 (after hiding triton)
+import numpy as np  # noqa: E402
+from modelcut.bottleneck import Bottleneck  # noqa: E402
+from tiny_parts import tiny_images, tiny_parts  # noqa: E402
 
 
 def main(path: str) -> None:

@@ -21,7 +21,7 @@ def test_capacity_is_the_kl_of_the_normalised_z_to_a_standard_normal():
     got = keras.ops.convert_to_numpy(
         capacity_nats(keras.ops.convert_to_tensor(lam), keras.ops.convert_to_tensor(normalised))
     )
-    expected = [_kl_to_standard_normal(l * r, 1 - l) for l, r in zip(lam, normalised)]
+    expected = [_kl_to_standard_normal(share * r, 1 - share) for share, r in zip(lam, normalised)]
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
     assert got[0] == 0.0  # nothing passes: no information
 

@@ -43,8 +43,10 @@ def use_command(kind: str) -> None:
     if kind == "native":
         path = native_executable()
         # Not a skip: a missing executable is a broken build.
-        assert os.access(path, os.X_OK), (f"no native modelcut at {path}: build it with "
-                                          "`cmake --build build/cpp --target modelcut_cli` or set MODELCUT_EXECUTABLE")
+        assert os.access(path, os.X_OK), (
+            f"no native modelcut at {path}: build it with "
+            "`cmake --build build/cpp --target modelcut_cli` or set MODELCUT_EXECUTABLE"
+        )
     COMMAND["kind"] = kind
 
 
@@ -85,5 +87,10 @@ def run_cli(*args, cwd=None, timeout=300):
     """Runs `modelcut ARGS` in a fresh process, as a user would."""
     return subprocess.run(
         [*cli_argv(), *map(str, args)],
-        capture_output=True, text=True, cwd=cwd, stdin=subprocess.DEVNULL, timeout=timeout, env=cli_env(),
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+        env=cli_env(),
     )

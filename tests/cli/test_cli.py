@@ -7,8 +7,8 @@ import os
 
 import onnx
 import pytest
-from onnx import numpy_helper
 from cli_support import assert_one_line_error, run_cli
+from onnx import numpy_helper
 
 
 def digest(path) -> str:
@@ -34,8 +34,12 @@ def test_split_verify_merge_round_trip(mlp, tmp_path):
     merged = tmp_path / "merged.onnx"
     assert run_cli("merge", *paths, "-o", merged).returncode == 0
     original, again = onnx.load(mlp), onnx.load(merged)
-    assert [n.SerializeToString() for n in again.graph.node] == [n.SerializeToString() for n in original.graph.node]
-    assert sorted(t.name for t in again.graph.initializer) == sorted(t.name for t in original.graph.initializer)
+    assert [n.SerializeToString() for n in again.graph.node] == [
+        n.SerializeToString() for n in original.graph.node
+    ]
+    assert sorted(t.name for t in again.graph.initializer) == sorted(
+        t.name for t in original.graph.initializer
+    )
 
 
 def test_split_is_deterministic(mlp, tmp_path):
@@ -78,7 +82,9 @@ def test_unknown_name_lists_closest(mlp, tmp_path):
 
 
 def test_cut_leaving_last_part_empty(mlp, tmp_path):
-    assert_one_line_error(run_cli("split", mlp, "--at", "add", "-o", tmp_path / "out"), "last part would be empty")
+    assert_one_line_error(
+        run_cli("split", mlp, "--at", "add", "-o", tmp_path / "out"), "last part would be empty"
+    )
     assert not (tmp_path / "out").exists()
 
 

@@ -66,7 +66,9 @@ def test_bugs_exit_3(mlp, tmp_path):
         # A C++ exception other than modelcut::Error, as the bindings translate it.
         "C++": _core.InternalError("std::out_of_range: vector::_M_range_check"),
         # A bug in Python code the C++ core calls back: it crosses C++ unchanged.
-        "callback": raised(lambda: modelcut.split(mlp, "fc1", tmp_path / "o", progress=lambda *_: {}["boom"])),
+        "callback": raised(
+            lambda: modelcut.split(mlp, "fc1", tmp_path / "o", progress=lambda *_: {}["boom"])
+        ),
     }
     for name, error in cases.items():
         assert cli.exit_code_for(error) == cli.EXIT_INTERNAL_ERROR, (name, type(error))
@@ -80,13 +82,15 @@ def test_internal_error_message(mlp, tmp_path):
     assert cli.report_error(error, stream=stream) == 3
     assert stream.getvalue() == (
         "modelcut: internal error: KeyError: 'boom'; this is a bug in modelcut; please report it "
-        "(run with --debug for the trace)\n")
+        "(run with --debug for the trace)\n"
+    )
     stream = io.StringIO()
     assert cli.report_error(error, debug=True, stream=stream) == 3
     text = stream.getvalue()
     assert text.startswith("Traceback (most recent call last):") and "api.py" in text and "<lambda>" in text
-    assert text.splitlines()[-1] == ("modelcut: internal error: KeyError: 'boom'; this is a bug in modelcut; "
-                                     "please report it")
+    assert text.splitlines()[-1] == (
+        "modelcut: internal error: KeyError: 'boom'; this is a bug in modelcut; please report it"
+    )
 
 
 def test_bad_input_message_is_one_printable_line():
@@ -116,7 +120,9 @@ def test_debug_shows_the_trace(tmp_path, where, cli_command):
     result = run_cli(*command)
     assert result.returncode == 2
     # The native command has no Python trace: it names the C++ exception.
-    trace = "Traceback (most recent call last):" if cli_command == "python" else "C++ exception modelcut::Error"
+    trace = (
+        "Traceback (most recent call last):" if cli_command == "python" else "C++ exception modelcut::Error"
+    )
     assert result.stderr.startswith(trace), result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("modelcut: error: cannot open ")
     quiet = run_cli("inspect", missing)
@@ -125,10 +131,15 @@ def test_debug_shows_the_trace(tmp_path, where, cli_command):
 
 def long_chain(path, count: int = 2000) -> str:
     """A chain of `count` Relu layers: inspect prints a few hundred KiB."""
-    nodes = [onnx.helper.make_node("Relu", [f"v{i}"], [f"v{i + 1}"], name=f"block{i}/Relu") for i in range(count)]
+    nodes = [
+        onnx.helper.make_node("Relu", [f"v{i}"], [f"v{i + 1}"], name=f"block{i}/Relu") for i in range(count)
+    ]
     graph = onnx.helper.make_graph(
-        nodes, "chain", [onnx.helper.make_tensor_value_info("v0", onnx.TensorProto.FLOAT, ["N", 8])],
-        [onnx.helper.make_tensor_value_info(f"v{count}", onnx.TensorProto.FLOAT, ["N", 8])])
+        nodes,
+        "chain",
+        [onnx.helper.make_tensor_value_info("v0", onnx.TensorProto.FLOAT, ["N", 8])],
+        [onnx.helper.make_tensor_value_info(f"v{count}", onnx.TensorProto.FLOAT, ["N", 8])],
+    )
     onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]), path)
     return str(path)
 
@@ -136,8 +147,12 @@ def long_chain(path, count: int = 2000) -> str:
 def test_closed_pipe_exits_quietly(tmp_path):
     model = long_chain(tmp_path / "chain.onnx")
     # The reading end closed before modelcut writes a byte.
-    process = subprocess.Popen([*cli_argv(), "inspect", model],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [*cli_argv(), "inspect", model],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
     process.stdout.close()
     stderr = process.stderr.read()
     assert process.wait(timeout=300) == cli.EXIT_CLOSED_PIPE == 141
@@ -149,8 +164,12 @@ def test_head_closing_the_pipe_early(tmp_path, reader):
     model = long_chain(tmp_path / "chain.onnx")
     for options in ("", "--json"):
         command = " ".join(shlex.quote(word) for word in cli_argv())
-        script = (f"{command} inspect '{model}' {options} 2>'{tmp_path}/stderr' | {reader}; "
-                  "echo \"status ${PIPESTATUS[0]}\"")
-        result = subprocess.run(["bash", "-c", script], check=False, capture_output=True, text=True, timeout=300)
+        script = (
+            f"{command} inspect '{model}' {options} 2>'{tmp_path}/stderr' | {reader}; "
+            'echo "status ${PIPESTATUS[0]}"'
+        )
+        result = subprocess.run(
+            ["bash", "-c", script], check=False, capture_output=True, text=True, timeout=300
+        )
         assert result.stdout.endswith("status 141\n"), result
         assert (tmp_path / "stderr").read_text() == ""

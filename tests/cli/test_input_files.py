@@ -30,8 +30,12 @@ def parts(mlp, tmp_path):
 def test_fifo_as_the_model(tmp_path, name):
     fifo = tmp_path / name
     os.mkfifo(fifo)
-    for command in (["inspect", fifo], ["split", fifo, "--at", "fc1", "-o", tmp_path / "out"],
-                    ["verify", fifo, fifo], ["run", fifo]):
+    for command in (
+        ["inspect", fifo],
+        ["split", fifo, "--at", "fc1", "-o", tmp_path / "out"],
+        ["verify", fifo, fifo],
+        ["run", fifo],
+    ):
         result = run_cli(*command, timeout=TIMEOUT)
         assert_one_line_error(result, f"'{fifo}'", "named pipe (FIFO)", "regular files")
     assert not (tmp_path / "out").exists()
@@ -40,8 +44,12 @@ def test_fifo_as_the_model(tmp_path, name):
 def test_fifo_among_the_parts(mlp, parts, tmp_path):
     fifo = tmp_path / "part2.onnx"
     os.mkfifo(fifo)
-    for command in (["merge", parts[0], fifo, "-o", tmp_path / "merged.onnx"], ["verify", mlp, parts[0], fifo],
-                    ["run", parts[0], fifo], ["run", *parts, "--reference", fifo]):
+    for command in (
+        ["merge", parts[0], fifo, "-o", tmp_path / "merged.onnx"],
+        ["verify", mlp, parts[0], fifo],
+        ["run", parts[0], fifo],
+        ["run", *parts, "--reference", fifo],
+    ):
         assert_one_line_error(run_cli(*command, timeout=TIMEOUT), "part2.onnx", "named pipe (FIFO)")
     assert not (tmp_path / "merged.onnx").exists()
 
@@ -56,8 +64,12 @@ def test_fifo_as_external_data(mlp, tmp_path):
     onnx.save_model(source, model, save_as_external_data=True, location="mlp.data", size_threshold=0)
     os.remove(folder / "mlp.data")
     os.mkfifo(folder / "mlp.data")
-    for command in (["inspect", model], ["split", model, "--at", "fc1", "-o", tmp_path / "o"],
-                    ["verify", model, model], ["run", model]):
+    for command in (
+        ["inspect", model],
+        ["split", model, "--at", "fc1", "-o", tmp_path / "o"],
+        ["verify", model, model],
+        ["run", model],
+    ):
         assert_one_line_error(run_cli(*command, timeout=TIMEOUT), "mlp.data", "named pipe (FIFO)")
     assert not (tmp_path / "o").exists()
 
@@ -73,17 +85,23 @@ def test_directory_and_device(tmp_path):
     folder = tmp_path / "folder.onnx"
     folder.mkdir()
     assert_one_line_error(run_cli("inspect", folder), "folder.onnx", "a directory")
-    assert_one_line_error(run_cli("split", "/dev/zero", "--at", "a", "-o", tmp_path / "o", timeout=TIMEOUT),
-                          "'/dev/zero'", "a character device")
+    assert_one_line_error(
+        run_cli("split", "/dev/zero", "--at", "a", "-o", tmp_path / "o", timeout=TIMEOUT),
+        "'/dev/zero'",
+        "a character device",
+    )
     assert_one_line_error(run_cli("inspect", "/dev/null"), "'/dev/null'", "a character device")
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("name, content", [
-    ("bad.npy", b"\x93NUMPY garbage"),
-    ("empty.npy", b""),
-    ("bad.npz", b"PK\x03\x04 not really a zip archive"),
-])
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("bad.npy", b"\x93NUMPY garbage"),
+        ("empty.npy", b""),
+        ("bad.npz", b"PK\x03\x04 not really a zip archive"),
+    ],
+)
 def test_malformed_inputs(mlp, parts, tmp_path, name, content):
     path = tmp_path / name
     path.write_bytes(content)

@@ -22,8 +22,13 @@ def strange_model(path) -> str:
         helper.make_node("Relu", ["h\u20281"], ["h2"], name="fc\x1b[31m2/Relu"),
         helper.make_node("Relu", ["h2"], ["y"], name="fcX3/Relu"),
     ]
-    graph = helper.make_graph(nodes, "strange", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])], [weight])
+    graph = helper.make_graph(
+        nodes,
+        "strange",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+        [weight],
+    )
     data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
     # Protobuf's writer refuses strings that are not UTF-8: put the byte in afterwards.
     assert data.count(b"fcX3") == 1
@@ -66,7 +71,9 @@ def test_inspect_lists_strange_names_escaped(tmp_path):
     result = run_cli("inspect", model)
     assert result.returncode == 0, result.stderr
     assert_printable_lines(result.stdout)
-    layers = [line.strip() for line in result.stdout.split("layers", 1)[1].split("cut points")[0].splitlines()[1:]]
+    layers = [
+        line.strip() for line in result.stdout.split("layers", 1)[1].split("cut points")[0].splitlines()[1:]
+    ]
     assert [line.split("  ->")[0] for line in layers if line] == ["fc\\n1", "fc\\x1b[31m2", "fc\\xff3"]
     assert "h\\u20281  float32[N,4]" in result.stdout
 
@@ -77,9 +84,12 @@ def test_plan_table_keeps_each_row_on_one_line(tmp_path):
     assert result.returncode == 0, result.stderr
     assert_printable_lines(result.stdout)
     lines = result.stdout.splitlines()
-    rows = lines[lines.index("") + 2:lines.index("") + 5]  # after the header line and the stage header
-    assert [row.split()[:3] for row in rows] == [["1", "fc\\n1", "fc\\n1"], ["2", "fc\\x1b[31m2", "fc\\x1b[31m2"],
-                                                 ["3", "fc\\xff3", "fc\\xff3"]], result.stdout
+    rows = lines[lines.index("") + 2 : lines.index("") + 5]  # after the header line and the stage header
+    assert [row.split()[:3] for row in rows] == [
+        ["1", "fc\\n1", "fc\\n1"],
+        ["2", "fc\\x1b[31m2", "fc\\x1b[31m2"],
+        ["3", "fc\\xff3", "fc\\xff3"],
+    ], result.stdout
     # Columns line up with the names as printed (escaped), not as stored.
     header = lines[lines.index("") + 1]
     end_of_params = header.index("params") + len("params") - 1  # right-aligned: "64 B", "0 B"

@@ -100,8 +100,14 @@ def build_bert_tiny():
     from transformers import BertConfig, BertModel
 
     torch.manual_seed(13)
-    config = BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                        vocab_size=100, max_position_embeddings=32)
+    config = BertConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        vocab_size=100,
+        max_position_embeddings=32,
+    )
     ids = torch.randint(0, 100, (1, 8), generator=torch.Generator().manual_seed(13))
     return _eval(TokenIdsOnly(BertModel(config)), 13), (ids,), ["input_ids"]
 
@@ -122,8 +128,15 @@ def export_torch(model, args, input_names, path: Path, dynamo: bool) -> Path:
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         if dynamo:
-            torch.onnx.export(model, args, str(path), dynamo=True, input_names=input_names, verbose=False,
-                              external_data=False)
+            torch.onnx.export(
+                model,
+                args,
+                str(path),
+                dynamo=True,
+                input_names=input_names,
+                verbose=False,
+                external_data=False,
+            )
         else:
             torch.onnx.export(model, args, str(path), dynamo=False, input_names=input_names, opset_version=17)
     return path
@@ -158,7 +171,9 @@ def module_outputs(model: torch.nn.Module, args) -> ModuleOutputs:
     for name, record in result.records.items():
         repeat = again.records[name].output
         record.is_constant = (
-            record.output is not None and repeat is not None and repeat.shape == record.output.shape
+            record.output is not None
+            and repeat is not None
+            and repeat.shape == record.output.shape
             and np.array_equal(repeat, record.output)
         )
     return result
@@ -206,7 +221,9 @@ def _run_with_hooks(model: torch.nn.Module, args) -> ModuleOutputs:
     return result
 
 
-def boundary_values(model_path: Path, tensors: set[str], feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def boundary_values(
+    model_path: Path, tensors: set[str], feeds: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
     """Values of `tensors` when the model runs on `feeds` (ONNX Runtime, no graph rewriting)."""
     import onnxruntime as ort
 
@@ -233,12 +250,14 @@ def build_keras_mobilenetv2():
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             gamma, beta, mean, variance = layer.get_weights()
-            layer.set_weights([
-                rng.uniform(0.5, 1.5, gamma.shape).astype(gamma.dtype),
-                rng.uniform(-0.5, 0.5, beta.shape).astype(beta.dtype),
-                rng.uniform(-0.5, 0.5, mean.shape).astype(mean.dtype),
-                rng.uniform(0.5, 1.5, variance.shape).astype(variance.dtype),
-            ])
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 1.5, gamma.shape).astype(gamma.dtype),
+                    rng.uniform(-0.5, 0.5, beta.shape).astype(beta.dtype),
+                    rng.uniform(-0.5, 0.5, mean.shape).astype(mean.dtype),
+                    rng.uniform(0.5, 1.5, variance.shape).astype(variance.dtype),
+                ]
+            )
     return model
 
 

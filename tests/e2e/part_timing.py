@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 import onnxruntime as ort
@@ -85,8 +85,9 @@ class _Chain:
             self.wall[index].append((time.perf_counter() - start_wall) * 1000.0)
 
 
-def time_chains(chains: Mapping[str, Sequence], feeds: Mapping[str, np.ndarray], rounds: int = 10,
-                warmup: int = 2) -> dict[str, ChainTiming]:
+def time_chains(
+    chains: Mapping[str, Sequence], feeds: Mapping[str, np.ndarray], rounds: int = 10, warmup: int = 2
+) -> dict[str, ChainTiming]:
     """Times every chain (name -> part paths in order) on `feeds`, `rounds` times, interleaved."""
     prepared = {name: _Chain(paths, feeds) for name, paths in chains.items()}
     for _ in range(warmup):

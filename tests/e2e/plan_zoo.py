@@ -20,8 +20,8 @@ import numpy as np
 
 # NB: torchvision must be imported before TensorFlow: imported after it (in the
 # same process, as the bench and the tests do), its import crashes the process.
-import torch  # noqa: F401
-import torchvision  # noqa: F401
+import torch
+import torchvision
 
 # The transformer: hidden 256, 4 heads, feed-forward 1024, 24 post-norm
 # layers, a 32000-token embedding and an untied 32000-way output head (a
@@ -53,8 +53,15 @@ def _torch_export(model, args, path: Path, input_names: list[str]) -> None:
         warnings.simplefilter("ignore")
         # The TorchScript exporter keeps PyTorch's module paths as layer names
         # ("layer2.3", "encoder.layers.5"); shapes stay fixed (batch 1).
-        torch.onnx.export(model, args, str(path), dynamo=False, input_names=input_names,
-                          output_names=["output"], opset_version=17)
+        torch.onnx.export(
+            model,
+            args,
+            str(path),
+            dynamo=False,
+            input_names=input_names,
+            output_names=["output"],
+            opset_version=17,
+        )
 
 
 # --------------------------------------------------------------------------- #
@@ -223,7 +230,9 @@ def keras_cnn_units(keras_path: str | os.PathLike) -> list[Unit]:
         else:
             key = "head"
         groups.setdefault(key, []).append(layer)
-    return [Unit(layers[-1].name, sum(layer.count_params() for layer in layers)) for layers in groups.values()]
+    return [
+        Unit(layers[-1].name, sum(layer.count_params() for layer in layers)) for layers in groups.values()
+    ]
 
 
 def keras_cnn_feeds(seed: int = 0) -> dict[str, np.ndarray]:
@@ -253,8 +262,9 @@ def build_chain(folder: str | os.PathLike, nodes: int = CHAIN_NODES) -> Path:
         kind = index % 3
         if kind == 0:
             weight = f"w{index}"
-            weights.append(numpy_helper.from_array(
-                (rng.standard_normal((16, 16)) / 4).astype(np.float32), weight))
+            weights.append(
+                numpy_helper.from_array((rng.standard_normal((16, 16)) / 4).astype(np.float32), weight)
+            )
             graph_nodes.append(helper.make_node("MatMul", [previous, weight], [out], name=f"mm{index}"))
         elif kind == 1:
             bias = f"b{index}"
@@ -264,7 +274,8 @@ def build_chain(folder: str | os.PathLike, nodes: int = CHAIN_NODES) -> Path:
             graph_nodes.append(helper.make_node("Relu", [previous], [out], name=f"relu{index}"))
         previous = out
     graph = helper.make_graph(
-        graph_nodes, "chain",
+        graph_nodes,
+        "chain",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16])],
         [helper.make_tensor_value_info(previous, TensorProto.FLOAT, [1, 16])],
         initializer=weights,

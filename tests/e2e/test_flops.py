@@ -37,8 +37,16 @@ def export_dynamo(model, example, path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model, (example,), str(path), dynamo=True, input_names=["input"], output_names=["output"],
-            dynamic_shapes=({0: batch},), external_data=False, optimize=False, verbose=False,
+            model,
+            (example,),
+            str(path),
+            dynamo=True,
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_shapes=({0: batch},),
+            external_data=False,
+            optimize=False,
+            verbose=False,
         )
     return onnx.load(str(path))
 
@@ -59,7 +67,7 @@ def torch_flops_per_module(model, example):
     for key, per_op in counter.get_flop_counts().items():
         if key == "Global":
             continue
-        flops[key[len(root) + 1:] if key != root else ""] = sum(per_op.values())
+        flops[key[len(root) + 1 :] if key != root else ""] = sum(per_op.values())
     return flops, counter.get_total_flops()
 
 

@@ -51,8 +51,9 @@ def torch_exports(tmp_path_factory):
             model, args, input_names = layer_models.TORCH_BUILDERS[name]()
             hooks = layer_models.module_outputs(model, args)
             paths = {
-                exporter: layer_models.export_torch(model, args, input_names, root / f"{name}_{exporter}.onnx",
-                                                    exporter == "dynamo")
+                exporter: layer_models.export_torch(
+                    model, args, input_names, root / f"{name}_{exporter}.onnx", exporter == "dynamo"
+                )
                 for exporter in EXPORTERS
             }
             feeds = {input_name: arg.numpy() for input_name, arg in zip(input_names, args)}
@@ -115,7 +116,9 @@ def test_every_module_path_resolves_to_the_module_output(torch_exports, model_na
                 counts["dropped, with a cut named"] += 1
                 [nearby] = modelcut.resolve(path, named_cut(message), infer_shapes=False)
                 assert len(nearby["values"]) == 1, nearby
-                compare.append((f"{name} (dropped) via {named_cut(message)}", nearby["values"][0], record.output))
+                compare.append(
+                    (f"{name} (dropped) via {named_cut(message)}", nearby["values"][0], record.output)
+                )
             continue
         if cut["kind"] == "tensor":
             [as_layer] = modelcut.resolve(path, f"layer:{name}", infer_shapes=False)
@@ -145,9 +148,11 @@ def test_every_module_path_resolves_to_the_module_output(torch_exports, model_na
         assert_close(label, values[tensor], expected, worst)
     # Most boundaries are compared, not explained away.
     assert len(compare) > len(hooks.order) / 3, counts
-    print(f"\n{model_name}/{exporter}: {len(hooks.order)} module paths; {layer_models.tally(counts, 'outcomes')}; "
-          f"{len(compare)} boundaries compared, max abs error {worst[0]:.3g}; "
-          f"{time.perf_counter() - started:.1f}s")
+    print(
+        f"\n{model_name}/{exporter}: {len(hooks.order)} module paths; {layer_models.tally(counts, 'outcomes')}; "
+        f"{len(compare)} boundaries compared, max abs error {worst[0]:.3g}; "
+        f"{time.perf_counter() - started:.1f}s"
+    )
 
 
 def test_torchscript_paths_below_nested_containers(torch_exports):
@@ -206,8 +211,10 @@ def test_every_keras_layer_resolves_through_tf2onnx(keras_model, tmp_path):
                 expected = nchw
         assert_close(label, got, expected, worst)
     assert counts["resolved"] > 0.5 * len(outputs), counts
-    print(f"\nkeras MobileNetV2/tf2onnx: {len(outputs)} layers; {layer_models.tally(counts, 'outcomes')}; "
-          f"max abs error {worst[0]:.3g}; {time.perf_counter() - started:.1f}s")
+    print(
+        f"\nkeras MobileNetV2/tf2onnx: {len(outputs)} layers; {layer_models.tally(counts, 'outcomes')}; "
+        f"max abs error {worst[0]:.3g}; {time.perf_counter() - started:.1f}s"
+    )
 
 
 def test_every_keras_layer_resolves_natively(keras_model, tmp_path):
@@ -233,5 +240,7 @@ def test_every_keras_layer_resolves_natively(keras_model, tmp_path):
         crossing = [value["name"] for value in result.parts[0]["outputs"]]
         assert name in crossing, crossing
         assert_close(name, np.asarray(got[crossing.index(name)]), outputs[name], worst)
-    print(f"\nkeras MobileNetV2/native: {len(outputs)} layers resolved to their own outputs; "
-          f"{len(sample)} cut and run, max abs error {worst[0]:.3g}; {time.perf_counter() - started:.1f}s")
+    print(
+        f"\nkeras MobileNetV2/native: {len(outputs)} layers resolved to their own outputs; "
+        f"{len(sample)} cut and run, max abs error {worst[0]:.3g}; {time.perf_counter() - started:.1f}s"
+    )

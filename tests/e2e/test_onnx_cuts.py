@@ -50,7 +50,11 @@ def check_part(part: onnx.ModelProto, original: onnx.ModelProto) -> None:
     assert {(o.domain, o.version) for o in part.opset_import} == {
         (o.domain, o.version) for o in original.opset_import
     }
-    unused = {t.name for t in part.graph.initializer} - names_read(part.graph) - {o.name for o in part.graph.output}
+    unused = (
+        {t.name for t in part.graph.initializer}
+        - names_read(part.graph)
+        - {o.name for o in part.graph.output}
+    )
     assert not unused, f"part carries initializers it does not use: {sorted(unused)[:5]}"
     for value in [*part.graph.input, *part.graph.output]:
         assert value.type.tensor_type.HasField("shape"), f"{value.name} has no shape"
@@ -75,7 +79,9 @@ def test_cut_verifies_on_onnx_runtime(zoo_model, tmp_path, name, cuts, types):
     assert [i.name for i in parts[0].graph.input] == [i.name for i in original.graph.input]
     assert [o.name for o in parts[-1].graph.output] == [o.name for o in original.graph.output]
 
-    report = modelcut.verify(path, result.paths, feeds=zoo.make_inputs(name, batch=2, seed=1), atol=1e-5, rtol=0)
+    report = modelcut.verify(
+        path, result.paths, feeds=zoo.make_inputs(name, batch=2, seed=1), atol=1e-5, rtol=0
+    )
     assert report.ok, report.format_table()
     worst = max(check.max_abs or 0.0 for check in report.outputs)
     CUT_RESULTS.append((name, cuts, worst, all(check.identical for check in report.outputs)))

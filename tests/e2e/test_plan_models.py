@@ -155,8 +155,10 @@ def test_weight_behind_identity_never_crosses_a_cut(tmp_path):
     from onnx import TensorProto, helper
 
     rng = np.random.default_rng(0)
-    weights = [numpy_helper.from_array(rng.standard_normal((16, 16)).astype(np.float32), f"w{index}")
-               for index in range(6)]
+    weights = [
+        numpy_helper.from_array(rng.standard_normal((16, 16)).astype(np.float32), f"w{index}")
+        for index in range(6)
+    ]
     nodes = [helper.make_node("Identity", ["w5"], ["w5_copy"], name="copy_of_w5")]
     previous = "x"
     for index in range(6):
@@ -164,10 +166,13 @@ def test_weight_behind_identity_never_crosses_a_cut(tmp_path):
         nodes.append(helper.make_node("MatMul", [previous, weight], [f"m{index}"], name=f"mm{index}"))
         nodes.append(helper.make_node("Relu", [f"m{index}"], [f"r{index}"], name=f"relu{index}"))
         previous = f"r{index}"
-    graph = helper.make_graph(nodes, "identity_first",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16])],
-                              [helper.make_tensor_value_info(previous, TensorProto.FLOAT, [1, 16])],
-                              initializer=weights)
+    graph = helper.make_graph(
+        nodes,
+        "identity_first",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16])],
+        [helper.make_tensor_value_info(previous, TensorProto.FLOAT, [1, 16])],
+        initializer=weights,
+    )
     path = tmp_path / "identity_first.onnx"
     onnx.save(helper.make_model(graph, ir_version=8, opset_imports=[helper.make_opsetid("", 17)]), str(path))
 

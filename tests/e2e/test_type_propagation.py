@@ -38,10 +38,24 @@ def driver() -> Path:
     if os.environ.get("MODELCUT_TYPES_DRIVER"):
         return Path(os.environ["MODELCUT_TYPES_DRIVER"])
     if not (BUILD / "CMakeCache.txt").exists():
-        subprocess.run(["cmake", "-S", ROOT, "-B", BUILD, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
-                        "-DMODELCUT_BUILD_TESTS=ON"], check=True, capture_output=True)
-    subprocess.run(["cmake", "--build", BUILD, "--target", "type_propagation_driver"], check=True,
-                   capture_output=True)
+        subprocess.run(
+            [
+                "cmake",
+                "-S",
+                ROOT,
+                "-B",
+                BUILD,
+                "-G",
+                "Ninja",
+                "-DCMAKE_BUILD_TYPE=Release",
+                "-DMODELCUT_BUILD_TESTS=ON",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    subprocess.run(
+        ["cmake", "--build", BUILD, "--target", "type_propagation_driver"], check=True, capture_output=True
+    )
     return BUILD / "type_propagation_driver"
 
 
@@ -79,7 +93,7 @@ def onnx_types(model: onnx.ModelProto) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
-    except Exception:  # noqa: BLE001 - a model ONNX cannot infer gives no reference
+    except Exception:
         return {}
     out = {}
     for info in list(inferred.graph.value_info) + list(inferred.graph.output):
@@ -103,8 +117,9 @@ def disagreement(name: str, cpp: dict, reference, source: str) -> str | None:
     for mine, theirs in zip(dims, ref_dims):
         concrete_mismatch = isinstance(mine, int) and isinstance(theirs, int) and mine != theirs
         # A named dim ONNX carries from a graph input is dynamic: no fixed size may stand for it.
-        fixed_for_dynamic = (isinstance(mine, int) and isinstance(theirs, str)
-                             and not theirs.startswith("unk__"))
+        fixed_for_dynamic = (
+            isinstance(mine, int) and isinstance(theirs, str) and not theirs.startswith("unk__")
+        )
         if concrete_mismatch or fixed_for_dynamic:
             return f"{name}: C++ shape {dims}, {source} {ref_dims}"
     return None
@@ -117,9 +132,11 @@ class Tally:
         self.problems: list[str] = []
 
     def summary(self) -> str:
-        return (f"{self.models} models, {self.values} values typed by C++, {self.compared} checked against a "
-                f"reference ({self.dims_compared} with both shapes), {self.cpp_only} with no reference shape, "
-                f"{len(self.refused)} models refused, {len(self.problems)} disagreements")
+        return (
+            f"{self.models} models, {self.values} values typed by C++, {self.compared} checked against a "
+            f"reference ({self.dims_compared} with both shapes), {self.cpp_only} with no reference shape, "
+            f"{len(self.refused)} models refused, {len(self.problems)} disagreements"
+        )
 
 
 def compare(driver: Path, cases: list[tuple[str, onnx.ModelProto, dict]], folder: Path) -> Tally:
@@ -134,8 +151,9 @@ def compare(driver: Path, cases: list[tuple[str, onnx.ModelProto, dict]], folder
         references.append((name, onnx_types(stripped), truth))
     lines = []
     for start in range(0, len(paths), 500):
-        run = subprocess.run([str(driver), *map(str, paths[start:start + 500])], capture_output=True, text=True,
-                             timeout=300)
+        run = subprocess.run(
+            [str(driver), *map(str, paths[start : start + 500])], capture_output=True, text=True, timeout=300
+        )
         assert run.returncode == 0, f"the driver failed ({run.returncode}): {run.stderr[-2000:]}"
         lines += run.stdout.splitlines()
     assert len(lines) == len(paths)
@@ -182,8 +200,13 @@ def node_test_cases() -> list[tuple[str, onnx.ModelProto, dict]]:
         for path in sorted((ONNX_DATA / folder).glob("**/*.onnx")):
             model = onnx.load(path, load_external_data=False)
             truth = {o.name: type_of(o.type) for o in model.graph.output if o.HasField("type")}
-            out.append((f"{folder}/{path.parent.name}/{path.name}", model,
-                        {k: v for k, v in truth.items() if v is not None}))
+            out.append(
+                (
+                    f"{folder}/{path.parent.name}/{path.name}",
+                    model,
+                    {k: v for k, v in truth.items() if v is not None},
+                )
+            )
     return out
 
 

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -94,8 +94,11 @@ def _feeds(inputs: tuple[InputSpec, ...], batch: int, seed: int) -> dict[str, np
     return feeds
 
 
-def check_onnx(path: str | os.PathLike, feeds: dict[str, np.ndarray] | None = None,
-               expected: list[np.ndarray] | None = None) -> list[np.ndarray]:
+def check_onnx(
+    path: str | os.PathLike,
+    feeds: dict[str, np.ndarray] | None = None,
+    expected: list[np.ndarray] | None = None,
+) -> list[np.ndarray]:
     """Full ONNX checker pass plus an onnxruntime run; optionally compare outputs."""
     import onnx
     import onnxruntime as ort
@@ -142,8 +145,9 @@ def _randomize_keras_bn(model, seed: int) -> None:
             layer.set_weights(new)
 
 
-def keras_to_onnx(model, path: str | os.PathLike, input_names: list[str],
-                  opset: int | None = None, check_batch: int = 2) -> Path:
+def keras_to_onnx(
+    model, path: str | os.PathLike, input_names: list[str], opset: int | None = None, check_batch: int = 2
+) -> Path:
     """Convert a Keras 3 model with tf2onnx via ``from_function``.
 
     The graph inputs are named ``input_names``; the graph outputs are named after
@@ -155,8 +159,7 @@ def keras_to_onnx(model, path: str | os.PathLike, input_names: list[str],
 
     path = Path(path)
     specs = [
-        tf.TensorSpec((None, *tuple(t.shape[1:])), t.dtype, name=n)
-        for t, n in zip(model.inputs, input_names)
+        tf.TensorSpec((None, *tuple(t.shape[1:])), t.dtype, name=n) for t, n in zip(model.inputs, input_names)
     ]
     out_names = [_keras_output_layer_name(t) for t in model.outputs]
 
@@ -170,10 +173,13 @@ def keras_to_onnx(model, path: str | os.PathLike, input_names: list[str],
     tf2onnx.convert.from_function(fn, input_signature=specs, opset=opset, output_path=str(path))
 
     rng = np.random.default_rng(1234)
-    feeds = {n: rng.standard_normal((check_batch, *tuple(t.shape[1:]))).astype("float32")
-             for t, n in zip(model.inputs, input_names)}
-    ref = model([feeds[n] for n in input_names] if len(input_names) > 1 else feeds[input_names[0]],
-                training=False)
+    feeds = {
+        n: rng.standard_normal((check_batch, *tuple(t.shape[1:]))).astype("float32")
+        for t, n in zip(model.inputs, input_names)
+    }
+    ref = model(
+        [feeds[n] for n in input_names] if len(input_names) > 1 else feeds[input_names[0]], training=False
+    )
     ref = ref if isinstance(ref, (list, tuple)) else [ref]
     check_onnx(path, feeds, [np.asarray(r) for r in ref])
     return path
@@ -256,9 +262,7 @@ def build_keras_mobilenetv2(path: str | os.PathLike) -> Path:
     keras, _ = _keras()
     keras.utils.clear_session()
     keras.utils.set_random_seed(3)
-    model = keras.applications.MobileNetV2(
-        input_shape=(96, 96, 3), alpha=0.35, weights=None, classes=10
-    )
+    model = keras.applications.MobileNetV2(input_shape=(96, 96, 3), alpha=0.35, weights=None, classes=10)
     _randomize_keras_bn(model, 3)
     return keras_to_onnx(model, path, ["input"])
 
@@ -281,6 +285,7 @@ class SeedMLP(nn.Module):
     def forward(self, x):
         return self.fc4(self.fc3(self.fc2(self.fc1(x))))
 
+
 class BasicBlock(nn.Module):
     expansion = 1
 
@@ -302,6 +307,7 @@ class BasicBlock(nn.Module):
             identity = self.downsample(x)
         out += identity
         return self.relu(out)
+
 
 class ResNetTiny(nn.Module):
     """ResNet-18 layout (BasicBlock, [2, 2, 2, 2]) with widths 8/16/32/64."""
@@ -339,6 +345,7 @@ class ResNetTiny(nn.Module):
         x = torch.flatten(self.avgpool(x), 1)
         return self.fc(x)
 
+
 class BasicConv2d(nn.Module):
     def __init__(self, cin, cout, **kw):
         super().__init__()
@@ -347,6 +354,7 @@ class BasicConv2d(nn.Module):
 
     def forward(self, x):
         return F.relu(self.bn(self.conv(x)), inplace=True)
+
 
 class Inception(nn.Module):
     def __init__(self, cin, ch1, ch3red, ch3, ch5red, ch5, pool_proj):
@@ -368,6 +376,7 @@ class Inception(nn.Module):
     def forward(self, x):
         outs = [self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)]
         return torch.cat(outs, 1)
+
 
 class GoogLeNetTiny(nn.Module):
     """GoogLeNet layout (torchvision names) with ~1/8 of the channels, no aux heads."""
@@ -399,16 +408,17 @@ class GoogLeNetTiny(nn.Module):
         x = torch.flatten(self.avgpool(x), 1)
         return self.fc(self.dropout(x))
 
+
 class Conv2dNormActivation(nn.Sequential):
     def __init__(self, cin, cout, kernel_size=3, stride=1, groups=1, act=True):
         layers = [
-            nn.Conv2d(cin, cout, kernel_size, stride, (kernel_size - 1) // 2,
-                      groups=groups, bias=False),
+            nn.Conv2d(cin, cout, kernel_size, stride, (kernel_size - 1) // 2, groups=groups, bias=False),
             nn.BatchNorm2d(cout),
         ]
         if act:
             layers.append(nn.ReLU6(inplace=True))
         super().__init__(*layers)
+
 
 class InvertedResidual(nn.Module):
     def __init__(self, inp, oup, stride, expand_ratio):
@@ -430,12 +440,20 @@ class InvertedResidual(nn.Module):
             return x + self.conv(x)
         return self.conv(x)
 
+
 class MobileNetV2Tiny(nn.Module):
     """torchvision MobileNetV2 layout (features.0..18, classifier) with narrow channels."""
 
     # t, c, n, s  -- same block counts/strides as torchvision, channels / 4
-    SETTINGS = [[1, 8, 1, 1], [6, 8, 2, 2], [6, 8, 3, 2], [6, 16, 4, 2],
-                [6, 24, 3, 1], [6, 40, 3, 2], [6, 80, 1, 1]]
+    SETTINGS = [
+        [1, 8, 1, 1],
+        [6, 8, 2, 2],
+        [6, 8, 3, 2],
+        [6, 16, 4, 2],
+        [6, 24, 3, 1],
+        [6, 40, 3, 2],
+        [6, 80, 1, 1],
+    ]
 
     def __init__(self, num_classes=10, last_channel=128):
         super().__init__()
@@ -454,6 +472,7 @@ class MobileNetV2Tiny(nn.Module):
         x = F.adaptive_avg_pool2d(x, (1, 1))
         return self.classifier(torch.flatten(x, 1))
 
+
 class TransformerTiny(nn.Module):
     """Token classifier: embedding + 3-layer nn.TransformerEncoder (d_model 32) + head.
 
@@ -464,8 +483,7 @@ class TransformerTiny(nn.Module):
         super().__init__()
         self.embed = nn.Embedding(vocab, d_model)
         self.pos_embed = nn.Parameter(torch.randn(1, seq, d_model) * 0.1)
-        layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward=64, dropout=0.0,
-                                           batch_first=True)
+        layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward=64, dropout=0.0, batch_first=True)
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, num_classes)
@@ -518,8 +536,13 @@ def make_torch_model(cls_name: str, seed: int, **kw) -> nn.Module:
     return model.eval()
 
 
-def torch_to_onnx(model: nn.Module, path: str | os.PathLike, inputs: tuple[InputSpec, ...],
-                  dynamo: bool, opset: int | None = None) -> Path:
+def torch_to_onnx(
+    model: nn.Module,
+    path: str | os.PathLike,
+    inputs: tuple[InputSpec, ...],
+    dynamo: bool,
+    opset: int | None = None,
+) -> Path:
     """Export ``model`` (eval mode) with a dynamic batch axis on every input and the output.
 
     Graph inputs are named after ``inputs``, the single graph output ``output``.
@@ -555,16 +578,29 @@ def _export_torch(model, args, path, in_names, dynamo, opset):
         if dynamo:
             batch = torch.export.Dim("batch", min=1, max=1024)
             torch.onnx.export(
-                model, args, str(path), dynamo=True, input_names=in_names,
-                output_names=["output"], dynamic_shapes=tuple({0: batch} for _ in args),
-                opset_version=opset, external_data=False, verbose=False,
+                model,
+                args,
+                str(path),
+                dynamo=True,
+                input_names=in_names,
+                output_names=["output"],
+                dynamic_shapes=tuple({0: batch} for _ in args),
+                opset_version=opset,
+                external_data=False,
+                verbose=False,
             )
         else:
             axes = {n: {0: "batch"} for n in in_names}
             axes["output"] = {0: "batch"}
             torch.onnx.export(
-                model, args, str(path), dynamo=False, input_names=in_names,
-                output_names=["output"], dynamic_axes=axes, opset_version=opset,
+                model,
+                args,
+                str(path),
+                dynamo=False,
+                input_names=in_names,
+                output_names=["output"],
+                dynamic_axes=axes,
+                opset_version=opset,
             )
 
 
@@ -596,49 +632,125 @@ def _register(entry: ZooEntry) -> None:
     ZOO[entry.name] = entry
 
 
-_register(ZooEntry("keras_seed", "keras", "tf2onnx", build_keras_seed, _VEC2, _SEED_CUTS,
-                   "Seed Sequential Dense fc1..fc4 (zero biases).", ("seed", "mlp")))
-_register(ZooEntry("keras_mlp_bias", "keras", "tf2onnx", build_keras_mlp_bias, _VEC2, _SEED_CUTS,
-                   "Seed-shaped MLP with random biases and activations.", ("mlp",)))
-_register(ZooEntry("keras_residual", "keras", "tf2onnx", build_keras_residual,
-                   (InputSpec("image", (32, 32, 3)),),
-                   ("stem_relu", "block1_add", "block1_out", "block2_bn1", "block2_out", "pool",
-                    "fc1"),
-                   "Functional conv net with Add residuals, NHWC.", ("residual", "conv")))
-_register(ZooEntry("keras_mobilenetv2", "keras", "tf2onnx", build_keras_mobilenetv2,
-                   (InputSpec("input", (96, 96, 3)),),
-                   ("block_6_expand", "block_6_expand_relu", "block_5_add", "block_3_project_BN",
-                    "Conv1_relu", "out_relu", "global_average_pooling2d"),
-                   "keras.applications.MobileNetV2 alpha=0.35, 96x96, random weights.",
-                   ("residual", "conv", "application")))
+_register(
+    ZooEntry(
+        "keras_seed",
+        "keras",
+        "tf2onnx",
+        build_keras_seed,
+        _VEC2,
+        _SEED_CUTS,
+        "Seed Sequential Dense fc1..fc4 (zero biases).",
+        ("seed", "mlp"),
+    )
+)
+_register(
+    ZooEntry(
+        "keras_mlp_bias",
+        "keras",
+        "tf2onnx",
+        build_keras_mlp_bias,
+        _VEC2,
+        _SEED_CUTS,
+        "Seed-shaped MLP with random biases and activations.",
+        ("mlp",),
+    )
+)
+_register(
+    ZooEntry(
+        "keras_residual",
+        "keras",
+        "tf2onnx",
+        build_keras_residual,
+        (InputSpec("image", (32, 32, 3)),),
+        ("stem_relu", "block1_add", "block1_out", "block2_bn1", "block2_out", "pool", "fc1"),
+        "Functional conv net with Add residuals, NHWC.",
+        ("residual", "conv"),
+    )
+)
+_register(
+    ZooEntry(
+        "keras_mobilenetv2",
+        "keras",
+        "tf2onnx",
+        build_keras_mobilenetv2,
+        (InputSpec("input", (96, 96, 3)),),
+        (
+            "block_6_expand",
+            "block_6_expand_relu",
+            "block_5_add",
+            "block_3_project_BN",
+            "Conv1_relu",
+            "out_relu",
+            "global_average_pooling2d",
+        ),
+        "keras.applications.MobileNetV2 alpha=0.35, 96x96, random weights.",
+        ("residual", "conv", "application"),
+    )
+)
 
 # name stem, class, seed, inputs, cut points, description, tags
 _TORCH = [
-    ("seed", "SeedMLP", 0, _VEC2, _SEED_CUTS,
-     "Seed architecture in torch: nn.Linear fc1..fc4.", ("seed", "mlp")),
-    ("resnet", "ResNetTiny", 1, _IMG64,
-     ("layer1", "layer2", "layer3.1", "layer1.0", "layer2.0.downsample", "maxpool", "layer4"),
-     "ResNet-18 layout (BasicBlock x [2,2,2,2]), widths 8..64, 64x64 input.",
-     ("residual", "conv")),
-    ("googlenet", "GoogLeNetTiny", 2, _IMG64,
-     ("inception3a", "inception4a", "maxpool3", "inception4b", "conv3", "inception5a"),
-     "GoogLeNet layout with inception blocks (branch1..branch4), narrow channels.",
-     ("branching", "conv")),
-    ("mobilenetv2", "MobileNetV2Tiny", 3, _IMG64,
-     ("features.7", "features.3", "features.10", "features.14", "features.0", "features.18"),
-     "torchvision MobileNetV2 layout (features.0..18, classifier), narrow channels.",
-     ("residual", "conv")),
-    ("transformer", "TransformerTiny", 4, _TRANSFORMER_INPUTS,
-     ("encoder.layers.0", "encoder.layers.1", "embed"),
-     "3-layer nn.TransformerEncoder, d_model 32, int64 tokens + bool padding mask.",
-     ("transformer", "multi-input")),
+    (
+        "seed",
+        "SeedMLP",
+        0,
+        _VEC2,
+        _SEED_CUTS,
+        "Seed architecture in torch: nn.Linear fc1..fc4.",
+        ("seed", "mlp"),
+    ),
+    (
+        "resnet",
+        "ResNetTiny",
+        1,
+        _IMG64,
+        ("layer1", "layer2", "layer3.1", "layer1.0", "layer2.0.downsample", "maxpool", "layer4"),
+        "ResNet-18 layout (BasicBlock x [2,2,2,2]), widths 8..64, 64x64 input.",
+        ("residual", "conv"),
+    ),
+    (
+        "googlenet",
+        "GoogLeNetTiny",
+        2,
+        _IMG64,
+        ("inception3a", "inception4a", "maxpool3", "inception4b", "conv3", "inception5a"),
+        "GoogLeNet layout with inception blocks (branch1..branch4), narrow channels.",
+        ("branching", "conv"),
+    ),
+    (
+        "mobilenetv2",
+        "MobileNetV2Tiny",
+        3,
+        _IMG64,
+        ("features.7", "features.3", "features.10", "features.14", "features.0", "features.18"),
+        "torchvision MobileNetV2 layout (features.0..18, classifier), narrow channels.",
+        ("residual", "conv"),
+    ),
+    (
+        "transformer",
+        "TransformerTiny",
+        4,
+        _TRANSFORMER_INPUTS,
+        ("encoder.layers.0", "encoder.layers.1", "embed"),
+        "3-layer nn.TransformerEncoder, d_model 32, int64 tokens + bool padding mask.",
+        ("transformer", "multi-input"),
+    ),
 ]
 for _stem, _cls, _seed, _inputs, _cuts, _desc, _tags in _TORCH:
     for _dyn in (False, True):
-        _register(ZooEntry(f"torch_{_stem}{'_dynamo' if _dyn else ''}", "torch",
-                           "dynamo" if _dyn else "torchscript",
-                           _torch_builder(_cls, _seed, _inputs, _dyn), _inputs, _cuts,
-                           _desc, _tags))
+        _register(
+            ZooEntry(
+                f"torch_{_stem}{'_dynamo' if _dyn else ''}",
+                "torch",
+                "dynamo" if _dyn else "torchscript",
+                _torch_builder(_cls, _seed, _inputs, _dyn),
+                _inputs,
+                _cuts,
+                _desc,
+                _tags,
+            )
+        )
 
 
 def build(name: str, path: str | os.PathLike) -> Path:

@@ -23,7 +23,8 @@ def mlp_with_skip(seed: int = 0) -> onnx.ModelProto:
         helper.make_node("MatMul", ["r", "w3"], ["y"], name="fc3/MatMul"),
     ]
     graph = helper.make_graph(
-        nodes, "mlp",
+        nodes,
+        "mlp",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 64])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 64])],
         [numpy_helper.from_array(v, k) for k, v in weights.items()] + [numpy_helper.from_array(bias, "b")],
@@ -34,8 +35,12 @@ def mlp_with_skip(seed: int = 0) -> onnx.ModelProto:
 def save_external(model: onnx.ModelProto, path, one_file: bool = True) -> str:
     """Saves with every tensor in external data: one file, or one file per tensor."""
     onnx.save_model(
-        model, str(path), save_as_external_data=True, all_tensors_to_one_file=one_file,
-        location=os.path.basename(path) + ".data" if one_file else None, size_threshold=0,
+        model,
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=one_file,
+        location=os.path.basename(path) + ".data" if one_file else None,
+        size_threshold=0,
     )
     return str(path)
 
@@ -85,7 +90,8 @@ def over_two_gigabytes(folder) -> tuple[str, dict[str, np.ndarray]]:
         helper.make_node("Add", ["s", "g3"], ["y"], name="out/Add"),
     ]
     graph = helper.make_graph(
-        nodes, "big",
+        nodes,
+        "big",
         [helper.make_tensor_value_info("i", TensorProto.INT64, [4])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])],
         initializers,

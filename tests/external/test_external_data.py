@@ -79,7 +79,12 @@ def test_external_weights_at_offsets_in_shared_files(tmp_path):
     model = mlp_with_skip()
     folder = tmp_path / "m"
     (folder / "weights").mkdir(parents=True)
-    layout = {"w1": ("weights/a.bin", 0), "w2": ("weights/a.bin", 1), "w3": ("weights/b.bin", 0), "b": ("weights/b.bin", 1)}
+    layout = {
+        "w1": ("weights/a.bin", 0),
+        "w2": ("weights/a.bin", 1),
+        "w3": ("weights/b.bin", 0),
+        "b": ("weights/b.bin", 1),
+    }
     offsets = {}
     for tensor in model.graph.initializer:
         location, slot = layout[tensor.name]
@@ -157,7 +162,9 @@ def test_malicious_external_data_is_refused(tmp_path, case, both_commands):
     for command in (["split", path, "--at", "fc2", "-o", tmp_path / "out"], ["inspect", path]):
         result = subprocess.run(
             [*cli_argv(), *map(str, command)],
-            capture_output=True, text=True, stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
         )
         assert result.returncode == 2, result
         lines = result.stderr.strip().splitlines()

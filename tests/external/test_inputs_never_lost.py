@@ -14,7 +14,6 @@ import pytest
 from cli_support import cli_argv, cli_env
 from external_support import mlp_with_skip
 
-
 # Both commands: the Python one and the native executable.
 pytestmark = pytest.mark.usefixtures("both_commands")
 
@@ -22,7 +21,12 @@ pytestmark = pytest.mark.usefixtures("both_commands")
 def run_cli(*args):
     return subprocess.run(
         [*cli_argv(), *map(str, args)],
-        check=False, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300, env=cli_env(),
+        check=False,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+        env=cli_env(),
     )
 
 
@@ -50,8 +54,14 @@ def save_with_data(folder, location: str):
     """mlp.onnx in `folder`, every weight in the one external file `location`."""
     os.makedirs(os.path.join(folder, os.path.dirname(location)), exist_ok=True)
     path = os.path.join(folder, "mlp.onnx")
-    onnx.save_model(mlp_with_skip(), path, save_as_external_data=True, all_tensors_to_one_file=True,
-                    location=location, size_threshold=0)
+    onnx.save_model(
+        mlp_with_skip(),
+        path,
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=location,
+        size_threshold=0,
+    )
     return path
 
 
@@ -70,7 +80,9 @@ def test_split_force_into_a_folder_linking_to_the_external_data(tmp_path):
     os.replace(tmp_path / "mlp.bin", tmp_path / "weights" / "real.bin")
     os.symlink("weights/real.bin", tmp_path / "mlp.bin")
     before = snapshot(tmp_path)
-    assert_refused(run_cli("split", model, "--at", "fc2", "-o", tmp_path / "weights", "--force"), "holds the input")
+    assert_refused(
+        run_cli("split", model, "--at", "fc2", "-o", tmp_path / "weights", "--force"), "holds the input"
+    )
     assert snapshot(tmp_path) == before
 
 
@@ -87,7 +99,13 @@ def test_merge_force_over_the_weight_file_that_in_place_parts_read(tmp_path):
     (tmp_path / "sub").mkdir()
     result = subprocess.run(
         [*cli_argv(), "merge", *parts, "-o", "sub/../w.bin", "--force"],
-        check=False, capture_output=True, text=True, cwd=tmp_path, stdin=subprocess.DEVNULL, timeout=300, env=cli_env(),
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+        env=cli_env(),
     )
     assert_refused(result, "is the input")
     assert snapshot(tmp_path) == before
@@ -110,10 +128,15 @@ def test_force_still_replaces_what_is_not_an_input(tmp_path):
     (out / "old.txt").write_text("replace me")
     result = run_cli("split", model, "--at", "fc2", "-o", out, "--force", "--weights", "external")
     assert result.returncode == 0, result.stderr
-    assert sorted(os.listdir(out)) == ["mlp.part1.onnx", "mlp.part1.onnx.data", "mlp.part2.onnx",
-                                       "mlp.part2.onnx.data"]
-    merged = run_cli("merge", out / "mlp.part1.onnx", out / "mlp.part2.onnx", "-o", out / "mlp.part1.onnx.data",
-                     "--force")
+    assert sorted(os.listdir(out)) == [
+        "mlp.part1.onnx",
+        "mlp.part1.onnx.data",
+        "mlp.part2.onnx",
+        "mlp.part2.onnx.data",
+    ]
+    merged = run_cli(
+        "merge", out / "mlp.part1.onnx", out / "mlp.part2.onnx", "-o", out / "mlp.part1.onnx.data", "--force"
+    )
     assert_refused(merged, "is the input")
 
 
@@ -135,8 +158,9 @@ def test_plan_split_force_over_the_folder_holding_the_profile(tmp_path):
     out.mkdir()
     profile = record_profile(model, str(out / "times.json"))
     before = snapshot(tmp_path)
-    result = run_cli("plan", model, "--stages", "2", "--balance", "time", "--profile", profile,
-                     "--split", out, "--force")
+    result = run_cli(
+        "plan", model, "--stages", "2", "--balance", "time", "--profile", profile, "--split", out, "--force"
+    )
     assert_refused(result, "output directory", "holds the input", "times.json")
     assert snapshot(tmp_path) == before
 
@@ -146,11 +170,24 @@ def test_plan_split_force_over_the_folder_holding_a_device_or_server_profile(tmp
     model = save_with_data(tmp_path / "model", "mlp.bin")
     out = tmp_path / "parts"
     out.mkdir()
-    profiles = {name: record_profile(model, str((out if name == inside else tmp_path) / f"{name}.json"))
-                for name in ("device", "server")}
+    profiles = {
+        name: record_profile(model, str((out if name == inside else tmp_path) / f"{name}.json"))
+        for name in ("device", "server")
+    }
     before = snapshot(tmp_path)
-    result = run_cli("plan", model, "--device", profiles["device"], "--server", profiles["server"],
-                     "--bandwidth", "1MB/s", "--split", out, "--force")
+    result = run_cli(
+        "plan",
+        model,
+        "--device",
+        profiles["device"],
+        "--server",
+        profiles["server"],
+        "--bandwidth",
+        "1MB/s",
+        "--split",
+        out,
+        "--force",
+    )
     assert_refused(result, "output directory", "holds the input", f"{inside}.json")
     assert snapshot(tmp_path) == before
 
@@ -160,8 +197,19 @@ def test_plan_plot_force_over_the_profile(tmp_path):
     model = save_with_data(tmp_path / "model", "mlp.bin")
     profile = record_profile(model, str(tmp_path / "times.png"))
     before = snapshot(tmp_path)
-    result = run_cli("plan", model, "--stages", "2", "--balance", "time", "--profile", profile,
-                     "--plot", profile, "--force")
+    result = run_cli(
+        "plan",
+        model,
+        "--stages",
+        "2",
+        "--balance",
+        "time",
+        "--profile",
+        profile,
+        "--plot",
+        profile,
+        "--force",
+    )
     assert_refused(result, "'" + profile + "'", "is the input")
     assert snapshot(tmp_path) == before
 
@@ -173,8 +221,9 @@ def test_profile_force_over_what_it_reads(tmp_path, over):
     np.savez(feeds, x=np.ones((1, 64), np.float32))
     target = tmp_path / "mlp.bin" if over == "external data" else feeds
     before = snapshot(tmp_path)
-    result = run_cli("profile", model, "--inputs", feeds, "--runs", "1", "--warmup", "0", "-o", target,
-                     "--force")
+    result = run_cli(
+        "profile", model, "--inputs", feeds, "--runs", "1", "--warmup", "0", "-o", target, "--force"
+    )
     assert_refused(result, "'" + str(target) + "'", "is the input")
     assert snapshot(tmp_path) == before
 

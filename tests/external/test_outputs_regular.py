@@ -30,7 +30,12 @@ KINDS = {
 def run_cli(*args):
     return subprocess.run(
         [*cli_argv(), *map(str, args)],
-        check=False, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300, env=cli_env(),
+        check=False,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+        env=cli_env(),
     )
 
 
@@ -115,8 +120,9 @@ def profile_file(model, tmp_path):
 
 @pytest.mark.usefixtures("both_commands")
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("command",
-                         ["split", "merge", "plan --split", "plan --plot", "profile", "run --save"])
+@pytest.mark.parametrize(
+    "command", ["split", "merge", "plan --split", "plan --plot", "profile", "run --save"]
+)
 def test_force_never_replaces_anything_but_files_and_folders(model, tmp_path, command, kind):
     parts = []
     if command in ("merge", "run --save"):
@@ -189,7 +195,8 @@ def test_force_never_replaces_a_device(model, tmp_path, command):
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [
         f"modelcut: error: the output '{target}' is a character device; modelcut only replaces regular files "
-        "and folders"]
+        "and folders"
+    ]
     assert stat.S_ISCHR(os.lstat(target).st_mode)
     assert state(tmp_path) == before
 
@@ -232,8 +239,9 @@ def test_python_api(model, tmp_path, kind):
     calls = {
         "split": lambda: modelcut.split(model, at=["fc2/Relu"], output_dir=targets["split"], overwrite=True),
         "merged.onnx": lambda: modelcut.merge(result.paths, targets["merged.onnx"], overwrite=True),
-        "times.json": lambda: modelcut.profile(model, runs=1, warmup=0, output=targets["times.json"],
-                                               overwrite=True),
+        "times.json": lambda: modelcut.profile(
+            model, runs=1, warmup=0, output=targets["times.json"], overwrite=True
+        ),
         "plan": lambda: plan.split(targets["plan"], overwrite=True),
         "plot.png": lambda: plan.plot(targets["plot.png"], overwrite=True),
     }

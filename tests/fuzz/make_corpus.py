@@ -30,6 +30,7 @@ import onnx.parser  # noqa: E402
 # in weights.
 MAX_SEED_BYTES = 64 * 1024
 
+
 def weight(name: str, shape: tuple[int, ...]) -> str:
     """An initializer in ONNX text syntax, with small made-up values."""
     count = 1
@@ -56,8 +57,14 @@ ONNX_TEXT = {
           logits = Gemm <transB = 1> (f, fc_w)
         }
         """.replace("WEIGHTS", weight("w", (2, 3, 3, 3)) + ", " + weight("fc_w", (4, 8))),
-        ["/stem/conv/Conv", "/stem/relu/Relu", "/stem/pool/MaxPool", "/pool2/AveragePool",
-         "/flatten/Flatten", "/fc/Gemm"],
+        [
+            "/stem/conv/Conv",
+            "/stem/relu/Relu",
+            "/stem/pool/MaxPool",
+            "/pool2/AveragePool",
+            "/flatten/Flatten",
+            "/fc/Gemm",
+        ],
     ),
     "shapes.onnx": (
         """
@@ -78,10 +85,19 @@ ONNX_TEXT = {
           z = Flatten <axis = 0> (sl)
         }
         """,
-        ["model/shape/Shape", "model/zeros/ConstantOfShape", "model/transpose/Transpose",
-         "model/reshape/Reshape", "model/gather/Gather", "model/concat/concat",
-         "model/unsqueeze/Unsqueeze", "model/squeeze/Squeeze", "model/slice/Slice", "model/add/Add",
-         "model/flatten/Flatten"],
+        [
+            "model/shape/Shape",
+            "model/zeros/ConstantOfShape",
+            "model/transpose/Transpose",
+            "model/reshape/Reshape",
+            "model/gather/Gather",
+            "model/concat/concat",
+            "model/unsqueeze/Unsqueeze",
+            "model/squeeze/Squeeze",
+            "model/slice/Slice",
+            "model/add/Add",
+            "model/flatten/Flatten",
+        ],
     ),
     # Tiny ones, so that most mutations land in an attribute or a shape. The
     # operators under test produce intermediate values: the propagation
@@ -195,15 +211,18 @@ def write_small_torch_models(out: Path) -> None:
     import zoo
 
     image = (zoo.InputSpec("input", (3, 16, 16)),)
-    tokens = (zoo.InputSpec("tokens", (4,), "int64", kind="tokens", high=10),
-              zoo.InputSpec("padding_mask", (4,), "bool", kind="padding_mask"))
+    tokens = (
+        zoo.InputSpec("tokens", (4,), "int64", kind="tokens", high=10),
+        zoo.InputSpec("padding_mask", (4,), "bool", kind="padding_mask"),
+    )
     # TorchScript only: the dynamo exporter's copy is five times larger
     # (value_info and metadata on every node), and torch_seed_dynamo has its
     # conventions.
     resnet = zoo.make_torch_model("ResNetTiny", 1, widths=(2, 2, 2, 2), num_classes=2)
     zoo.torch_to_onnx(resnet, out / "torch_resnet.onnx", image, False)
-    transformer = zoo.make_torch_model("TransformerTiny", 4, vocab=10, seq=4, d_model=8, nhead=2, layers=1,
-                                       num_classes=2)
+    transformer = zoo.make_torch_model(
+        "TransformerTiny", 4, vocab=10, seq=4, d_model=8, nhead=2, layers=1, num_classes=2
+    )
     zoo.torch_to_onnx(transformer, out / "torch_transformer.onnx", tokens, False)
 
 

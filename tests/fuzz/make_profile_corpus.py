@@ -44,13 +44,24 @@ profiled (float[1, 8] x) => (float[1, 4] y, float[1, 4] aux)
   unused = Sigmoid(x)
 }
 """
-NODE_NAMES = ["/fc1/MatMul", "/fc1/Relu", "/res/Add", "/scale/Constant", "/scale/Mul", "/split/Split",
-              "/head/Tanh", "/head/Add", "/aux/MatMul", "/unused/Sigmoid"]
+NODE_NAMES = [
+    "/fc1/MatMul",
+    "/fc1/Relu",
+    "/res/Add",
+    "/scale/Constant",
+    "/scale/Mul",
+    "/split/Split",
+    "/head/Tanh",
+    "/head/Add",
+    "/aux/MatMul",
+    "/unused/Sigmoid",
+]
 
 
 def model() -> onnx.ModelProto:
-    text = (MODEL_TEXT.replace("WEIGHTS64", ", ".join(str((i % 5 - 2) / 8) for i in range(64)))
-            .replace("WEIGHTS32", ", ".join(str((i % 3 - 1) / 4) for i in range(32))))
+    text = MODEL_TEXT.replace("WEIGHTS64", ", ".join(str((i % 5 - 2) / 8) for i in range(64))).replace(
+        "WEIGHTS32", ", ".join(str((i % 3 - 1) / 4) for i in range(32))
+    )
     proto = onnx.parser.parse_model(text)
     for node, name in zip(proto.graph.node, NODE_NAMES, strict=True):
         node.name = name
@@ -68,17 +79,36 @@ def hand_written() -> dict[str, str]:
         "even.json": profile({name: 10.0 for name in timed}),
         "skewed.json": profile({name: float(10 ** (i % 4)) for i, name in enumerate(timed)}),
         # The planners' limits: 1e12 us is the largest time a planner takes.
-        "extremes.json": profile({"/fc1/MatMul": 0, "/fc1/Relu": 1e-9, "/res/Add": 1e12, "/scale/Mul": 5e-324,
-                                  "/split/Split": 1e12, "/head/Tanh": 999999999999.999, "/head/Add": 0.0005,
-                                  "/aux/MatMul": 1e12, "/unused/Sigmoid": 1e12}),
+        "extremes.json": profile(
+            {
+                "/fc1/MatMul": 0,
+                "/fc1/Relu": 1e-9,
+                "/res/Add": 1e12,
+                "/scale/Mul": 5e-324,
+                "/split/Split": 1e12,
+                "/head/Tanh": 999999999999.999,
+                "/head/Add": 0.0005,
+                "/aux/MatMul": 1e12,
+                "/unused/Sigmoid": 1e12,
+            }
+        ),
         # Beyond what the planners take, though the reader accepts it.
-        "beyond_planners.json": profile({"/fc1/MatMul": 1.7976931348623157e308,
-                                         "/head/Add": 1.0000000000001e12}),
-        "missing_and_unknown.json": profile({"/fc1/MatMul": 3.5, "/head/Add": 2, "/not/in/Model": 7,
-                                             "": 1, "/scale/Constant": 4}),
+        "beyond_planners.json": profile(
+            {"/fc1/MatMul": 1.7976931348623157e308, "/head/Add": 1.0000000000001e12}
+        ),
+        "missing_and_unknown.json": profile(
+            {"/fc1/MatMul": 3.5, "/head/Add": 2, "/not/in/Model": 7, "": 1, "/scale/Constant": 4}
+        ),
         "empty_nodes.json": profile({}),
-        "fields.json": profile({"/fc1/MatMul": 1, "/aux/MatMul": 2}, machine=None, runtime=["ort", 1],
-                               threads=1.5, runs=True, dims={"N": 1}, model={"file": "x"}),
+        "fields.json": profile(
+            {"/fc1/MatMul": 1, "/aux/MatMul": 2},
+            machine=None,
+            runtime=["ort", 1],
+            threads=1.5,
+            runs=True,
+            dims={"N": 1},
+            model={"file": "x"},
+        ),
     }
     return {name: json.dumps(content, indent=1) + "\n" for name, content in seeds.items()}
 
@@ -90,8 +120,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         model_path = os.path.join(scratch, "profiled.onnx")
         onnx.save(model(), model_path)
-        subprocess.run([sys.executable, "-m", "modelcut.cli", "profile", model_path,
-                        "-o", str(OUT / "real.json"), "--runs", "2", "--force", "-q"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "modelcut.cli",
+                "profile",
+                model_path,
+                "-o",
+                str(OUT / "real.json"),
+                "--runs",
+                "2",
+                "--force",
+                "-q",
+            ],
+            check=True,
+        )
     for seed in sorted(OUT.iterdir()):
         print(f"{seed.relative_to(HERE)}: {seed.stat().st_size} bytes")
 

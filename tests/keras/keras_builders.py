@@ -11,8 +11,8 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-import keras  # noqa: E402
-from keras import layers  # noqa: E402
+import keras
+from keras import layers
 
 IMAGE = (32, 32, 3)  # the smallest input keras.applications accept
 MOBILENET = "mobilenetv2_0.35_32"  # the name keras.applications gives it
@@ -186,8 +186,12 @@ def tf_keras_model(path):
     added = tl.Add(name="add")([b1, c2])
     pooled = tl.MaxPooling2D(name="pool")(added)
     head = tf_keras.Sequential(
-        [tf_keras.Input((6, 6, 8)), tl.Flatten(name="flat"), tl.Dense(16, activation="relu", name="fc"),
-         tl.BatchNormalization(name="bn_fc")],
+        [
+            tf_keras.Input((6, 6, 8)),
+            tl.Flatten(name="flat"),
+            tl.Dense(16, activation="relu", name="fc"),
+            tl.BatchNormalization(name="bn_fc"),
+        ],
         name="head",
     )
     out = tl.Dense(4, name="logits")(head(pooled))

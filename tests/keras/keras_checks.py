@@ -92,5 +92,10 @@ def run_cli(*args, cwd=None):
 
     return subprocess.run(
         [*cli_argv(), *map(str, args)],
-        capture_output=True, text=True, cwd=cwd, stdin=subprocess.DEVNULL, timeout=300, env=cli_env(),
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+        env=cli_env(),
     )

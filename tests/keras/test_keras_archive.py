@@ -22,8 +22,14 @@ from keras_checks import run_cli
 
 def run_cli_env(env, *args):
     """`modelcut ARGS` as run_cli runs it, in the environment `env`."""
-    return subprocess.run([sys.executable, "-m", "modelcut.cli", *map(str, args)], capture_output=True, text=True,
-                          env=env, stdin=subprocess.DEVNULL, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "modelcut.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
 
 
 def split(model: Path, at: str, out: Path, env=None) -> list[Path]:
@@ -42,11 +48,15 @@ def rezipped(source: Path, target: Path, compression: int) -> Path:
 
 def datasets(h5: h5py.File) -> dict[str, np.ndarray]:
     found = {}
-    h5.visititems(lambda name, obj: found.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+    h5.visititems(
+        lambda name, obj: found.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None
+    )
     return found
 
 
-@pytest.mark.parametrize("name,at", [("seed.keras", "fc2"), ("nested.keras", "blk_dense"), ("ops.keras", "mha")])
+@pytest.mark.parametrize(
+    "name,at", [("seed.keras", "fc2"), ("nested.keras", "blk_dense"), ("ops.keras", "mha")]
+)
 def test_weights_member_is_stored_in_place_and_checks(keras_model, tmp_path, name, at):
     source = keras_model(name)
     with zipfile.ZipFile(source) as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5"))) as h5:
@@ -118,11 +128,11 @@ def test_damaged_member_offset_falls_back_to_libzip(keras_model, tmp_path):
     with zipfile.ZipFile(source) as archive:
         offset = archive.getinfo("model.weights.h5").header_offset
     end = data.rindex(b"PK\x05\x06")
-    directory = int.from_bytes(data[end + 16:end + 20], "little")
+    directory = int.from_bytes(data[end + 16 : end + 20], "little")
     entry = data.index(b"PK\x01\x02", directory)
-    while data[entry + 46:entry + 46 + 16] != b"model.weights.h5":
+    while data[entry + 46 : entry + 46 + 16] != b"model.weights.h5":
         entry = data.index(b"PK\x01\x02", entry + 4)
-    data[entry + 42:entry + 46] = (offset + 1).to_bytes(4, "little")
+    data[entry + 42 : entry + 46] = (offset + 1).to_bytes(4, "little")
     damaged = tmp_path / "damaged.keras"
     damaged.write_bytes(bytes(data))
     result = run_cli("split", damaged, "--at", "fc2", "-o", tmp_path / "out")

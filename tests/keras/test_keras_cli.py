@@ -60,16 +60,18 @@ def test_inspect(keras_model):
 def test_not_a_keras_file(tmp_path):
     model = tmp_path / "model.keras"
     model.write_text("not a model\n")
-    assert_refused(run_cli("split", model, "--at", "fc2", "-o", tmp_path / "out"), tmp_path / "out",
-                   "not a Keras file")
+    assert_refused(
+        run_cli("split", model, "--at", "fc2", "-o", tmp_path / "out"), tmp_path / "out", "not a Keras file"
+    )
 
 
 def test_zip_without_config(tmp_path):
     model = tmp_path / "model.keras"
     with zipfile.ZipFile(model, "w") as archive:
         archive.writestr("metadata.json", "{}")
-    assert_refused(run_cli("split", model, "--at", "fc2", "-o", tmp_path / "out"), tmp_path / "out",
-                   "no config.json")
+    assert_refused(
+        run_cli("split", model, "--at", "fc2", "-o", tmp_path / "out"), tmp_path / "out", "no config.json"
+    )
 
 
 def test_weights_missing_a_layer(keras_model, tmp_path):
@@ -82,8 +84,11 @@ def test_weights_missing_a_layer(keras_model, tmp_path):
         with h5py.File(weights, "a") as h5:
             del h5["layers/dense_2"]  # fc3
         target.write(weights, "model.weights.h5")
-    assert_refused(run_cli("split", model, "--at", "fc2", "-o", tmp_path / "out"), tmp_path / "out",
-                   "no weights for layer 'fc3'")
+    assert_refused(
+        run_cli("split", model, "--at", "fc2", "-o", tmp_path / "out"),
+        tmp_path / "out",
+        "no weights for layer 'fc3'",
+    )
 
 
 def test_legacy_weights_missing_a_layer(keras_model, tmp_path):
@@ -91,13 +96,20 @@ def test_legacy_weights_missing_a_layer(keras_model, tmp_path):
     shutil.copy(keras_model("keras3.h5"), model)
     with h5py.File(model, "a") as h5:
         del h5["model_weights/fc2"]
-    assert_refused(run_cli("split", model, "--at", "fc1", "-o", tmp_path / "out"), tmp_path / "out",
-                   "no group for layer 'fc2'")
+    assert_refused(
+        run_cli("split", model, "--at", "fc1", "-o", tmp_path / "out"),
+        tmp_path / "out",
+        "no group for layer 'fc2'",
+    )
 
 
 def test_unknown_layer_name(keras_model, tmp_path):
-    assert_refused(run_cli("split", keras_model("seed.keras"), "--at", "fc7", "-o", tmp_path / "out"),
-                   tmp_path / "out", "no tensor, node or layer named 'fc7'", "did you mean")
+    assert_refused(
+        run_cli("split", keras_model("seed.keras"), "--at", "fc7", "-o", tmp_path / "out"),
+        tmp_path / "out",
+        "no tensor, node or layer named 'fc7'",
+        "did you mean",
+    )
 
 
 def test_shape_unknown_in_legacy_file(keras_model, tmp_path):
@@ -117,8 +129,11 @@ def test_merge_of_keras_parts_writes_keras_only(keras_model, tmp_path):
     # Keras parts merge through Keras into a .keras file; another suffix is refused, nothing written.
     model = keras_model("seed.keras")
     parts = run_cli("split", model, "--at", "fc2", "-o", tmp_path / "p", "-q").stdout.split()
-    assert_refused(run_cli("merge", *parts, "-o", tmp_path / "whole.onnx"), tmp_path / "whole.onnx",
-                   "Keras parts merge into a .keras file")
+    assert_refused(
+        run_cli("merge", *parts, "-o", tmp_path / "whole.onnx"),
+        tmp_path / "whole.onnx",
+        "Keras parts merge into a .keras file",
+    )
     merged = tmp_path / "whole.keras"
     assert run_cli("merge", *parts, "-o", merged).returncode == 0
     assert run_cli("verify", model, merged).returncode == 0
@@ -140,5 +155,9 @@ def test_subclassed_model_is_refused(tmp_path):
     model = Tiny()
     model(np.zeros((1, 3), "float32"))
     model.save(tmp_path / "tiny.keras")
-    assert_refused(run_cli("split", tmp_path / "tiny.keras", "--at", "dense", "-o", tmp_path / "out"),
-                   tmp_path / "out", "subclassed model", "only Sequential and Functional")
+    assert_refused(
+        run_cli("split", tmp_path / "tiny.keras", "--at", "dense", "-o", tmp_path / "out"),
+        tmp_path / "out",
+        "subclassed model",
+        "only Sequential and Functional",
+    )

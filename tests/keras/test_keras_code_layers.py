@@ -12,11 +12,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import modelcut
 import numpy as np
 import pytest
 from keras_checks import run_cli
-
-import modelcut
 from modelcut.verify_keras import code_layers
 
 # Written in a child process: the Lambda's function must not be defined in
@@ -46,8 +45,12 @@ _WRITE_MODEL = textwrap.dedent("""
 def _write(folder: Path, name: str, legacy: bool) -> tuple[Path, Path]:
     path, marker = folder / name, folder / f"{name}.ran"
     kind = "legacy" if legacy else "keras3"
-    subprocess.run([sys.executable, "-c", _WRITE_MODEL, str(path), str(marker), kind], check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-c", _WRITE_MODEL, str(path), str(marker), kind],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     if marker.exists():
         marker.unlink()  # saving may trace the function; what counts is what loading does
     return path, marker
@@ -57,8 +60,11 @@ def _write(folder: Path, name: str, legacy: bool) -> tuple[Path, Path]:
 def marking(tmp_path_factory):
     """{kind: (model path, marker path)} for a tf-keras .h5, a Keras 3 .h5 and a .keras file."""
     folder = tmp_path_factory.mktemp("marking")
-    return {"legacy": _write(folder, "legacy.h5", True), "keras3_h5": _write(folder, "keras3.h5", False),
-            "keras": _write(folder, "model.keras", False)}
+    return {
+        "legacy": _write(folder, "legacy.h5", True),
+        "keras3_h5": _write(folder, "keras3.h5", False),
+        "keras": _write(folder, "model.keras", False),
+    }
 
 
 def _refused(result, path) -> str:
@@ -117,22 +123,53 @@ def test_split_copies_the_lambda_never_runs_it(marking, tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("config, found", [
-    ({"class_name": "Functional", "config": {"name": "m", "layers": [
-        {"class_name": "TimeDistributed", "config": {"name": "td", "layer": {
-            "class_name": "Lambda", "config": {"name": "inner", "function": ["4wAAAA==", None, None],
-                                               "function_type": "lambda"}}}}]}},
-     [("inner", "a Lambda layer")]),
-    ({"class_name": "TFOpLambda", "config": {"name": "w", "function": "io.write_file"}},
-     [("w", "a TFOpLambda layer calling tf.io.write_file")]),
-    ({"class_name": "TFOpLambda", "config": {"name": "l", "function": "load_op_library"}},
-     [("l", "a TFOpLambda layer calling tf.load_op_library")]),
-    ({"class_name": "Custom", "config": {"name": "c", "fn": {"function_type": "lambda"}}},
-     [("c", "a layer with Python code marshalled into its config")]),
-    ({"class_name": "TFOpLambda", "config": {"name": "ok", "function": "compat.v1.nn.relu"}}, []),
-    ({"class_name": "SlicingOpLambda", "config": {"name": "ok", "function": "__operators__.getitem"}}, []),
-    ({"class_name": "TFOpLambda", "config": {"name": "ok", "function": "reshape"}}, []),
-])
+@pytest.mark.parametrize(
+    "config, found",
+    [
+        (
+            {
+                "class_name": "Functional",
+                "config": {
+                    "name": "m",
+                    "layers": [
+                        {
+                            "class_name": "TimeDistributed",
+                            "config": {
+                                "name": "td",
+                                "layer": {
+                                    "class_name": "Lambda",
+                                    "config": {
+                                        "name": "inner",
+                                        "function": ["4wAAAA==", None, None],
+                                        "function_type": "lambda",
+                                    },
+                                },
+                            },
+                        }
+                    ],
+                },
+            },
+            [("inner", "a Lambda layer")],
+        ),
+        (
+            {"class_name": "TFOpLambda", "config": {"name": "w", "function": "io.write_file"}},
+            [("w", "a TFOpLambda layer calling tf.io.write_file")],
+        ),
+        (
+            {"class_name": "TFOpLambda", "config": {"name": "l", "function": "load_op_library"}},
+            [("l", "a TFOpLambda layer calling tf.load_op_library")],
+        ),
+        (
+            {"class_name": "Custom", "config": {"name": "c", "fn": {"function_type": "lambda"}}},
+            [("c", "a layer with Python code marshalled into its config")],
+        ),
+        ({"class_name": "TFOpLambda", "config": {"name": "ok", "function": "compat.v1.nn.relu"}}, []),
+        (
+            {"class_name": "SlicingOpLambda", "config": {"name": "ok", "function": "__operators__.getitem"}},
+            [],
+        ),
+        ({"class_name": "TFOpLambda", "config": {"name": "ok", "function": "reshape"}}, []),
+    ],
+)
 def test_code_layers_in_configs(config, found):
     assert code_layers(config) == found
-

@@ -59,7 +59,12 @@ def run_bounded(*args, seconds: float = 60, env=None) -> Run:
         with open(out, "wb") as stdout, open(err, "wb") as stderr:
             process = subprocess.Popen(
                 [sys.executable, "-c", _LAUNCHER, peak, *cli_argv(), *map(str, args)],
-                stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+                stdout=stdout,
+                stderr=stderr,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
             try:
                 process.wait(timeout=seconds)
             except subprocess.TimeoutExpired:
@@ -69,8 +74,10 @@ def run_bounded(*args, seconds: float = 60, env=None) -> Run:
         elapsed = time.monotonic() - start
         peak_mb = int(peak.read_text()) / 1024
         result = Run(process.returncode, out.read_text(), err.read_text(), elapsed, peak_mb)
-    print(f"[{os.environ.get('PYTEST_CURRENT_TEST', '').split(' ')[0]}] exit {result.returncode}, "
-          f"{result.seconds:.1f} s, peak RSS {result.peak_mb:.0f} MB")  # figures, shown with -s
+    print(
+        f"[{os.environ.get('PYTEST_CURRENT_TEST', '').split(' ')[0]}] exit {result.returncode}, "
+        f"{result.seconds:.1f} s, peak RSS {result.peak_mb:.0f} MB"
+    )  # figures, shown with -s
     return result
 
 
@@ -90,8 +97,9 @@ def empty_tmp(tmp_path):
     assert sorted(name for name in os.listdir(folder) if name != ".ses") == []
 
 
-def keras_archive(path: Path, config, weights: Path | bytes | None = None, metadata="{}",
-                  compression=zipfile.ZIP_STORED) -> Path:
+def keras_archive(
+    path: Path, config, weights: Path | bytes | None = None, metadata="{}", compression=zipfile.ZIP_STORED
+) -> Path:
     with zipfile.ZipFile(path, "w", compression=compression) as archive:
         archive.writestr("metadata.json", metadata)
         archive.writestr("config.json", config if isinstance(config, str) else json.dumps(config))
@@ -127,12 +135,15 @@ def nested_sequential(depth: int) -> dict:
     """A Sequential model holding a Sequential model ... `depth` deep."""
     model = {"class_name": "Dense", "config": {"name": "leaf", "units": 2}}
     for level in range(depth):
-        model = {"class_name": "Sequential",
-                 "config": {"name": f"m{level}", "layers": [model], "build_input_shape": [None, 2]}}
+        model = {
+            "class_name": "Sequential",
+            "config": {"name": f"m{level}", "layers": [model], "build_input_shape": [None, 2]},
+        }
     return model
 
 
 # -------------------------------------------------------- JSON and config walks
+
 
 def test_deep_json_in_keras_config(keras_model, tmp_path, empty_tmp):
     config, metadata, weights = unpack(keras_model("seed.keras"), tmp_path)
@@ -177,26 +188,41 @@ def test_deeply_nested_models(keras_model, tmp_path, empty_tmp, container):
 
 
 def keras_tensor(layer: str, node: int) -> dict:
-    return {"class_name": "__keras_tensor__",
-            "config": {"shape": [None, 2], "dtype": "float32", "keras_history": [layer, node, 0]}}
+    return {
+        "class_name": "__keras_tensor__",
+        "config": {"shape": [None, 2], "dtype": "float32", "keras_history": [layer, node, 0]},
+    }
 
 
 def test_nested_model_called_exponentially(keras_model, tmp_path, empty_tmp):
     """Each level calls the level below twice: 2^30 calls once flattened."""
     leaf = {"class_name": "Dense", "config": {"name": "leaf", "units": 2}}
-    model = {"class_name": "Sequential",
-             "config": {"name": "base", "layers": [leaf], "build_input_shape": [None, 2]}}
+    model = {
+        "class_name": "Sequential",
+        "config": {"name": "base", "layers": [leaf], "build_input_shape": [None, 2]},
+    }
     for level in range(30):
         name = model["config"]["name"]
-        x = {"class_name": "InputLayer", "config": {"name": "x", "batch_shape": [None, 2]},
-             "inbound_nodes": []}
-        calls = [{"args": [keras_tensor("x", 0)], "kwargs": {}},
-                 {"args": [keras_tensor(name, 0)], "kwargs": {}}]
+        x = {
+            "class_name": "InputLayer",
+            "config": {"name": "x", "batch_shape": [None, 2]},
+            "inbound_nodes": [],
+        }
+        calls = [
+            {"args": [keras_tensor("x", 0)], "kwargs": {}},
+            {"args": [keras_tensor(name, 0)], "kwargs": {}},
+        ]
         child = dict(model, inbound_nodes=calls)
         last = 2 if model["class_name"] == "Functional" else 1  # Keras 3 counts a Functional's own node here
-        model = {"class_name": "Functional",
-                 "config": {"name": f"twice{level}", "layers": [x, child], "input_layers": [["x", 0, 0]],
-                            "output_layers": [[name, last, 0]]}}
+        model = {
+            "class_name": "Functional",
+            "config": {
+                "name": f"twice{level}",
+                "layers": [x, child],
+                "input_layers": [["x", 0, 0]],
+                "output_layers": [[name, last, 0]],
+            },
+        }
     legacy = legacy_copy(keras_model, tmp_path)
     set_model_config(legacy, model)
     assert_one_error(run_bounded("inspect", legacy, env=empty_tmp), "(a nested model called many times?)")
@@ -214,14 +240,17 @@ def test_long_class_name(keras_model, tmp_path, empty_tmp, class_name):
     assert "fc2" in result.stdout and result.seconds < 30
 
 
-@pytest.mark.parametrize("field,value,fragment", [
-    ("tensor", 10**8, "tensor index 100000000, outside [0, 65536)"),
-    ("tensor", -1, "tensor index -1"),
-    ("tensor", 2**64 - 1, "tensor index 18446744073709551615"),
-    ("node", 2**63 - 1, "node index 9223372036854775807"),
-    ("node", -(2**63), "node index -9223372036854775808"),
-    ("node", 10**8, "reads a tensor no call makes"),
-])
+@pytest.mark.parametrize(
+    "field,value,fragment",
+    [
+        ("tensor", 10**8, "tensor index 100000000, outside [0, 65536)"),
+        ("tensor", -1, "tensor index -1"),
+        ("tensor", 2**64 - 1, "tensor index 18446744073709551615"),
+        ("node", 2**63 - 1, "node index 9223372036854775807"),
+        ("node", -(2**63), "node index -9223372036854775808"),
+        ("node", 10**8, "reads a tensor no call makes"),
+    ],
+)
 def test_reference_indices(keras_model, tmp_path, empty_tmp, field, value, fragment):
     config, metadata, weights = unpack(keras_model("residual.keras"), tmp_path)
     head = next(layer for layer in config["config"]["layers"] if layer["config"]["name"] == "head")
@@ -232,6 +261,7 @@ def test_reference_indices(keras_model, tmp_path, empty_tmp, field, value, fragm
 
 
 # ----------------------------------------------------------- zip members
+
 
 def test_config_that_expands_to_1_gib(keras_model, tmp_path, empty_tmp):
     _, metadata, weights = unpack(keras_model("seed.keras"), tmp_path)
@@ -257,12 +287,12 @@ def patch_declared_size(model: Path, member: str, size: int) -> None:
     name = member.encode()
     at = 0
     while (at := data.find(b"PK\x03\x04", at)) >= 0:  # local headers: size at 22
-        if data[at + 30: at + 30 + len(name)] == name:
+        if data[at + 30 : at + 30 + len(name)] == name:
             struct.pack_into("<I", data, at + 22, size)
         at += 4
     at = 0
     while (at := data.find(b"PK\x01\x02", at)) >= 0:  # central directory: size at 24
-        if data[at + 46: at + 46 + len(name)] == name:
+        if data[at + 46 : at + 46 + len(name)] == name:
             struct.pack_into("<I", data, at + 24, size)
         at += 4
     model.write_bytes(bytes(data))
@@ -310,6 +340,7 @@ def test_weights_that_are_not_hdf5(keras_model, tmp_path, empty_tmp):
 
 # ------------------------------------------------------- libhdf5's global heap
 
+
 def global_heap_objects(data: bytes):
     """(offset of the collection, [(offset of object header, index, size)])
     of the first global heap collection of a file with 8-byte lengths."""
@@ -337,12 +368,13 @@ def test_damaged_global_heap_does_not_hang(keras_model, tmp_path, empty_tmp, dam
     if damage == "collection size":
         data[start + 9] = 0x80  # 8 KiB -> 32 KiB: the walk runs into what follows the collection
     else:
-        data[free + 8: free + 10] = b"\x00\x00" if damage.endswith("0") else b"\x01\x00"
+        data[free + 8 : free + 10] = b"\x00\x00" if damage.endswith("0") else b"\x01\x00"
     model.write_bytes(bytes(data))
     assert_one_error(run_bounded("inspect", model, seconds=60, env=empty_tmp), "model_config", max_seconds=20)
 
 
 # ------------------------------------------------- references outside the file
+
 
 def outside_file(tmp_path) -> Path:
     secret = tmp_path / "outside" / "secret.h5"
@@ -368,8 +400,11 @@ def add_outside_reference(h5: h5py.File, group: str, kind: str, secret: Path) ->
 
 
 KINDS = ["external link", "external storage", "virtual dataset"]
-FRAGMENTS = {"external link": "an external link to", "external storage": "stored in external files",
-             "virtual dataset": "a virtual dataset"}
+FRAGMENTS = {
+    "external link": "an external link to",
+    "external storage": "stored in external files",
+    "virtual dataset": "a virtual dataset",
+}
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -400,8 +435,10 @@ def test_deeply_nested_groups(keras_model, tmp_path, empty_tmp):
     model = legacy_copy(keras_model, tmp_path)
     with h5py.File(model, "a") as h5:
         h5.create_group("model_weights/fc1/" + "/".join(["g"] * 300))
-    assert_one_error(run_bounded("split", model, "--at", "fc1", "-o", tmp_path / "out", env=empty_tmp),
-                     "groups nested more than 200 deep")
+    assert_one_error(
+        run_bounded("split", model, "--at", "fc1", "-o", tmp_path / "out", env=empty_tmp),
+        "groups nested more than 200 deep",
+    )
 
 
 def test_soft_links_are_fine(keras_model, tmp_path):
@@ -414,8 +451,11 @@ def test_soft_links_are_fine(keras_model, tmp_path):
 
 # ---------------------------------------------------------------- determinism
 
-@pytest.mark.parametrize("name,at", [("seed.keras", "fc2"), ("residual.keras", "d2"), ("nested.keras", "blk_dense"),
-                                     ("legacy.h5", "pool")])
+
+@pytest.mark.parametrize(
+    "name,at",
+    [("seed.keras", "fc2"), ("residual.keras", "d2"), ("nested.keras", "blk_dense"), ("legacy.h5", "pool")],
+)
 def test_parts_are_byte_identical_between_runs(keras_model, tmp_path, name, at):
     source = keras_model(name)
     first = run_cli("split", source, "--at", at, "-o", tmp_path / "a", "-q")
@@ -428,6 +468,7 @@ def test_parts_are_byte_identical_between_runs(keras_model, tmp_path, name, at):
 
 
 # ------------------------------------------------------ the temporary folder
+
 
 def test_no_temporary_folder_left_by_failures(keras_model, tmp_path, empty_tmp):
     config, metadata, weights = unpack(keras_model("seed.keras"), tmp_path)

@@ -13,9 +13,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import live_models  # noqa: E402
-import numpy as np  # noqa: E402
-
 import modelcut  # noqa: E402
+import numpy as np  # noqa: E402
 
 
 def gradient(loss_of, value):

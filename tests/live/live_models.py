@@ -9,14 +9,15 @@ model with plain Keras (not modelcut), for checking gradients.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from keras import layers  # noqa: E402
+import keras
+import numpy as np
+from keras import layers
 
 BACKBONE = "mobilenetv2_0.35_96"  # the name keras.applications gives MobileNetV2(alpha=0.35) on 96x96
 

@@ -9,10 +9,9 @@ import sys
 
 import keras
 import live_models
+import modelcut
 import numpy as np
 import pytest
-
-import modelcut
 
 
 def _run_cli(*args):

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import keras
 import live_models
+import modelcut
 import numpy as np
 import pytest
 from keras import layers
-
-import modelcut
 
 
 class Subclassed(keras.Model):

@@ -6,11 +6,10 @@ model (TensorFlow backend, real Keras)."""
 from __future__ import annotations
 
 import live_models
+import modelcut
 import numpy as np
 import pytest
 import tensorflow as tf
-
-import modelcut
 
 CASES = {
     "seed": live_models.seed_model,

@@ -16,6 +16,8 @@ def native_modelcut() -> str:
     """$MODELCUT_EXECUTABLE, or the executable CMake builds in build/cpp."""
     path = os.environ.get("MODELCUT_EXECUTABLE") or str(_REPO / "build" / "cpp" / "modelcut")
     # Not a skip: a missing executable is a broken build.
-    assert os.access(path, os.X_OK), (f"no native modelcut at {path}: build it with `cmake --build "
-                                      "build/cpp --target modelcut_cli` or set MODELCUT_EXECUTABLE")
+    assert os.access(path, os.X_OK), (
+        f"no native modelcut at {path}: build it with `cmake --build "
+        "build/cpp --target modelcut_cli` or set MODELCUT_EXECUTABLE"
+    )
     return path

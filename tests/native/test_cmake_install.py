@@ -11,8 +11,13 @@ def test_cmake_install_puts_the_command_and_library_in_place(native_modelcut, tm
     build = os.path.dirname(native_modelcut)
     assert os.path.exists(os.path.join(build, "CMakeCache.txt")), f"{build} is not a CMake build folder"
     prefix = tmp_path / "prefix"
-    installed = subprocess.run(["cmake", "--install", build, "--prefix", str(prefix)], capture_output=True,
-                               text=True, check=False, timeout=300)
+    installed = subprocess.run(
+        ["cmake", "--install", build, "--prefix", str(prefix)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert installed.returncode == 0, installed.stderr
     for path in ("bin/modelcut", "include/modelcut/modelcut.h", "include/modelcut/error.h"):
         assert (prefix / path).is_file(), path

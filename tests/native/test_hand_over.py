@@ -16,8 +16,15 @@ SEED_KERAS = os.path.join(REPO, "tests", "fuzz", "corpus", "fuzz_keras", "seed.k
 
 def run(executable, *args, python=None):
     env = {"PATH": "/usr/bin:/bin", **({"MODELCUT_PYTHON": python} if python else {})}
-    return subprocess.run([executable, *map(str, args)], capture_output=True, text=True, timeout=600,
-                          check=False, env=env, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [executable, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_keras_parts_are_merged_by_the_python_package(native_modelcut, tmp_path):
@@ -29,8 +36,10 @@ def test_keras_parts_are_merged_by_the_python_package(native_modelcut, tmp_path)
 
     alone = run(native_modelcut, "merge", *parts, "-o", tmp_path / "whole.keras")
     assert alone.returncode == 2 and len(alone.stderr.strip().splitlines()) == 1, alone
-    assert alone.stderr.startswith("modelcut: error: `modelcut merge` needs the modelcut Python package "
-                                   "(Keras parts are composed by Keras)"), alone.stderr
+    assert alone.stderr.startswith(
+        "modelcut: error: `modelcut merge` needs the modelcut Python package "
+        "(Keras parts are composed by Keras)"
+    ), alone.stderr
     assert not (tmp_path / "whole.keras").exists()
 
     merged = run(native_modelcut, "merge", *parts, "-o", tmp_path / "whole.keras", python=sys.executable)
@@ -41,17 +50,30 @@ def test_keras_parts_are_merged_by_the_python_package(native_modelcut, tmp_path)
 
 def test_plans_needing_a_runtime_are_handed_over(native_modelcut, tmp_path):
     model = write_model(tmp_path / "mlp.onnx", MLP_WITH_SKIP, MLP_NODE_NAMES)
-    drawn = run(native_modelcut, "plan", model, "--stages", "2", "--plot", tmp_path / "plan.png", python=sys.executable)
+    drawn = run(
+        native_modelcut,
+        "plan",
+        model,
+        "--stages",
+        "2",
+        "--plot",
+        tmp_path / "plan.png",
+        python=sys.executable,
+    )
     assert drawn.returncode == 0, drawn.stderr
     assert f"plot: {tmp_path / 'plan.png'}" in drawn.stdout.splitlines()
     assert (tmp_path / "plan.png").read_bytes().startswith(b"\x89PNG")
 
-    timed = run(native_modelcut, "plan", model, "--stages", "2", "--balance", "time", "--json", python=sys.executable)
+    timed = run(
+        native_modelcut, "plan", model, "--stages", "2", "--balance", "time", "--json", python=sys.executable
+    )
     assert timed.returncode == 0, timed.stderr
     plan = json.loads(timed.stdout)
     assert plan["objective"] == "time" and plan["request"]["profile"]["runtime"].startswith("onnxruntime")
 
     alone = run(native_modelcut, "plan", model, "--stages", "2", "--balance", "time")
     assert alone.returncode == 2 and len(alone.stderr.strip().splitlines()) == 1, alone
-    assert alone.stderr.startswith("modelcut: error: `modelcut plan` needs the modelcut Python package "
-                                   "(--balance time without --profile first profiles the model"), alone.stderr
+    assert alone.stderr.startswith(
+        "modelcut: error: `modelcut plan` needs the modelcut Python package "
+        "(--balance time without --profile first profiles the model"
+    ), alone.stderr

@@ -14,9 +14,14 @@ INSTALLED = os.path.join(os.path.dirname(sys.executable), "modelcut")
 
 def run_installed(*args):
     # Nothing but PATH: the Python is found beside the executable.
-    return subprocess.run(["env", "-i", f"PATH={os.path.dirname(INSTALLED)}:/usr/bin:/bin", "modelcut",
-                           *map(str, args)], capture_output=True, text=True, timeout=300, check=False,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        ["env", "-i", f"PATH={os.path.dirname(INSTALLED)}:/usr/bin:/bin", "modelcut", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_pip_installs_the_native_executable():

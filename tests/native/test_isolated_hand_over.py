@@ -12,8 +12,15 @@ import sys
 import pytest
 from cli_support import MLP_NODE_NAMES, MLP_WITH_SKIP, write_model
 
-PLANTED = ["numpy.py", "onnx.py", "sitecustomize.py", "usercustomize.py", "startup.py",
-           os.path.join("modelcut", "__init__.py"), os.path.join("modelcut", "cli.py")]
+PLANTED = [
+    "numpy.py",
+    "onnx.py",
+    "sitecustomize.py",
+    "usercustomize.py",
+    "startup.py",
+    os.path.join("modelcut", "__init__.py"),
+    os.path.join("modelcut", "cli.py"),
+]
 
 
 @pytest.fixture()
@@ -25,7 +32,8 @@ def planted(tmp_path):
     for name in PLANTED:
         (folder / name).write_text(
             f"import sys\nopen({str(marker)!r}, 'a').write({name!r} + '\\n')\n"
-            "print('planted code ran', file=sys.stderr)\nsys.exit(97)\n")
+            "print('planted code ran', file=sys.stderr)\nsys.exit(97)\n"
+        )
     models = tmp_path / "models"
     models.mkdir()
     model = write_model(models / "mlp.onnx", MLP_WITH_SKIP, MLP_NODE_NAMES)
@@ -33,10 +41,23 @@ def planted(tmp_path):
 
 
 def run_in(executable, folder, *args, timeout=300):
-    env = {"PATH": "/usr/bin:/bin", "MODELCUT_PYTHON": sys.executable, "PYTHONPATH": str(folder),
-           "PYTHONSTARTUP": str(folder / "startup.py"), "HOME": str(folder)}
-    return subprocess.run([executable, *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                          check=False, env=env, cwd=folder, stdin=subprocess.DEVNULL)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "MODELCUT_PYTHON": sys.executable,
+        "PYTHONPATH": str(folder),
+        "PYTHONSTARTUP": str(folder / "startup.py"),
+        "HOME": str(folder),
+    }
+    return subprocess.run(
+        [executable, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=env,
+        cwd=folder,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_handed_over_commands_run_no_code_from_the_working_directory(native_modelcut, planted):
@@ -63,8 +84,11 @@ def test_handed_over_commands_run_no_code_from_the_working_directory(native_mode
     assert json.loads((models / "times.json").read_text())["format"] == "modelcut-profile"
     succeeds("plan", model, "--stages", "2", "--plot", models / "plan.png", stdout="plot:")
     succeeds("plan", model, "--stages", "2", "--balance", "time", "--json", stdout='"objective": "time"')
-    for refused in (["inspect", saved_model], ["split", saved_model, "--at", "x", "-o", models / "o"],
-                    ["no-such-command"]):
+    for refused in (
+        ["inspect", saved_model],
+        ["split", saved_model, "--at", "x", "-o", models / "o"],
+        ["no-such-command"],
+    ):
         result = run_in(native_modelcut, folder, *refused)
         assert result.returncode == 2, (refused, result.stderr)
         last_line = result.stderr.strip().splitlines()[-1]

@@ -22,8 +22,15 @@ def limited():
 
 def plan(model, profile):
     words = ["plan", model, "--stages", "2", "--balance", "time", "--profile", profile, "--json"]
-    return subprocess.run([*cli_argv(), *words], capture_output=True, text=True, timeout=300, env=cli_env(),
-                          stdin=subprocess.DEVNULL, preexec_fn=limited)
+    return subprocess.run(
+        [*cli_argv(), *words],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=cli_env(),
+        stdin=subprocess.DEVNULL,
+        preexec_fn=limited,
+    )
 
 
 def write_profile(path, nodes: int, padding: int = 0):
@@ -31,8 +38,14 @@ def write_profile(path, nodes: int, padding: int = 0):
     `padding`-byte "machine" string (read and dropped)."""
     names = ",".join(f'"n{index}":{index % 97}.5' for index in range(nodes))
     ours = ",".join(f'"{name}":{10 + index}' for index, name in enumerate(MLP_NODE_NAMES))
-    path.write_text('{"format":"modelcut-profile","version":1,"machine":"' + "x" * padding +
-                    '","nodes":{' + ours + ("," + names if names else "") + "}}")
+    path.write_text(
+        '{"format":"modelcut-profile","version":1,"machine":"'
+        + "x" * padding
+        + '","nodes":{'
+        + ours
+        + ("," + names if names else "")
+        + "}}"
+    )
     return str(path)
 
 

@@ -55,13 +55,53 @@ CASES = {
     "plan": ["plan", "{mlp}", "--stages", "2"],
     "plan flops json": ["plan", "{mlp}", "--stages", "3", "--balance", "flops", "--json"],
     "plan symbols": ["plan", "{mlp}", "--stages", "2", "--batch", "8", "--dim", "seq=4", "--dim", "N=3"],
-    "plan caps": ["plan", "{mlp}", "--stages", "2", "--max-stage-params", "100B", "--max-boundary-bytes", "1MiB"],
-    "plan time": ["plan", "{mlp}", "--stages", "2", "--balance", "time", "--profile", "{times}",
-                  "--bandwidth", "100Mbit/s"],
-    "plan device server": ["plan", "{mlp}", "--device", "{times}", "--server", "{times}", "--bandwidth", "1MB/s",
-                           "--rtt", "20ms"],
-    "plan device server json": ["plan", "{mlp}", "--device", "{times}", "--server", "{times}", "--bandwidth",
-                                "1kB/s", "--sweep", "1kB/s,1GB/s", "--json"],
+    "plan caps": [
+        "plan",
+        "{mlp}",
+        "--stages",
+        "2",
+        "--max-stage-params",
+        "100B",
+        "--max-boundary-bytes",
+        "1MiB",
+    ],
+    "plan time": [
+        "plan",
+        "{mlp}",
+        "--stages",
+        "2",
+        "--balance",
+        "time",
+        "--profile",
+        "{times}",
+        "--bandwidth",
+        "100Mbit/s",
+    ],
+    "plan device server": [
+        "plan",
+        "{mlp}",
+        "--device",
+        "{times}",
+        "--server",
+        "{times}",
+        "--bandwidth",
+        "1MB/s",
+        "--rtt",
+        "20ms",
+    ],
+    "plan device server json": [
+        "plan",
+        "{mlp}",
+        "--device",
+        "{times}",
+        "--server",
+        "{times}",
+        "--bandwidth",
+        "1kB/s",
+        "--sweep",
+        "1kB/s,1GB/s",
+        "--json",
+    ],
     "plan split": ["plan", "{mlp}", "--stages", "3", "--split", "{out}"],
     "plan split json": ["plan", "{mlp}", "--stages", "2", "--split", "{out}", "--json"],
     "plan split exists": ["plan", "{mlp}", "--stages", "2", "--split", "{folder}"],
@@ -75,18 +115,55 @@ CASES = {
     "plan bad dim": ["plan", "{mlp}", "--stages", "2", "--dim", "seq"],
     "plan bad size": ["plan", "{mlp}", "--stages", "2", "--max-stage-params", "lots"],
     "plan bad rate": ["plan", "{mlp}", "--device", "{times}", "--server", "{times}", "--bandwidth", "fast"],
-    "plan bad sweep": ["plan", "{mlp}", "--device", "{times}", "--server", "{times}", "--bandwidth", "1MB/s",
-                       "--sweep", ",,"],
-    "plan bad rtt": ["plan", "{mlp}", "--device", "{times}", "--server", "{times}", "--bandwidth", "1MB/s",
-                     "--rtt", "soon"],
+    "plan bad sweep": [
+        "plan",
+        "{mlp}",
+        "--device",
+        "{times}",
+        "--server",
+        "{times}",
+        "--bandwidth",
+        "1MB/s",
+        "--sweep",
+        ",,",
+    ],
+    "plan bad rtt": [
+        "plan",
+        "{mlp}",
+        "--device",
+        "{times}",
+        "--server",
+        "{times}",
+        "--bandwidth",
+        "1MB/s",
+        "--rtt",
+        "soon",
+    ],
     "plan half device server": ["plan", "{mlp}", "--device", "{times}", "--bandwidth", "1MB/s"],
-    "plan stages and device": ["plan", "{mlp}", "--stages", "2", "--device", "{times}", "--server", "{times}"],
+    "plan stages and device": [
+        "plan",
+        "{mlp}",
+        "--stages",
+        "2",
+        "--device",
+        "{times}",
+        "--server",
+        "{times}",
+    ],
     "plan bandwidth without time": ["plan", "{mlp}", "--stages", "2", "--bandwidth", "1MB/s"],
     "plan profile without time": ["plan", "{mlp}", "--stages", "2", "--profile", "{times}"],
     "plan missing profile": ["plan", "{mlp}", "--stages", "2", "--balance", "time", "--profile", "{missing}"],
     "plan not a profile": ["plan", "{mlp}", "--stages", "2", "--balance", "time", "--profile", "{keras}"],
-    "plan profile of another model": ["plan", "{mlp}", "--device", "{other_times}", "--server", "{times}",
-                                      "--bandwidth", "1MB/s"],
+    "plan profile of another model": [
+        "plan",
+        "{mlp}",
+        "--device",
+        "{other_times}",
+        "--server",
+        "{times}",
+        "--bandwidth",
+        "1MB/s",
+    ],
     "plan missing model": ["plan", "{missing}", "--stages", "2"],
     # Handed to the Python package (TensorFlow freezes SavedModels).
     "inspect broken saved model": ["inspect", "{saved_model}", "--signature", "serving_default"],
@@ -102,23 +179,40 @@ def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("same")
     mlp = write_model(root / "mlp.onnx", MLP_WITH_SKIP, MLP_NODE_NAMES)
     parts = root / "parts"
-    subprocess.run([sys.executable, "-m", "modelcut.cli", "split", mlp, "--at", "fc1", "-o", parts, "-q"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "modelcut.cli", "split", mlp, "--at", "fc1", "-o", parts, "-q"],
+        check=True,
+        capture_output=True,
+    )
     (root / "folder.onnx").mkdir()
     (root / "saved").mkdir()
     (root / "saved" / "saved_model.pb").write_bytes(b"not a SavedModel")
     shutil.copy(os.path.join(CORPUS, "fuzz_keras", "seed.keras"), root / "seed.keras")
     shutil.copy(os.path.join(CORPUS, "fuzz_pb", "keras_seed_frozen.pb"), root / "seed.pb")
     times, other_times = root / "times.json", root / "other.json"
-    subprocess.run([sys.executable, "-m", "modelcut.cli", "profile", mlp, "-o", times, "--runs", "2", "-q"],
-                   check=True, capture_output=True)
-    other_times.write_text('{"format": "modelcut-profile", "version": 1, "model": "x.onnx", "nodes": {"zz": 1}}')
-    return {"mlp": mlp, "keras": str(root / "seed.keras"), "graphdef": str(root / "seed.pb"),
-            "strange": strange_model(root / "strange.onnx"), "out": str(root / "out"),
-            "missing": str(root / "nope.onnx"), "folder": str(root / "folder.onnx"),
-            "part1": str(parts / "mlp.part1.onnx"), "part2": str(parts / "mlp.part2.onnx"),
-            "merged": str(root / "merged.onnx"), "saved_model": str(root / "saved"), "times": str(times),
-            "other_times": str(other_times)}
+    subprocess.run(
+        [sys.executable, "-m", "modelcut.cli", "profile", mlp, "-o", times, "--runs", "2", "-q"],
+        check=True,
+        capture_output=True,
+    )
+    other_times.write_text(
+        '{"format": "modelcut-profile", "version": 1, "model": "x.onnx", "nodes": {"zz": 1}}'
+    )
+    return {
+        "mlp": mlp,
+        "keras": str(root / "seed.keras"),
+        "graphdef": str(root / "seed.pb"),
+        "strange": strange_model(root / "strange.onnx"),
+        "out": str(root / "out"),
+        "missing": str(root / "nope.onnx"),
+        "folder": str(root / "folder.onnx"),
+        "part1": str(parts / "mlp.part1.onnx"),
+        "part2": str(parts / "mlp.part2.onnx"),
+        "merged": str(root / "merged.onnx"),
+        "saved_model": str(root / "saved"),
+        "times": str(times),
+        "other_times": str(other_times),
+    }
 
 
 def run(command, words, outputs):
@@ -127,8 +221,14 @@ def run(command, words, outputs):
             shutil.rmtree(path)
         elif os.path.exists(path):
             os.remove(path)
-    result = subprocess.run([*command, *words], capture_output=True, timeout=300, check=False,
-                            stdin=subprocess.DEVNULL, env={**os.environ, "MODELCUT_PYTHON": sys.executable})
+    result = subprocess.run(
+        [*command, *words],
+        capture_output=True,
+        timeout=300,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "MODELCUT_PYTHON": sys.executable},
+    )
     # The one figure that differs from run to run: how long planning took.
     stdout = re.sub(rb'"plan_seconds": [-+.e0-9]+', b'"plan_seconds": T', result.stdout)
     return result.returncode, stdout, result.stderr

@@ -11,9 +11,22 @@ import subprocess
 import modelcut
 import pytest
 
-MODELS = ["torch_seed", "torch_resnet", "torch_googlenet", "torch_mobilenetv2", "torch_transformer",
-          "torch_seed_dynamo", "torch_resnet_dynamo", "torch_googlenet_dynamo", "torch_mobilenetv2_dynamo",
-          "torch_transformer_dynamo", "keras_seed", "keras_mlp_bias", "keras_residual", "keras_mobilenetv2"]
+MODELS = [
+    "torch_seed",
+    "torch_resnet",
+    "torch_googlenet",
+    "torch_mobilenetv2",
+    "torch_transformer",
+    "torch_seed_dynamo",
+    "torch_resnet_dynamo",
+    "torch_googlenet_dynamo",
+    "torch_mobilenetv2_dynamo",
+    "torch_transformer_dynamo",
+    "keras_seed",
+    "keras_mlp_bias",
+    "keras_residual",
+    "keras_mobilenetv2",
+]
 
 # (model, cut) -> why the native parts differ from the Python API's. None
 # today: every cut of these models gives byte-identical parts, the ones that

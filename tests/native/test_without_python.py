@@ -26,8 +26,14 @@ def run_alone(folder, *args, python=None):
     if python:
         env["MODELCUT_PYTHON"] = python
     settings = [f"{key}={value}" for key, value in env.items()]
-    return subprocess.run(["env", "-i", *settings, "modelcut", *map(str, args)], capture_output=True, text=True,
-                          timeout=120, check=False, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        ["env", "-i", *settings, "modelcut", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_links_no_python(native_modelcut):
@@ -62,7 +68,11 @@ def test_plan_without_python(lone_executable, tmp_path):
     assert planned.returncode == 0, planned.stderr
     lines = planned.stdout.splitlines()
     assert lines[0] == "mlp.onnx: 2 pipeline stages balanced by parameter bytes, batch 1", planned.stdout
-    assert lines[-3:] == ["parts:", f"  {tmp_path}/stages/mlp.part1.onnx", f"  {tmp_path}/stages/mlp.part2.onnx"]
+    assert lines[-3:] == [
+        "parts:",
+        f"  {tmp_path}/stages/mlp.part1.onnx",
+        f"  {tmp_path}/stages/mlp.part2.onnx",
+    ]
     for name in ("mlp.part1.onnx", "mlp.part2.onnx"):
         onnx.checker.check_model(onnx.load(tmp_path / "stages" / name), full_check=True)
     drawn = run_alone(lone_executable, "plan", model, "--stages", "2", "--plot", tmp_path / "plan.png")
@@ -74,14 +84,21 @@ def test_plan_without_python(lone_executable, tmp_path):
 def test_help_without_python_says_what_runs_alone(lone_executable):
     shown = run_alone(lone_executable, "--help")
     assert shown.returncode == 0 and shown.stderr == "", shown
-    for line in ("  split     cut a model into parts", "  plan      choose where to cut: balanced pipeline stages "
-                 "or a device/server split"):
+    for line in (
+        "  split     cut a model into parts",
+        "  plan      choose where to cut: balanced pipeline stages or a device/server split",
+    ):
         assert line in shown.stdout.splitlines(), shown.stdout
-    assert "verify, run, profile and serve run models" in shown.stdout and "pip install modelcut" in shown.stdout
+    assert (
+        "verify, run, profile and serve run models" in shown.stdout and "pip install modelcut" in shown.stdout
+    )
     for words in ([], ["--debug"]):
         bare = run_alone(lone_executable, *words)
         assert (bare.returncode, bare.stdout) == (2, ""), bare
-        assert bare.stderr == "modelcut: error: the following arguments are required: COMMAND (see modelcut --help)\n"
+        assert (
+            bare.stderr
+            == "modelcut: error: the following arguments are required: COMMAND (see modelcut --help)\n"
+        )
 
 
 def assert_says_what_to_install(result, command="verify"):
@@ -101,8 +118,12 @@ def test_verify_without_python_says_what_to_install(lone_executable, tmp_path):
 def test_verify_with_a_python_lacking_the_package(lone_executable, tmp_path):
     python = shutil.which("python3", path="/usr/bin:/bin")
     assert python, "a system python3 is needed for this test"
-    assert subprocess.run(["env", "-i", python, "-c", "import modelcut"], capture_output=True,
-                          check=False).returncode != 0, f"{python} imports modelcut"
+    assert (
+        subprocess.run(
+            ["env", "-i", python, "-c", "import modelcut"], capture_output=True, check=False
+        ).returncode
+        != 0
+    ), f"{python} imports modelcut"
     model = write_model(tmp_path / "mlp.onnx", MLP_WITH_SKIP, MLP_NODE_NAMES)
     result = run_alone(lone_executable, "verify", model, model, python=python)
     assert_says_what_to_install(result)

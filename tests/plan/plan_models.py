@@ -12,8 +12,8 @@ import warnings
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-import onnx  # noqa: E402
-import onnx.parser  # noqa: E402
+import onnx
+import onnx.parser
 
 
 def torch_cnn(path: str) -> str:
@@ -49,9 +49,16 @@ def torch_cnn(path: str) -> str:
     model = Net().eval()
     with warnings.catch_warnings():  # the TorchScript exporter announces its deprecation
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (torch.randn(1, 3, 32, 32),), path, input_names=["image"],
-                          output_names=["logits"], dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
-                          dynamo=False, opset_version=17)
+        torch.onnx.export(
+            model,
+            (torch.randn(1, 3, 32, 32),),
+            path,
+            input_names=["image"],
+            output_names=["logits"],
+            dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
+            dynamo=False,
+            opset_version=17,
+        )
     return path
 
 
@@ -102,8 +109,9 @@ def keras_shared(path: str) -> str:
     from keras import layers
 
     keras.utils.set_random_seed(1)
-    inner = keras.Sequential([keras.Input((6,)), layers.Dense(6, name="a"), layers.Dense(6, name="b")],
-                             name="inner")
+    inner = keras.Sequential(
+        [keras.Input((6,)), layers.Dense(6, name="a"), layers.Dense(6, name="b")], name="inner"
+    )
     x = keras.Input((6,), name="x")
     shared = layers.Dense(6, name="shared")
     h = shared(shared(x))

@@ -40,7 +40,9 @@ def test_time_plan_from_a_profile_dict(model):
     assert set(times["nodes"]) == {node["name"] for node in _core.nodes(source, [])}
     plan = modelcut.plan(source, stages=2, balance="time", profile=times, bandwidth="1GB/s")
     assert plan.objective == "time" and plan.request["bandwidth"] == 1e9
-    assert plan.request["profile"]["runtime"].startswith("onnxruntime") and plan.request["profile"]["runs"] == 2
+    assert (
+        plan.request["profile"]["runtime"].startswith("onnxruntime") and plan.request["profile"]["runs"] == 2
+    )
     assert "(measured: onnxruntime" in plan.table().splitlines()[0]
     assert plan.bottleneck == pytest.approx(max(stage["cost"] for stage in plan.stages))
 
@@ -57,14 +59,17 @@ def test_device_server_from_dicts(model):
     assert "best: server only" in plan.table()
 
 
-@pytest.mark.parametrize("arguments, fragment", [
-    ({"stages": 0}, "stages must be"),
-    ({"stages": 2, "balance": "speed"}, "unknown balance 'speed'"),
-    ({"stages": 2, "balance": "flops", "bandwidth": "1MB/s"}, "balance 'time'"),
-    ({"stages": 2, "max_stage_params": "lots"}, "not a size"),
-    ({"stages": 2, "batch": 0}, "batch must be"),
-    ({"stages": 2, "dims": {"seq": 0}}, "--dim seq"),
-])
+@pytest.mark.parametrize(
+    "arguments, fragment",
+    [
+        ({"stages": 0}, "stages must be"),
+        ({"stages": 2, "balance": "speed"}, "unknown balance 'speed'"),
+        ({"stages": 2, "balance": "flops", "bandwidth": "1MB/s"}, "balance 'time'"),
+        ({"stages": 2, "max_stage_params": "lots"}, "not a size"),
+        ({"stages": 2, "batch": 0}, "batch must be"),
+        ({"stages": 2, "dims": {"seq": 0}}, "--dim seq"),
+    ],
+)
 def test_api_errors(model, arguments, fragment):
     with pytest.raises(ValueError, match=fragment):
         modelcut.plan(model("unnamed.onnx"), **arguments)
@@ -78,7 +83,13 @@ def test_units():
     assert parse_bytes("16MB") == 16_000_000 and parse_bytes("1GiB") == 2**30 and parse_bytes("512") == 512
     assert parse_seconds("20ms") == pytest.approx(0.02) and parse_seconds("1.5s") == 1.5
     assert format_bytes(1536) == "1.5 KiB"
-    for parse, text in [(parse_rate, "0MB/s"), (parse_rate, "fast"), (parse_bytes, "1XB"), (parse_bytes, "1e30GB"),
-                        (parse_seconds, "-1s"), (parse_rates, ",")]:
+    for parse, text in [
+        (parse_rate, "0MB/s"),
+        (parse_rate, "fast"),
+        (parse_bytes, "1XB"),
+        (parse_bytes, "1e30GB"),
+        (parse_seconds, "-1s"),
+        (parse_rates, ","),
+    ]:
         with pytest.raises(ValueError):
             parse(text)

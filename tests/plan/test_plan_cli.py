@@ -92,8 +92,11 @@ def test_split_prints_the_parts(model, tmp_path):
     assert result.returncode == 0, result.stderr
     paths = [line.strip() for line in result.stdout.split("parts:")[1].splitlines() if line.strip()]
     assert len(paths) == 2 and all(os.path.isfile(path) for path in paths)
-    assert_one_line_error(run_cli("plan", model("cnn.onnx"), "--stages", "2", "--split", tmp_path / "parts"),
-                          "exists", "--force")
+    assert_one_line_error(
+        run_cli("plan", model("cnn.onnx"), "--stages", "2", "--split", tmp_path / "parts"),
+        "exists",
+        "--force",
+    )
 
 
 @pytest.mark.parametrize("suffix", ["png", "svg"])
@@ -106,7 +109,10 @@ def test_plot(model, tmp_path, suffix):
     assert len(content) > 10_000
     # Same plan, same picture.
     again = tmp_path / f"again.{suffix}"
-    assert run_cli("plan", model("cnn.onnx"), "--stages", "3", "--balance", "flops", "--plot", again).returncode == 0
+    assert (
+        run_cli("plan", model("cnn.onnx"), "--stages", "3", "--balance", "flops", "--plot", again).returncode
+        == 0
+    )
     assert again.read_bytes() == content
     assert_one_line_error(run_cli("plan", model("cnn.onnx"), "--stages", "3", "--plot", picture), "exists")
 
@@ -115,7 +121,9 @@ def test_balance_time_with_a_profile(model, tmp_path):
     source = model("cnn.onnx")
     times = tmp_path / "times.json"
     assert run_cli("profile", source, "-o", times, "--runs", "3").returncode == 0
-    data = plan_json(source, "--stages", "3", "--balance", "time", "--profile", times, "--bandwidth", "100MB/s")
+    data = plan_json(
+        source, "--stages", "3", "--balance", "time", "--profile", times, "--bandwidth", "100MB/s"
+    )
     assert data["objective"] == "time" and data["cost_unit"] == "us"
     assert all(stage["time_us"] > 0 for stage in data["stages"])
     assert all(stage["transfer_us"] > 0 for stage in data["stages"][:-1])
@@ -132,8 +140,9 @@ def test_balance_time_profiles_first(model):
 def test_keras_model(model, tmp_path):
     source = model("residual.keras")
     picture = tmp_path / "plan.png"
-    data = plan_json(source, "--stages", "2", "--balance", "flops", "--split", tmp_path / "parts",
-                     "--plot", picture)
+    data = plan_json(
+        source, "--stages", "2", "--balance", "flops", "--split", tmp_path / "parts", "--plot", picture
+    )
     assert len(data["cuts"]) == 1 and picture.read_bytes().startswith(b"\x89PNG")
     parts = [part["path"] for part in data["split"]["parts"]]
     assert all(path.endswith(".keras") for path in parts)
@@ -148,11 +157,23 @@ def test_keras_model(model, tmp_path):
 
 
 def synthetic_profile(path, names, microseconds: float, machine: str):
-    path.write_text(json.dumps({
-        "format": "modelcut-profile", "version": 1, "model": "cnn.onnx", "machine": machine,
-        "runtime": "synthetic", "threads": 1, "runs": 1, "batch": 1, "dims": {},
-        "nodes": {name: microseconds for name in names}, "total_us": microseconds * len(names),
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "format": "modelcut-profile",
+                "version": 1,
+                "model": "cnn.onnx",
+                "machine": machine,
+                "runtime": "synthetic",
+                "threads": 1,
+                "runs": 1,
+                "batch": 1,
+                "dims": {},
+                "nodes": {name: microseconds for name in names},
+                "total_us": microseconds * len(names),
+            }
+        )
+    )
     return path
 
 
@@ -170,7 +191,9 @@ def test_device_server_moves_the_cut_earlier_as_bandwidth_grows(model, tmp_path)
     device = synthetic_profile(tmp_path / "device.json", names, 1000.0, "slow device")
     server = synthetic_profile(tmp_path / "server.json", names, 10.0, "fast server")
     bandwidths = ["1kB/s", "10kB/s", "100kB/s", "200kB/s", "500kB/s", "1MB/s", "10MB/s", "1GB/s"]
-    plans = [plan_json(source, "--device", device, "--server", server, "--bandwidth", rate) for rate in bandwidths]
+    plans = [
+        plan_json(source, "--device", device, "--server", server, "--bandwidth", rate) for rate in bandwidths
+    ]
     on_device = [device_nodes(plan, len(names)) for plan in plans]
     assert on_device == sorted(on_device, reverse=True), on_device
     assert on_device[0] == len(names) and on_device[-1] == 0, on_device
@@ -179,45 +202,94 @@ def test_device_server_moves_the_cut_earlier_as_bandwidth_grows(model, tmp_path)
     assert latencies == sorted(latencies, reverse=True)
 
     # The sweep gives the same answers in one run, and the table shows it.
-    sweep = plan_json(source, "--device", device, "--server", server, "--bandwidth", "200kB/s",
-                      "--rtt", "20ms", "--sweep", ",".join(bandwidths))
-    assert [row["bandwidth"] for row in sweep["sweep"]] == pytest.approx([parse_rate(rate) for rate in bandwidths])
+    sweep = plan_json(
+        source,
+        "--device",
+        device,
+        "--server",
+        server,
+        "--bandwidth",
+        "200kB/s",
+        "--rtt",
+        "20ms",
+        "--sweep",
+        ",".join(bandwidths),
+    )
+    assert [row["bandwidth"] for row in sweep["sweep"]] == pytest.approx(
+        [parse_rate(rate) for rate in bandwidths]
+    )
     assert sweep["request"]["rtt"] == pytest.approx(0.02)
-    assert sweep["sweep"][0]["placement"] == "device only" and sweep["sweep"][-1]["placement"] == "server only"
-    table = run_cli("plan", source, "--device", device, "--server", server, "--bandwidth", "200kB/s",
-                    "--sweep", ",".join(bandwidths))
+    assert (
+        sweep["sweep"][0]["placement"] == "device only" and sweep["sweep"][-1]["placement"] == "server only"
+    )
+    table = run_cli(
+        "plan",
+        source,
+        "--device",
+        device,
+        "--server",
+        server,
+        "--bandwidth",
+        "200kB/s",
+        "--sweep",
+        ",".join(bandwidths),
+    )
     assert table.returncode == 0, table.stderr
     assert "best plan at each bandwidth:" in table.stdout and "device only" in table.stdout
     picture = tmp_path / "sweep.png"
-    assert run_cli("plan", source, "--device", device, "--server", server, "--bandwidth", "200kB/s",
-                   "--plot", picture).returncode == 0
+    assert (
+        run_cli(
+            "plan",
+            source,
+            "--device",
+            device,
+            "--server",
+            server,
+            "--bandwidth",
+            "200kB/s",
+            "--plot",
+            picture,
+        ).returncode
+        == 0
+    )
     assert picture.read_bytes().startswith(b"\x89PNG")
 
 
 # ---------------------------------------------------------------- errors
 
 
-@pytest.mark.parametrize("options, fragment", [
-    (["--stages", "0"], "--stages '0'"),
-    (["--stages", "two"], "--stages 'two'"),
-    (["--stages", "2", "--balance", "speed"], "unknown --balance 'speed'"),
-    (["--stages", "2", "--balance", "time", "--profile", "missing.json"], "does not exist"),
-    (["--stages", "2", "--balance", "time", "--profile", "times.json", "--bandwidth", "10MB/x"], "not a rate"),
-    (["--stages", "2", "--max-stage-params", "1XB"], "not a size"),
-    (["--stages", "2", "--max-boundary-bytes=-4MB"], "not a size"),
-    (["--stages", "2", "--profile", "times.json"], "--balance time"),
-    (["--stages", "2", "--plot", "plan.txt"], ".png, .svg or .pdf"),
-    (["--stages", "2", "--dim", "seq"], "NAME=SIZE"),
-    (["--stages", "2", "--rtt", "20ms"], "device/server"),
-    ([], "--stages N"),
-    (["--stages", "2", "--bogus"], "unrecognized arguments: --bogus"),
-    (["--stages"], "expected one argument"),
-    (["--device", "times.json"], "both --device and --server"),
-    (["--device", "times.json", "--server", "times.json"], "--bandwidth"),
-    (["--device", "times.json", "--server", "times.json", "--bandwidth", "1MB/s", "--rtt", "soon"],
-     "not a duration"),
-    (["--device", "times.json", "--server", "times.json", "--bandwidth", "1MB/s", "--stages", "2"], "--stages"),
-])
+@pytest.mark.parametrize(
+    "options, fragment",
+    [
+        (["--stages", "0"], "--stages '0'"),
+        (["--stages", "two"], "--stages 'two'"),
+        (["--stages", "2", "--balance", "speed"], "unknown --balance 'speed'"),
+        (["--stages", "2", "--balance", "time", "--profile", "missing.json"], "does not exist"),
+        (
+            ["--stages", "2", "--balance", "time", "--profile", "times.json", "--bandwidth", "10MB/x"],
+            "not a rate",
+        ),
+        (["--stages", "2", "--max-stage-params", "1XB"], "not a size"),
+        (["--stages", "2", "--max-boundary-bytes=-4MB"], "not a size"),
+        (["--stages", "2", "--profile", "times.json"], "--balance time"),
+        (["--stages", "2", "--plot", "plan.txt"], ".png, .svg or .pdf"),
+        (["--stages", "2", "--dim", "seq"], "NAME=SIZE"),
+        (["--stages", "2", "--rtt", "20ms"], "device/server"),
+        ([], "--stages N"),
+        (["--stages", "2", "--bogus"], "unrecognized arguments: --bogus"),
+        (["--stages"], "expected one argument"),
+        (["--device", "times.json"], "both --device and --server"),
+        (["--device", "times.json", "--server", "times.json"], "--bandwidth"),
+        (
+            ["--device", "times.json", "--server", "times.json", "--bandwidth", "1MB/s", "--rtt", "soon"],
+            "not a duration",
+        ),
+        (
+            ["--device", "times.json", "--server", "times.json", "--bandwidth", "1MB/s", "--stages", "2"],
+            "--stages",
+        ),
+    ],
+)
 def test_errors_are_one_line(model, tmp_path, options, fragment):
     source = model("unnamed.onnx")
     synthetic_profile(tmp_path / "times.json", ["#0", "act", "#3"], 5.0, "here")
@@ -248,7 +320,9 @@ def test_not_a_profile(model, tmp_path):
 def test_help_explains_the_search(model):
     result = run_cli("plan", "--help")
     assert result.returncode == 0
-    assert "one\ntopological order" in result.stdout or "topological order" in result.stdout.replace("\n", " ")
+    assert "one\ntopological order" in result.stdout or "topological order" in result.stdout.replace(
+        "\n", " "
+    )
     assert "minimum cut" in result.stdout and "10MB/s" in result.stdout
     result = run_cli("profile", "--help")
     assert result.returncode == 0 and "median" in result.stdout

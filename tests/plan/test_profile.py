@@ -104,12 +104,15 @@ def test_refuses_an_existing_output_and_the_model(model, tmp_path):
     assert json.loads(output.read_text())["format"] == "modelcut-profile"
 
 
-@pytest.mark.parametrize("options, fragment", [
-    (["--runs", "0"], "--runs '0'"),
-    (["--threads", "x"], "--threads 'x'"),
-    (["--dim", "seq"], "NAME=SIZE"),
-    (["--batch", "-1"], "--batch"),
-])
+@pytest.mark.parametrize(
+    "options, fragment",
+    [
+        (["--runs", "0"], "--runs '0'"),
+        (["--threads", "x"], "--threads 'x'"),
+        (["--dim", "seq"], "NAME=SIZE"),
+        (["--batch", "-1"], "--batch"),
+    ],
+)
 def test_bad_options(model, tmp_path, options, fragment):
     result = profile_cli(model("unnamed.onnx"), tmp_path / "times.json", *options)
     assert_one_line_error(result, fragment)

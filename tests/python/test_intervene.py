@@ -4,10 +4,9 @@
 import numpy as np
 import onnx
 import pytest
-from onnx import numpy_helper, parser
-
 from modelcut._ort import make_session, random_inputs
 from modelcut.intervene import ChainError, gaussian_noise, run_chain
+from onnx import numpy_helper, parser
 
 MODEL_TEXT = """
 <ir_version: 10, opset_import: ["" : 17]>
@@ -64,10 +63,12 @@ def original_outputs(model, feeds):
 
 def recording(intervention, log):
     """Wrap an intervention to keep (index, values in, values out) per call."""
+
     def wrapped(index, values):
         result = intervention(index, values)
         log.append((index, dict(values), result))
         return result
+
     return wrapped
 
 

@@ -7,10 +7,9 @@ import json
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
-
 from modelcut._ort import load_feeds, make_session, random_inputs
 from modelcut.verification import compare_output, verify
+from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 17
 IR_VERSION = 10  # onnx 1.23 defaults to an IR newer than ORT 1.31 accepts
@@ -49,9 +48,7 @@ def make_mlp() -> onnx.ModelProto:
         ],
         initializer=[numpy_helper.from_array(array, name) for name, array in weights.items()],
     )
-    model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION
-    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION)
     onnx.checker.check_model(model)
     return model
 
@@ -139,8 +136,14 @@ def test_report_is_strict_json(model, chain):
     data = json.loads(json.dumps(report.to_dict(), allow_nan=False))
     assert data["ok"] is True
     assert data["outputs"][0] == {
-        "name": "y", "shape": [2, 4], "dtype": "float32", "max_abs": 0.0,
-        "max_rel": 0.0, "identical": True, "ok": True, "reason": "",
+        "name": "y",
+        "shape": [2, 4],
+        "dtype": "float32",
+        "max_abs": 0.0,
+        "max_rel": 0.0,
+        "identical": True,
+        "ok": True,
+        "reason": "",
     }
 
 
@@ -203,9 +206,7 @@ def simple_model(value_info) -> onnx.ModelProto:
     out = helper.make_tensor_value_info("out", value_info.type.tensor_type.elem_type, None)
     node = helper.make_node("Identity", [value_info.name], ["out"])
     graph = helper.make_graph([node], "g", [value_info], [out])
-    return helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION
-    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION)
 
 
 def test_random_inputs_bool_and_symbolic_names():
@@ -294,8 +295,13 @@ def test_the_python_api_refuses_a_fifo_instead_of_blocking_on_it(tmp_path):
         "    except modelcut.Error as error:\n"
         "        print(error)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True, text=True,
-                            timeout=120, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(fifo)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     lines = result.stdout.splitlines()
     assert result.returncode == 0, result.stderr
     assert len(lines) == 2 and all("named pipe (FIFO)" in line for line in lines), result.stdout

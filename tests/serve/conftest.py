@@ -38,8 +38,9 @@ def chain(tmp_path_factory):
     result = modelcut.split(str(model), at=CUTS, output_dir=str(folder / "parts"))
     feeds = random_inputs(str(model), seed=3, batch=4)
     whole = modelcut.run_chain([str(model)], feeds)
-    return SimpleNamespace(model=str(model), parts=result.paths, cuts=result.cuts, feeds=feeds, whole=whole,
-                           folder=folder)
+    return SimpleNamespace(
+        model=str(model), parts=result.paths, cuts=result.cuts, feeds=feeds, whole=whole, folder=folder
+    )
 
 
 @pytest.fixture
@@ -64,15 +65,21 @@ def cluster():
     logs = tempfile.mkdtemp(prefix="mcray", dir="/tmp")
     os.environ["RAY_TMPDIR"] = logs
     node = {"num_cpus": 4, "node_ip_address": "127.0.0.1", "object_store_memory": 200 << 20}
-    simulated = Cluster(initialize_head=True, head_node_args={**node, "resources": {"node_a": 8},
-                                                              "include_dashboard": False})
+    simulated = Cluster(
+        initialize_head=True, head_node_args={**node, "resources": {"node_a": 8}, "include_dashboard": False}
+    )
     worker = simulated.add_node(**node, resources={"node_b": 8})
     ray.init(address=simulated.address, log_to_driver=False, logging_level="WARNING")
     port = free_port()
     serve.start(proxy_location="HeadOnly", http_options={"host": "127.0.0.1", "port": port})
     try:
-        yield SimpleNamespace(address=simulated.address, port=port, logs=logs,
-                              head=simulated.head_node.node_id, worker=worker.node_id)
+        yield SimpleNamespace(
+            address=simulated.address,
+            port=port,
+            logs=logs,
+            head=simulated.head_node.node_id,
+            worker=worker.node_id,
+        )
         # Everything Ray said about itself: only loopback addresses.
         assert addresses_in_logs(logs) == {}
     finally:

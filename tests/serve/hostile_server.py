@@ -83,8 +83,9 @@ class HostileServer(socketserver.ThreadingTCPServer):
 # ------------------------------------------------------------ answers
 
 
-def http_answer(body: bytes, content_type: str | None = NPZ, status: str = "200 OK",
-                headers: tuple[str, ...] = ()) -> bytes:
+def http_answer(
+    body: bytes, content_type: str | None = NPZ, status: str = "200 OK", headers: tuple[str, ...] = ()
+) -> bytes:
     lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}", "Connection: close", *headers]
     if content_type is not None:
         lines.append(f"Content-Type: {content_type}")
@@ -93,8 +94,10 @@ def http_answer(body: bytes, content_type: str | None = NPZ, status: str = "200 
 
 def raw(data: bytes):
     """An answer that sends `data` and closes."""
+
     def answer(sock, body, stop):
         sock.sendall(data)
+
     return answer
 
 
@@ -106,10 +109,12 @@ def echo(sock, body, stop) -> None:
 def reset_after(data: bytes):
     """Sends `data`, then resets the connection (RST, not FIN), most likely
     while the client waits for the rest."""
+
     def answer(sock, body, stop):
         sock.sendall(data)
         stop.wait(0.5)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
     return answer
 
 

@@ -6,8 +6,9 @@ import urllib.request
 TIMEOUT_S = 60
 
 
-def request(url: str, body: bytes | None = None, content_type: str = "application/x-npz",
-            method: str | None = None) -> tuple[int, dict, bytes]:
+def request(
+    url: str, body: bytes | None = None, content_type: str = "application/x-npz", method: str | None = None
+) -> tuple[int, dict, bytes]:
     assert url.startswith("http://127.0.0.1:"), url
     headers = {"Content-Type": content_type} if body is not None else {}
     prepared = urllib.request.Request(url, data=body, headers=headers, method=method)

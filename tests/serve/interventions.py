@@ -4,8 +4,10 @@ import numpy as np
 
 
 def halve_float_values(cut: int, values: dict) -> dict:
-    return {name: (value * np.float32(0.5) if value.dtype == np.float32 else value)
-            for name, value in values.items()}
+    return {
+        name: (value * np.float32(0.5) if value.dtype == np.float32 else value)
+        for name, value in values.items()
+    }
 
 
 def fail(cut: int, values: dict) -> dict:

@@ -46,7 +46,9 @@ def assert_equal_outputs(outputs, whole) -> None:
     assert sorted(outputs) == sorted(whole)
     for name, value in whole.items():
         assert outputs[name].dtype == value.dtype, name
-        assert np.array_equal(outputs[name], value), f"{name}: max diff {np.max(np.abs(outputs[name] - value))}"
+        assert np.array_equal(outputs[name], value), (
+            f"{name}: max diff {np.max(np.abs(outputs[name] - value))}"
+        )
 
 
 # ------------------------------------------------------------ processes
@@ -103,7 +105,7 @@ def _listening_by_inode() -> dict[str, tuple[str, int]]:
                 address, port = local.split(":")
                 raw = bytes.fromhex(address)
                 # /proc writes each 32-bit word in host (little-endian) order
-                raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
                 sockets[inode] = (socket.inet_ntop(family, raw), int(port, 16))
     return sockets
 
@@ -163,7 +165,6 @@ def kill_processes(pids) -> None:
             pass
 
 
-
 # ------------------------------------------------------------- serving
 
 
@@ -186,9 +187,16 @@ class Serving:
         env = {**cli_env(), "RAY_TMPDIR": logs, "PYTHONUNBUFFERED": "1"}
         env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)  # the command sees to loopback itself
         self.logs = logs
-        self.process = subprocess.Popen([*(argv or cli_argv()), "serve", *args, "--json"], cwd=cwd, env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(
+            [*(argv or cli_argv()), "serve", *args, "--json"],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.pids: set[int] = set()
         self.status: int | None = None
         self.first_line = ""
@@ -230,6 +238,7 @@ def ray_gone(logs: str, timeout_s: float = 30) -> bool:
             return False
         time.sleep(0.5)
     return True
+
 
 # ------------------------------------------------------------------ logs
 

@@ -11,9 +11,18 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from cli_support import MLP_WITH_SKIP, run_cli, write_model
-from hostile_server import (HostileServer, echo, endless_chunks, http_answer, npy_bytes, npy_header, npz_of,
-                            raw, reset_after, trickle)
-
+from hostile_server import (
+    HostileServer,
+    echo,
+    endless_chunks,
+    http_answer,
+    npy_bytes,
+    npy_header,
+    npz_of,
+    raw,
+    reset_after,
+    trickle,
+)
 from modelcut import _core
 from modelcut.cli import main as cli_main
 from modelcut.serve.client import Client
@@ -78,46 +87,70 @@ MALFORMED = {
     "truncated body": (raw(http_answer(GOOD_NPZ)[:-100]), "ended early"),
     "reset mid-body": (reset_after(http_answer(GOOD_NPZ)[:-100]), "answer from"),
     "empty 200": (raw(http_answer(b"")), "not a readable .npz"),
-    "wrong Content-Type": (raw(http_answer(GOOD_NPZ, "text/html")),
-                           "'text/html', not the .npz that was sent"),
+    "wrong Content-Type": (
+        raw(http_answer(GOOD_NPZ, "text/html")),
+        "'text/html', not the .npz that was sent",
+    ),
     "no Content-Type": (raw(http_answer(GOOD_NPZ, None)), "has no Content-Type, not the .npz that was sent"),
     "JSON to an .npz request": (raw(http_answer(b'{"y": [1]}', "application/json")), "not the .npz"),
     "body not npz": (raw(http_answer(b"PK\x03\x04 this is no zip")), "not a readable .npz"),
-    "member not an array": (raw(http_answer(npz_of({"y.npy": npy_bytes(np.ones(2)), "notes.txt": b"hi"}))),
-                            "'notes.txt', which is not an array"),
-    "pickled object array": (raw(http_answer(npz_of({"y.npy": npy_bytes(np.array([{}]), True)}))),
-                             "only numbers and booleans"),
-    "strings": (raw(http_answer(npz_of({"y.npy": npy_bytes(np.array(["a" * 1000]))}))),
-                "only numbers and booleans"),
-    "bad npy header": (raw(http_answer(npz_of({"y.npy": b"\x93NUMPY\x01\x00\x10\x00{'descr': nonsense}"}))),
-                       "not a readable .npz"),
-    "npy header of 60 KB": (raw(http_answer(npz_of({"y.npy": b"\x93NUMPY\x01\x00\x60\xea" + b" " * 60000}))),
-                            "header of 60000 bytes"),
-    "npy data short": (raw(http_answer(npz_of({"y.npy": npy_header("<f4", (1000,)) + b"\0" * 10}))),
-                       "ends after 10 of its 4000 bytes"),
+    "member not an array": (
+        raw(http_answer(npz_of({"y.npy": npy_bytes(np.ones(2)), "notes.txt": b"hi"}))),
+        "'notes.txt', which is not an array",
+    ),
+    "pickled object array": (
+        raw(http_answer(npz_of({"y.npy": npy_bytes(np.array([{}]), True)}))),
+        "only numbers and booleans",
+    ),
+    "strings": (
+        raw(http_answer(npz_of({"y.npy": npy_bytes(np.array(["a" * 1000]))}))),
+        "only numbers and booleans",
+    ),
+    "bad npy header": (
+        raw(http_answer(npz_of({"y.npy": b"\x93NUMPY\x01\x00\x10\x00{'descr': nonsense}"}))),
+        "not a readable .npz",
+    ),
+    "npy header of 60 KB": (
+        raw(http_answer(npz_of({"y.npy": b"\x93NUMPY\x01\x00\x60\xea" + b" " * 60000}))),
+        "header of 60000 bytes",
+    ),
+    "npy data short": (
+        raw(http_answer(npz_of({"y.npy": npy_header("<f4", (1000,)) + b"\0" * 10}))),
+        "ends after 10 of its 4000 bytes",
+    ),
     "duplicate outputs": (raw(http_answer(_twice())), "holds the array 'y' twice"),
     "no outputs": (raw(http_answer(encode_npz({}))), "holds no outputs"),
-    "chunked encoding broken": (raw(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-npz\r\n"
-                                    b"Transfer-Encoding: chunked\r\n\r\nzz\r\n"), "ended early"),
-    "huge header line": (raw(b"HTTP/1.1 200 OK\r\nX-Junk: " + b"a" * 70000 + b"\r\n\r\n"),
-                         "a line longer than"),
+    "chunked encoding broken": (
+        raw(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/x-npz\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+        ),
+        "ended early",
+    ),
+    "huge header line": (
+        raw(b"HTTP/1.1 200 OK\r\nX-Junk: " + b"a" * 70000 + b"\r\n\r\n"),
+        "a line longer than",
+    ),
     "100 headers": (raw(b"HTTP/1.1 200 OK\r\n" + b"X-A: b\r\n" * 101 + b"\r\n"), "more than 100 headers"),
     "Content-Length not a size": (raw(b"HTTP/1.1 200 OK\r\nContent-Length: 12abc\r\n\r\n"), "not a size"),
     "status 204": (raw(b"HTTP/1.1 204 No Content\r\n\r\n"), "has status 204"),
-    "redirect elsewhere": (raw(http_answer(b"", None, "302 Found", ("Location: http://example.com/steal",))),
-                           "is a redirect (302 Found) to 'http://example.com/steal'; modelcut follows no "
-                           "redirects"),
-    "500 with HTML": (raw(http_answer(b"<html>\n<body>oops</body></html>", "text/html",
-                                      "500 Internal Server Error")),
-                      "answered 500 Internal Server Error (with 'text/html', not an error line)"),
-    "400 with escapes": (raw(http_answer(b"no \x1b[31mred\x1b[0m here\nsecond line", "text/plain",
-                                         "400 Bad")),
-                         "answered 400: no \\x1b[31mred\\x1b[0m here"),
+    "redirect elsewhere": (
+        raw(http_answer(b"", None, "302 Found", ("Location: http://example.com/steal",))),
+        "is a redirect (302 Found) to 'http://example.com/steal'; modelcut follows no redirects",
+    ),
+    "500 with HTML": (
+        raw(http_answer(b"<html>\n<body>oops</body></html>", "text/html", "500 Internal Server Error")),
+        "answered 500 Internal Server Error (with 'text/html', not an error line)",
+    ),
+    "400 with escapes": (
+        raw(http_answer(b"no \x1b[31mred\x1b[0m here\nsecond line", "text/plain", "400 Bad")),
+        "answered 400: no \\x1b[31mred\\x1b[0m here",
+    ),
     "npz bomb": (raw(http_answer(ZEROS_64MIB)), "unpacks to 67108864 bytes, more than the limit of 1048576"),
-    "Content-Length over the cap": (raw(b"HTTP/1.1 200 OK\r\nContent-Length: 3000000000000\r\n\r\n"),
-                                    "has 3000000000000 bytes, more than the limit of 1048576"),
+    "Content-Length over the cap": (
+        raw(b"HTTP/1.1 200 OK\r\nContent-Length: 3000000000000\r\n\r\n"),
+        "has 3000000000000 bytes, more than the limit of 1048576",
+    ),
 }
-
 
 
 @pytest.mark.parametrize("kind", sorted(MALFORMED))
@@ -155,8 +188,9 @@ def test_an_endless_answer_stops_at_the_cap(head, both_commands):
     assert_bad_answer(done, server.url, "has more than the limit of 1048576 bytes")
 
 
-@pytest.mark.parametrize("answer", [endless_chunks, raw(http_answer(ZEROS_64MIB))],
-                         ids=["endless", "npz bomb"])
+@pytest.mark.parametrize(
+    "answer", [endless_chunks, raw(http_answer(ZEROS_64MIB))], ids=["endless", "npz bomb"]
+)
 def test_memory_stays_within_the_cap(answer):
     # The Python API, where allocations can be counted (numpy's included):
     # an endless answer and a 64 KiB .npz that inflates to 64 MiB both end in
@@ -174,26 +208,32 @@ def test_memory_stays_within_the_cap(answer):
     assert peak < 3 * cap + (2 << 20), peak  # the body, its copy for zipfile, one chunk being read
 
 
-@pytest.mark.parametrize("options, message", [
-    (("--timeout", "0s"), "--timeout of 0 s is out of range"),
-    (("--timeout", "1e300s"), "--timeout of 1e+300 s is out of range"),
-    (("--timeout", "soon"), "--timeout 'soon' is not a duration"),
-    (("--max-answer", "0"), "--max-answer of 0 bytes is out of range"),
-    (("--max-answer", "1TiB"), "out of range: give 1 byte to 64GiB"),
-    (("--max-answer", "lots"), "--max-answer 'lots' is not a size"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (("--timeout", "0s"), "--timeout of 0 s is out of range"),
+        (("--timeout", "1e300s"), "--timeout of 1e+300 s is out of range"),
+        (("--timeout", "soon"), "--timeout 'soon' is not a duration"),
+        (("--max-answer", "0"), "--max-answer of 0 bytes is out of range"),
+        (("--max-answer", "1TiB"), "out of range: give 1 byte to 64GiB"),
+        (("--max-answer", "lots"), "--max-answer 'lots' is not a size"),
+    ],
+)
 def test_bad_limits_are_refused(head, options, message, both_commands):
     done = run_remote(head, "http://127.0.0.1:9/", *options)
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
 
 
-@pytest.mark.parametrize("url, message", [
-    ("ftp://127.0.0.1/", "is not an http:// or https:// URL"),
-    ("http://127.0.0.1:99999/", "is not a URL"),
-    ("http:///chain", "names no host"),
-    ("http://127.0.0.1/a b", "spaces or control characters"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("ftp://127.0.0.1/", "is not an http:// or https:// URL"),
+        ("http://127.0.0.1:99999/", "is not a URL"),
+        ("http:///chain", "names no host"),
+        ("http://127.0.0.1/a b", "spaces or control characters"),
+    ],
+)
 def test_bad_urls_are_refused(url, message):
     with pytest.raises(_core.Error, match=message):
         Client(url)

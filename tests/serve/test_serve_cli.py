@@ -7,28 +7,64 @@ import http.client
 import os
 from urllib.parse import urlsplit
 
+import modelcut
 import pytest
 from cli_support import run_cli, use_command
 from http_support import request
-from serve_support import (Serving, addresses_in_logs, assert_equal_outputs, command_line, free_port,
-                           is_loopback, processes_of, ray_gone, time_wait_on)
-
-import modelcut
 from modelcut.serve.wire import decode_response, encode_npz
+from serve_support import (
+    Serving,
+    addresses_in_logs,
+    assert_equal_outputs,
+    command_line,
+    free_port,
+    is_loopback,
+    processes_of,
+    ray_gone,
+    time_wait_on,
+)
 
 
 def test_help_explains_every_option():
     done = run_cli("serve", "--help")
     assert done.returncode == 0
-    for option in ("--replicas", "--stage-resources", "--max-batch-size", "--batch-wait", "--threads",
-                   "--noise", "--intervene", "--address", "--host", "--port", "--route", "--timeout",
-                   "--config", "--shared-files", "ray start --head", "X-Modelcut-Timing", "--verbose",
-                   "listens on 127.0.0.1"):
+    for option in (
+        "--replicas",
+        "--stage-resources",
+        "--max-batch-size",
+        "--batch-wait",
+        "--threads",
+        "--noise",
+        "--intervene",
+        "--address",
+        "--host",
+        "--port",
+        "--route",
+        "--timeout",
+        "--config",
+        "--shared-files",
+        "ray start --head",
+        "X-Modelcut-Timing",
+        "--verbose",
+        "listens on 127.0.0.1",
+    ):
         assert option in done.stdout, option
 
 
-@pytest.mark.parametrize("case", ["not a chain", "replicas", "stage", "resource", "config key", "config size",
-                                  "missing part", "intervene", "batch"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "not a chain",
+        "replicas",
+        "stage",
+        "resource",
+        "config key",
+        "config size",
+        "missing part",
+        "intervene",
+        "batch",
+    ],
+)
 def test_bad_settings_are_refused_before_ray_starts(chain, tmp_path, case):
     parts = chain.parts
     config = tmp_path / "serve.yaml"
@@ -63,11 +99,14 @@ def test_serve_from_the_command_line(chain, ray_logs):
 
         # every server of every process it started listens on loopback only
         listening = served.listening()
-        assert (("127.0.0.1", port) in set().union(*listening.values())), listening
+        assert ("127.0.0.1", port) in set().union(*listening.values()), listening
         names = " ".join(command_line(pid) for pid in listening)
         assert names.count("ServeReplica:modelcut:") == 5, names  # ingress and 1 + 2 + 1 stage replicas
-        exposed = {command_line(pid): sorted(sockets) for pid, sockets in listening.items()
-                   if not all(is_loopback(address) for address, _ in sockets)}
+        exposed = {
+            command_line(pid): sorted(sockets)
+            for pid, sockets in listening.items()
+            if not all(is_loopback(address) for address, _ in sockets)
+        }
         assert exposed == {}
 
         # a connection kept open across Ctrl-C: the server closes first, so
@@ -129,6 +168,7 @@ def test_a_port_in_use_is_refused_before_ray_starts(chain, ray_logs, both_comman
         port = taken.getsockname()[1]
         done = run_cli("serve", chain.parts[0], "--port", str(port), "--host", "127.0.0.1", timeout=120)
     assert done.returncode == 2, done.stderr
-    assert done.stderr.splitlines() == [f"modelcut: error: cannot listen on 127.0.0.1:{port} "
-                                        "(Address already in use); choose another --port"]
+    assert done.stderr.splitlines() == [
+        f"modelcut: error: cannot listen on 127.0.0.1:{port} (Address already in use); choose another --port"
+    ]
     assert os.listdir(ray_logs) == []

@@ -10,24 +10,27 @@ import threading
 import time
 from pathlib import Path
 
+import modelcut
 import numpy as np
 import pytest
 from http_support import request
-from serve_support import assert_equal_outputs, command_line, is_loopback, listening_sockets, processes_of
-
-import modelcut
 from modelcut.intervene import gaussian_noise
 from modelcut.serve import BadRequest, Client, deploy, run_split
 from modelcut.serve.options import load_callable
 from modelcut.serve.wire import decode_response, encode_npz
+from serve_support import assert_equal_outputs, command_line, is_loopback, listening_sockets, processes_of
 
 HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="module")
 def served(chain, cluster):
-    config = {"name": "resnet", "port": cluster.port, "route": "/resnet",
-              "stages": [{"resources": {"node_a": 1}}, {"resources": {"node_b": 1}}, {"resources": {"node_a": 1}}]}
+    config = {
+        "name": "resnet",
+        "port": cluster.port,
+        "route": "/resnet",
+        "stages": [{"resources": {"node_a": 1}}, {"resources": {"node_b": 1}}, {"resources": {"node_a": 1}}],
+    }
     chain_served = deploy(chain.parts, config)
     yield chain_served
     chain_served.shutdown()
@@ -36,8 +39,10 @@ def served(chain, cluster):
 def test_each_stage_runs_on_the_node_it_is_pinned_to(served, cluster):
     from ray import serve
 
-    nodes = [serve.get_deployment_handle(f"stage{i}", app_name="resnet").node.remote().result(timeout_s=30)
-             for i in (1, 2, 3)]
+    nodes = [
+        serve.get_deployment_handle(f"stage{i}", app_name="resnet").node.remote().result(timeout_s=30)
+        for i in (1, 2, 3)
+    ]
     assert nodes == [cluster.head, cluster.worker, cluster.head]
 
 
@@ -45,7 +50,8 @@ def test_a_skip_connection_crosses_the_cuts(chain):
     assert [len(cut["values"]) for cut in chain.cuts] == [1, 1]
     description = modelcut.serve.app.describe(
         [modelcut.serve.signature.read_signature(part) for part in chain.parts],
-        modelcut.serve.options.default_config(3))
+        modelcut.serve.options.default_config(3),
+    )
     # the cut value and the block's input (the residual) cross each cut
     assert [len(cut["values"]) for cut in description["cuts"]] == [2, 2]
 
@@ -90,20 +96,33 @@ def test_a_npy_request_to_a_chain_of_several_outputs_gets_406(chain, cluster):
         assert len(outputs) == 2
         status, _, answer = request(head.url, _npy(chain.feeds["input"]), "application/x-npy")
         assert status == 406, answer
-        assert answer.decode() == (f"a .npy answer holds one array but the chain gives 2 outputs "
-                                   f"({', '.join(outputs)}); send the request as .npz or JSON\n")
+        assert answer.decode() == (
+            f"a .npy answer holds one array but the chain gives 2 outputs "
+            f"({', '.join(outputs)}); send the request as .npz or JSON\n"
+        )
         status, headers, answer = request(head.url, encode_npz(chain.feeds))
         assert status == 200 and headers["content-type"] == "application/x-npz"
-        assert_equal_outputs(decode_response(answer, headers["content-type"], 1 << 30),
-                             modelcut.run_chain(chain.parts[:1], chain.feeds))
+        assert_equal_outputs(
+            decode_response(answer, headers["content-type"], 1 << 30),
+            modelcut.run_chain(chain.parts[:1], chain.feeds),
+        )
 
 
-@pytest.mark.parametrize("path, method, status", [
-    ("/resnet/", "GET", 200), ("/resnet/anything", "POST", 404), ("/resnet/anything", "GET", 404),
-    ("/resnet//", "POST", 404), ("/resnetx", "POST", 404), ("/", "POST", 404), ("/resnet", "PUT", 405),
-    ("/resnet", "DELETE", 405)])
+@pytest.mark.parametrize(
+    "path, method, status",
+    [
+        ("/resnet/", "GET", 200),
+        ("/resnet/anything", "POST", 404),
+        ("/resnet/anything", "GET", 404),
+        ("/resnet//", "POST", 404),
+        ("/resnetx", "POST", 404),
+        ("/", "POST", 404),
+        ("/resnet", "PUT", 405),
+        ("/resnet", "DELETE", 405),
+    ],
+)
 def test_routes_match_exactly(served, chain, path, method, status):
-    url = served.url[:-len("/resnet")] + path
+    url = served.url[: -len("/resnet")] + path
     body = encode_npz(chain.feeds) if method in ("POST", "PUT") else None
     answer_status, headers, answer = request(url, body, method=method)
     assert answer_status == status, answer
@@ -117,8 +136,11 @@ def test_every_server_of_the_cluster_listens_on_loopback(served):
     listening = listening_sockets(processes_of(os.getpid()))
     replicas = [pid for pid in listening if "ServeReplica:resnet:" in command_line(pid)]
     assert len(replicas) == 4, [command_line(pid) for pid in listening]
-    exposed = {command_line(pid): sorted(sockets) for pid, sockets in listening.items()
-               if not all(is_loopback(address) for address, _ in sockets)}
+    exposed = {
+        command_line(pid): sorted(sockets)
+        for pid, sockets in listening.items()
+        if not all(is_loopback(address) for address, _ in sockets)
+    }
     assert exposed == {}
 
 
@@ -139,7 +161,7 @@ def test_get_describes_the_chain(served, chain):
 
 
 def _bad_requests(feeds):
-    (name, value), = feeds.items()
+    ((name, value),) = feeds.items()
     return {
         "missing input": (encode_npz({}), "missing input(s) ['input']"),
         "extra input": (encode_npz({**feeds, "extra": value}), "unexpected input(s) ['extra']"),
@@ -148,8 +170,11 @@ def _bad_requests(feeds):
         "wrong rank": (encode_npz({name: value[0]}), "the model expects rank 4"),
         "not npz": (b"PK\x03\x04garbage", "not a readable .npz"),
         "not a format": (b"\x00\x01\x02", "not .npz, .npy or a JSON object"),
-        "bad json": (b"{\"input\": [1, 2", "not valid JSON"),
-        "ragged json": (json.dumps({name: [[1, 2], [3]]}).encode(), "input 'input' is not a rectangular array"),
+        "bad json": (b'{"input": [1, 2', "not valid JSON"),
+        "ragged json": (
+            json.dumps({name: [[1, 2], [3]]}).encode(),
+            "input 'input' is not a rectangular array",
+        ),
         "json strings": (json.dumps({name: ["a"]}).encode(), "not a rectangular array of numbers"),
         "json not an object": (b"[1, 2]", "the JSON request must be an object mapping input names"),
     }
@@ -182,8 +207,12 @@ def test_the_handle_refuses_bad_feeds(served, chain):
 
 
 def test_split_computing_sends_only_the_cut(served, chain, cluster, tmp_path):
-    config = {"name": "tail", "port": cluster.port, "route": "/tail",
-              "stages": [{"resources": {"node_b": 1}}, {"resources": {"node_b": 1}}]}
+    config = {
+        "name": "tail",
+        "port": cluster.port,
+        "route": "/tail",
+        "stages": [{"resources": {"node_b": 1}}, {"resources": {"node_b": 1}}],
+    }
     with deploy(chain.parts[1:], config) as tail:
         result = run_split([chain.parts[0]], tail.url, chain.feeds)
         assert_equal_outputs(result.outputs, chain.whole)
@@ -196,8 +225,16 @@ def test_split_computing_sends_only_the_cut(served, chain, cluster, tmp_path):
         np.savez(tmp_path / "in.npz", **chain.feeds)
         from cli_support import run_cli
 
-        done = run_cli("run", chain.parts[0], "--remote", tail.url, "--inputs", str(tmp_path / "in.npz"),
-                       "--save", str(tmp_path / "out.npz"))
+        done = run_cli(
+            "run",
+            chain.parts[0],
+            "--remote",
+            tail.url,
+            "--inputs",
+            str(tmp_path / "in.npz"),
+            "--save",
+            str(tmp_path / "out.npz"),
+        )
         assert done.returncode == 0, done.stderr
         assert f"sent {len(encode_npz(boundary)) / 1024:.1f} KiB to {tail.url}" in done.stdout
         assert "server:" in done.stdout and "3 stage" not in done.stdout
@@ -211,12 +248,17 @@ def test_split_computing_sends_only_the_cut(served, chain, cluster, tmp_path):
 
 
 def test_dynamic_batching_stacks_concurrent_requests(chain, cluster):
-    config = {"name": "batched", "port": cluster.port, "route": "/batched",
-              "stages": [{"max_batch_size": 8, "batch_wait": "50ms"}] * 3}
-    singles = [{name: value[i:i + 1] for name, value in chain.feeds.items()} for i in range(4)] * 3
+    config = {
+        "name": "batched",
+        "port": cluster.port,
+        "route": "/batched",
+        "stages": [{"max_batch_size": 8, "batch_wait": "50ms"}] * 3,
+    }
+    singles = [{name: value[i : i + 1] for name, value in chain.feeds.items()} for i in range(4)] * 3
     expected = [modelcut.run_chain(chain.parts, feeds) for feeds in singles[:4]] * 3
     answers: list = [None] * len(singles)
     with deploy(chain.parts, config) as batched:
+
         def send(index):
             status, headers, body = request(batched.url, encode_npz(singles[index]))
             answers[index] = (status, headers, body)
@@ -239,9 +281,15 @@ def test_dynamic_batching_stacks_concurrent_requests(chain, cluster):
 
 def test_interventions_act_at_the_cuts(chain, cluster):
     halve = load_callable(f"{HERE / 'interventions.py'}:halve_float_values")
-    config = {"name": "acting", "port": cluster.port, "route": "/acting",
-              "boundaries": [{"intervene": f"{HERE / 'interventions.py'}:halve_float_values"},
-                             {"noise": 0.5, "seed": 7}]}
+    config = {
+        "name": "acting",
+        "port": cluster.port,
+        "route": "/acting",
+        "boundaries": [
+            {"intervene": f"{HERE / 'interventions.py'}:halve_float_values"},
+            {"noise": 0.5, "seed": 7},
+        ],
+    }
     noise = gaussian_noise(0.5, seed=7)
 
     def both(cut, values):
@@ -257,12 +305,19 @@ def test_interventions_act_at_the_cuts(chain, cluster):
 
 
 def test_a_failing_intervention_gets_500_naming_the_cut(chain, cluster):
-    config = {"name": "failing", "port": cluster.port, "route": "/failing",
-              "boundaries": [{"intervene": f"{HERE / 'interventions.py'}:fail"}]}
+    config = {
+        "name": "failing",
+        "port": cluster.port,
+        "route": "/failing",
+        "boundaries": [{"intervene": f"{HERE / 'interventions.py'}:fail"}],
+    }
     with deploy(chain.parts[:2], config) as failing:
         status, _, body = request(failing.url, encode_npz(chain.feeds))
         assert status == 500
-        assert body.decode() == "the intervention at cut 1 failed: RuntimeError: this intervention always fails\n"
+        assert (
+            body.decode()
+            == "the intervention at cut 1 failed: RuntimeError: this intervention always fails\n"
+        )
 
 
 def test_a_stage_no_node_can_run_is_refused_before_deploying(chain, cluster):

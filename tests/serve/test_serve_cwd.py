@@ -15,22 +15,28 @@ import shutil
 import subprocess
 import sys
 
+import modelcut
 import numpy as np
 import pytest
 from cli_support import MLP_NODE_NAMES, MLP_WITH_SKIP, cli_env, native_executable, write_model
 from http_support import request
-from serve_support import (Serving, assert_equal_outputs, command_line, free_port, is_loopback, processes_of,
-                           ray_gone)
-
-import modelcut
 from modelcut.serve.wire import decode_response, encode_npz
+from serve_support import (
+    Serving,
+    assert_equal_outputs,
+    command_line,
+    free_port,
+    is_loopback,
+    processes_of,
+    ray_gone,
+)
 
 PLANTED = ("numpy.py", "onnxruntime.py", "modelcut/__init__.py")
 
 # Each planted module records its import in a file outside the folder, then
 # hands over to the real module, so that a process that imports it still
 # works and the test fails on the record, not on a deployment that hangs.
-PLANTED_MODULE = '''\
+PLANTED_MODULE = """\
 import importlib as _importlib, os as _os, sys as _sys
 with open({record!r}, "a") as _record:
     _record.write(f"{{__name__}} in pid {{_os.getpid()}}: {{' '.join(_sys.argv[:2])}}\\n")
@@ -41,16 +47,16 @@ try:
     _sys.modules[__name__] = _importlib.import_module(__name__)
 finally:
     _sys.path[:] = _saved
-'''
+"""
 
 # Named as FILE.py:FUNCTION: every value crossing the cut clipped to <= 1.
-CLIP = '''\
+CLIP = """\
 import numpy as np
 
 
 def clip(cut, values):
     return {name: np.minimum(value, np.float32(1)) for name, value in values.items()}
-'''
+"""
 
 COMMANDS = ("native", "python -I")
 
@@ -87,8 +93,14 @@ def test_the_planted_modules_record_an_import(downloaded):
     """What makes the other tests able to fail: a Python that has the
     folder on its path imports them, records it and still works."""
     folder, record, _ = downloaded
-    done = subprocess.run([sys.executable, "-c", "import numpy, onnxruntime; print(numpy.zeros(2).sum())"],
-                          cwd=folder, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [sys.executable, "-c", "import numpy, onnxruntime; print(numpy.zeros(2).sum())"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "0.0\n"
     assert sorted(line.split()[0] for line in record.read_text().splitlines()) == ["numpy", "onnxruntime"]
@@ -102,7 +114,9 @@ def snapshot(folder) -> dict[str, str]:
             entries[os.path.relpath(os.path.join(root, name), folder)] = "folder"
         for name in files:
             with open(os.path.join(root, name), "rb") as file:
-                entries[os.path.relpath(os.path.join(root, name), folder)] = hashlib.sha256(file.read()).hexdigest()
+                entries[os.path.relpath(os.path.join(root, name), folder)] = hashlib.sha256(
+                    file.read()
+                ).hexdigest()
     return entries
 
 
@@ -117,14 +131,27 @@ def test_serve_imports_nothing_from_the_working_directory(downloaded, ray_logs, 
     assert not np.array_equal(expected["y"], unclipped["y"]), "the test meant the intervention to show"
 
     before = snapshot(folder)
-    served = Serving(ray_logs, *parts, "--intervene", "./clip.py:clip", "--config", "serve.yaml",
-                     "--port", str(free_port()), argv=command_argv(command), cwd=folder)
+    served = Serving(
+        ray_logs,
+        *parts,
+        "--intervene",
+        "./clip.py:clip",
+        "--config",
+        "serve.yaml",
+        "--port",
+        str(free_port()),
+        argv=command_argv(command),
+        cwd=folder,
+    )
     try:
         assert served.description["cuts"][0]["intervene"] == "clip"
         # Loading clip.py imports Ray before the command starts it: its
         # servers stay on 127.0.0.1 all the same.
-        exposed = {command_line(pid): sorted(sockets) for pid, sockets in served.listening().items()
-                   if not all(is_loopback(address) for address, _ in sockets)}
+        exposed = {
+            command_line(pid): sorted(sockets)
+            for pid, sockets in served.listening().items()
+            if not all(is_loopback(address) for address, _ in sockets)
+        }
         assert exposed == {}
         status, headers, body = request(served.url, encode_npz(feeds))
         assert status == 200, body
@@ -142,12 +169,19 @@ def test_serve_imports_nothing_from_the_working_directory(downloaded, ray_logs, 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_module_of_the_working_directory_is_named_by_its_file(downloaded, ray_logs, command):
     folder, record, parts = downloaded
-    done = subprocess.run([*command_argv(command), "serve", *parts, "--intervene", "clip:clip"], cwd=folder,
-                          env={**cli_env(), "RAY_TMPDIR": ray_logs}, capture_output=True, text=True,
-                          timeout=120, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [*command_argv(command), "serve", *parts, "--intervene", "clip:clip"],
+        cwd=folder,
+        env={**cli_env(), "RAY_TMPDIR": ray_logs},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == [
         "modelcut: error: --intervene 'clip:clip': cannot load clip (ModuleNotFoundError: No module named "
-        "'clip'); name a module file by its path: clip.py:clip"]
+        "'clip'); name a module file by its path: clip.py:clip"
+    ]
     assert os.listdir(ray_logs) == []
     assert not record.exists(), record.read_text()

@@ -5,14 +5,13 @@ import json
 import threading
 import time
 
+import modelcut
 import pytest
 from http_support import request
-from serve_support import assert_equal_outputs
-
-import modelcut
 from modelcut._ort import random_inputs
 from modelcut.serve import deploy
 from modelcut.serve.wire import decode_response, encode_npz
+from serve_support import assert_equal_outputs
 
 REQUESTS_PER_THREAD = 12
 THREADS = 4
@@ -21,8 +20,11 @@ THREADS = 4
 def _replica_names(app: str, deployment: str) -> list[str]:
     import ray
 
-    return [actor["name"] for actor in ray.util.list_named_actors(all_namespaces=True)
-            if f"{app}#{deployment}#" in actor["name"]]
+    return [
+        actor["name"]
+        for actor in ray.util.list_named_actors(all_namespaces=True)
+        if f"{app}#{deployment}#" in actor["name"]
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +39,13 @@ def test_killing_a_replica_mid_flight(chain, cluster, large_feeds):
 
     feeds, whole = large_feeds
     body = encode_npz(feeds)
-    config = {"name": "faults", "port": cluster.port, "route": "/faults", "timeout": "60s",
-              "stages": [{"resources": {"node_a": 1}}, {"resources": {"node_b": 1}}, {"resources": {"node_a": 1}}]}
+    config = {
+        "name": "faults",
+        "port": cluster.port,
+        "route": "/faults",
+        "timeout": "60s",
+        "stages": [{"resources": {"node_a": 1}}, {"resources": {"node_b": 1}}, {"resources": {"node_a": 1}}],
+    }
     with deploy(chain.parts, config) as served:
         (victim,) = _replica_names("faults", "stage2")
         results = []
@@ -88,5 +95,7 @@ def test_killing_a_replica_mid_flight(chain, cluster, large_feeds):
             assert time.monotonic() < deadline, f"no new replica: {replicas}, last answer {status}"
             time.sleep(1)
         assert_equal_outputs(decode_response(answer, headers["content-type"], 1 << 30), whole)
-        print(f"{len(results) - len(failures)} of {len(results)} requests succeeded across the kill "
-              f"({retried} after running the chain again); failures: {sorted({status for status, _ in failures})}")
+        print(
+            f"{len(results) - len(failures)} of {len(results)} requests succeeded across the kill "
+            f"({retried} after running the chain again); failures: {sorted({status for status, _ in failures})}"
+        )

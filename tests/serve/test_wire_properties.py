@@ -11,16 +11,25 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
 from modelcut.serve.wire import JSON, NPY, NPZ, BadAnswer, decode_response, encode_npz, encode_response
 
-SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 CONTENT_TYPES = st.sampled_from([NPZ, NPY, JSON, f"{JSON}; charset=utf-8", "text/html", "", None])
 CAP = 64 << 10
 
-NUMBER_DTYPES = st.one_of(hnp.boolean_dtypes(), hnp.integer_dtypes(), hnp.unsigned_integer_dtypes(),
-                          hnp.floating_dtypes(), hnp.complex_number_dtypes())
+NUMBER_DTYPES = st.one_of(
+    hnp.boolean_dtypes(),
+    hnp.integer_dtypes(),
+    hnp.unsigned_integer_dtypes(),
+    hnp.floating_dtypes(),
+    hnp.complex_number_dtypes(),
+)
 ARRAYS = hnp.arrays(NUMBER_DTYPES, hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4))
 OUTPUTS = st.dictionaries(st.text("abcxyz_./:", min_size=1, max_size=8), ARRAYS, min_size=1, max_size=3)
 
@@ -32,8 +41,9 @@ def _decoded(body: bytes, content_type, cap: int = CAP):
         outputs = decode_response(body, content_type, cap)
     except BadAnswer:
         return None
-    assert outputs and all(isinstance(value, np.ndarray) and value.dtype.kind in "biufc"
-                           for value in outputs.values())
+    assert outputs and all(
+        isinstance(value, np.ndarray) and value.dtype.kind in "biufc" for value in outputs.values()
+    )
     assert sum(value.nbytes for value in outputs.values()) <= cap
     return outputs
 
@@ -53,8 +63,11 @@ def _mutated(data: bytes, edits) -> bytes:
 
 
 @SETTINGS
-@given(OUTPUTS, st.sampled_from([NPZ, JSON]),
-       st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), min_size=1, max_size=6))
+@given(
+    OUTPUTS,
+    st.sampled_from([NPZ, JSON]),
+    st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), min_size=1, max_size=6),
+)
 def test_mutated_answers_give_arrays_or_bad_answer(outputs, kind, edits):
     if kind == JSON and any(value.dtype.kind == "c" for value in outputs.values()):
         kind = NPZ  # JSON has no complex numbers
@@ -91,8 +104,12 @@ def _npy_claiming(shape: tuple, descr: str, data: bytes) -> bytes:
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, database=None)
-@given(st.lists(st.integers(0, 1 << 40), min_size=1, max_size=4), st.sampled_from(["<f8", "|u1", "<c16"]),
-       st.booleans(), st.integers(0, 4096))
+@given(
+    st.lists(st.integers(0, 1 << 40), min_size=1, max_size=4),
+    st.sampled_from(["<f8", "|u1", "<c16"]),
+    st.booleans(),
+    st.integers(0, 4096),
+)
 def test_claimed_sizes_are_checked_before_allocating(shape, descr, deflate, data_size):
     # A header may claim any shape and a zip member inflate to anything: the
     # decoder allocates at most the cap, whatever is claimed.

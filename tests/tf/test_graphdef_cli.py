@@ -22,7 +22,11 @@ pytestmark = pytest.mark.usefixtures("both_commands")
 def run_cli(*args):
     return subprocess.run(
         [*cli_argv(), *map(str, args)],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300, env=cli_env(),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+        env=cli_env(),
     )
 
 
@@ -38,8 +42,11 @@ def test_split_frozen_graph_at_keras_layer_name(tmp_path):
 @pytest.mark.parametrize(
     "name, damage, message",
     [
-        ("truncated.pb", lambda data: data[: len(data) // 2],
-         "not a TensorFlow GraphDef or damaged: truncated"),
+        (
+            "truncated.pb",
+            lambda data: data[: len(data) // 2],
+            "not a TensorFlow GraphDef or damaged: truncated",
+        ),
         ("last_byte.pb", lambda data: data[:-1], "truncated"),
         ("corrupt_length.pb", lambda data: data[:1] + b"\xff\xff\xff\xff\x0f" + data[2:], "truncated"),
         ("junk.pb", lambda data: b"\xff" + data[1:], "not a frozen TensorFlow GraphDef"),
@@ -60,13 +67,17 @@ def test_damaged_graphdef_exits_2_with_one_line(tmp_path, name, damage, message)
 def test_profile_and_time_plan_of_a_graphdef_say_what_to_use(tmp_path):
     model = tmp_path / "seed.pb"
     model.write_bytes(SEED.read_bytes())
-    for args in (("profile", model, "-o", tmp_path / "times.json"), ("plan", model, "--stages", "2", "--balance", "time")):
+    for args in (
+        ("profile", model, "-o", tmp_path / "times.json"),
+        ("plan", model, "--stages", "2", "--balance", "time"),
+    ):
         result = run_cli(*args)
         assert result.returncode == 2, result.stderr
         # (plan --balance time says first that it profiles the model)
         assert result.stderr.strip().splitlines()[-1] == (
             f"modelcut: error: '{model}' is a TensorFlow GraphDef: profile runs ONNX and Keras models only; "
-            "plan it with --balance params or --balance flops")
+            "plan it with --balance params or --balance flops"
+        )
     assert not (tmp_path / "times.json").exists()
 
 

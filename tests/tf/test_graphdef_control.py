@@ -20,12 +20,11 @@ import os
 import subprocess
 import sys
 
+import modelcut
 import numpy as np
 
-import modelcut
-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import tensorflow as tf  # noqa: E402 - a test requirement: a missing one fails, never skips
+import tensorflow as tf
 
 
 def control_graph(probe_read_later: bool) -> tf.compat.v1.GraphDef:
@@ -53,7 +52,9 @@ def run(graph_def, feeds: dict[str, np.ndarray], fetches: list[str]) -> list[np.
     with graph.as_default():
         tf.compat.v1.import_graph_def(graph_def, name="")
     with tf.compat.v1.Session(graph=graph) as session:
-        return session.run([f"{name}:0" for name in fetches], {f"{name}:0": value for name, value in feeds.items()})
+        return session.run(
+            [f"{name}:0" for name in fetches], {f"{name}:0": value for name, value in feeds.items()}
+        )
 
 
 def load_graph_def(path) -> tf.compat.v1.GraphDef:
@@ -86,7 +87,9 @@ def waits(graph_def, on: str) -> set[str]:
 
 def test_waits_kept_in_the_part_of_the_waiter(tmp_path):
     graph_def = control_graph(probe_read_later=False)
-    assert waits(graph_def, "a/probe") and waits(graph_def, "a/probe") == waits(graph_def, "a/check/AssertGuard/Identity")
+    assert waits(graph_def, "a/probe") and waits(graph_def, "a/probe") == waits(
+        graph_def, "a/check/AssertGuard/Identity"
+    )
     # The probe and the Assert, read by nothing, go to the last part with
     # the nodes waiting for them; the waits stay.
     first, second = split_and_chain(graph_def, tmp_path / "control.pb", "a/Relu", tmp_path)
@@ -110,8 +113,21 @@ def test_wait_on_a_later_part_is_refused_naming_both_nodes(tmp_path):
     # After b/Relu: b's nodes are in part 1, the unread Assert they wait for
     # in the last part.
     result = subprocess.run(
-        [sys.executable, "-m", "modelcut.cli", "split", str(path), "--at", "b/Relu", "-o", str(tmp_path / "parts")],
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "modelcut.cli",
+            "split",
+            str(path),
+            "--at",
+            "b/Relu",
+            "-o",
+            str(tmp_path / "parts"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr

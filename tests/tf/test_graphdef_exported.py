@@ -15,18 +15,17 @@ import os
 import subprocess
 import sys
 
+import modelcut
 import numpy as np
 import pytest
 
-import modelcut
-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import tensorflow as tf  # noqa: E402 - a test requirement: a missing one fails, never skips
-import keras  # noqa: E402
-from tensorflow.python.framework.convert_to_constants import (  # noqa: E402
+import keras
+import tensorflow as tf
+from tensorflow.python.framework.convert_to_constants import (
     convert_variables_to_constants_v2,
 )
-from tf_models import Residual  # noqa: E402
+from tf_models import Residual
 
 
 @pytest.fixture(scope="module")
@@ -57,14 +56,18 @@ def run(graph_def, feeds: dict[str, np.ndarray], fetches: list[str]) -> list[np.
     with graph.as_default():
         tf.compat.v1.import_graph_def(graph_def, name="")
     with tf.compat.v1.Session(graph=graph) as session:
-        return session.run([f"{name}:0" for name in fetches], {f"{name}:0": value for name, value in feeds.items()})
+        return session.run(
+            [f"{name}:0" for name in fetches], {f"{name}:0": value for name, value in feeds.items()}
+        )
 
 
 def run_chain(result, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     values = dict(feeds)
     for part in result.parts:
         names = [output["name"] for output in part["outputs"]]
-        outputs = run(load_graph_def(part["path"]), {i["name"]: values[i["name"]] for i in part["inputs"]}, names)
+        outputs = run(
+            load_graph_def(part["path"]), {i["name"]: values[i["name"]] for i in part["inputs"]}, names
+        )
         values.update(zip(names, outputs))
     return values
 
@@ -72,23 +75,36 @@ def run_chain(result, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def test_inspect_shows_keras_layers_not_inlining_scaffolding(exported):
     path, _, graph_def = exported
     assert any(node.name.startswith("Func/StatefulPartitionedCall/input/_") for node in graph_def.node)
-    result = subprocess.run([sys.executable, "-m", "modelcut.cli", "inspect", str(path)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "modelcut.cli", "inspect", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     producer = graph_def.versions.producer
-    assert lines[0] == f"{path}: TensorFlow GraphDef, {len(graph_def.node)} nodes, 6 Const weights, " \
-                       f"producer version {producer}"
+    assert (
+        lines[0] == f"{path}: TensorFlow GraphDef, {len(graph_def.node)} nodes, 6 Const weights, "
+        f"producer version {producer}"
+    )
     assert "ir_version" not in result.stdout
-    layers = lines[lines.index("layers (depth <= 2; --depth N for more):") + 1:]
-    layers = layers[:layers.index("")]
-    assert [line.split("  ->")[0].strip() for line in layers] == ["res_1", "res_1/fc1_1", "res_1/fc2_1", "res_1/fc3_1"]
+    layers = lines[lines.index("layers (depth <= 2; --depth N for more):") + 1 :]
+    layers = layers[: layers.index("")]
+    assert [line.split("  ->")[0].strip() for line in layers] == [
+        "res_1",
+        "res_1/fc1_1",
+        "res_1/fc2_1",
+        "res_1/fc3_1",
+    ]
     assert "res_1/fc2_1  -> StatefulPartitionedCall/res_1/fc2_1/Relu float32[?,16]" in result.stdout
-    points = [line.split()[0] for line in lines[lines.index("") + len(layers) + 2:] if line.startswith("  ")]
+    points = [line.split()[0] for line in lines[lines.index("") + len(layers) + 2 :] if line.startswith("  ")]
     # Neither the Identity after the input nor the Identity chain before the
     # output is a place to cut: one part would compute nothing.
-    assert points == [f"StatefulPartitionedCall/res_1/{name}" for name in
-                      ("fc1_1/MatMul", "fc1_1/BiasAdd", "fc1_1/Relu", "add", "fc3_1/MatMul")]
+    assert points == [
+        f"StatefulPartitionedCall/res_1/{name}"
+        for name in ("fc1_1/MatMul", "fc1_1/BiasAdd", "fc1_1/Relu", "add", "fc3_1/MatMul")
+    ]
     report = modelcut.inspect(str(path))
     assert report["format"] == "tf-graphdef" and report["format_version"] == producer
 
@@ -126,7 +142,9 @@ def test_cut_across_the_residual_sends_both_values(exported, tmp_path):
     path, _, _ = exported
     result = modelcut.split(str(path), at="fc2", output_dir=tmp_path / "parts")
     assert sorted(value["name"] for value in result.parts[1]["inputs"]) == [
-        "StatefulPartitionedCall/res_1/fc1_1/Relu", "StatefulPartitionedCall/res_1/fc2_1/Relu"]
+        "StatefulPartitionedCall/res_1/fc1_1/Relu",
+        "StatefulPartitionedCall/res_1/fc2_1/Relu",
+    ]
 
 
 def test_graph_without_shapes_still_chains(exported, tmp_path):

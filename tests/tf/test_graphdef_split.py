@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import os
 
+import modelcut
 import numpy as np
 import pytest
 
-import modelcut
-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import tensorflow as tf  # noqa: E402 - a test requirement: a missing one fails, never skips
-import keras  # noqa: E402
-from tensorflow.python.framework.convert_to_constants import (  # noqa: E402
+import keras
+import tensorflow as tf
+from tensorflow.python.framework.convert_to_constants import (
     convert_variables_to_constants_v2,
 )
 
@@ -87,8 +86,11 @@ def test_seed_frozen_graph_cut_at_fc2_chains_bit_for_bit(tmp_path):
     assert not any("fc3" in name or "fc4" in name for name in first_names)
     assert not any("fc1" in name for name in second_ops)
     # The weights of fc1 and fc2 went to part 1 byte for byte.
-    source_consts = {node.name: node.attr["value"].tensor.SerializeToString() for node in graph_def.node
-                     if node.op == "Const"}
+    source_consts = {
+        node.name: node.attr["value"].tensor.SerializeToString()
+        for node in graph_def.node
+        if node.op == "Const"
+    }
     for node in first.node:
         if node.op == "Const":
             assert node.attr["value"].tensor.SerializeToString() == source_consts[node.name]

@@ -17,18 +17,22 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-import modelcut  # noqa: E402
-from tf_models import Residual  # noqa: E402
+import keras
+import modelcut
+import tensorflow as tf
+from tf_models import Residual
 
 MOBILENET_CUTS = ["block_2_add", "block_13_expand_relu"]
 
 
 def modelcut_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "modelcut.cli", *args], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "modelcut.cli", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +82,9 @@ def mobilenet_parts(mobilenet, tmp_path_factory):
     """MobileNetV2 cut at two layers by the command: three SavedModel directories."""
     _, folder = mobilenet
     out = tmp_path_factory.mktemp("mobilenet_parts")
-    split = modelcut_cli("split", folder, "--at", MOBILENET_CUTS[0], "--at", MOBILENET_CUTS[1], "-o", str(out))
+    split = modelcut_cli(
+        "split", folder, "--at", MOBILENET_CUTS[0], "--at", MOBILENET_CUTS[1], "-o", str(out)
+    )
     assert split.returncode == 0, split.stderr
     assert "freezing signature 'serving_default'" in split.stderr
     return split.stdout.split()
@@ -206,8 +212,9 @@ class Loop(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
     def __call__(self, x):
         h = tf.nn.relu(tf.matmul(x, self.w), name="pre")
-        _, y = tf.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, v * 0.5 + 1.0), [tf.constant(0), h],
-                             name="loop")
+        _, y = tf.while_loop(
+            lambda i, v: i < 3, lambda i, v: (i + 1, v * 0.5 + 1.0), [tf.constant(0), h], name="loop"
+        )
         return {"y": tf.nn.relu(y, name="post") * 2.0}
 
 

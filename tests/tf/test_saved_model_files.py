@@ -13,10 +13,9 @@ import pytest
 from cli_support import assert_one_line_error, run_cli
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-import keras  # noqa: E402
-
-import modelcut  # noqa: E402
-from tf_models import Residual  # noqa: E402
+import keras
+import modelcut
+from tf_models import Residual
 
 pytestmark = pytest.mark.usefixtures("both_commands")  # the Python command and the native executable
 
@@ -56,8 +55,10 @@ def test_a_link_leading_out_of_the_folder_is_refused(saved_model, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     shutil.move(folder / "variables", elsewhere)
     os.symlink(elsewhere, folder / "variables")
-    assert_one_line_error(run_cli("inspect", folder, timeout=120),
-                          f"'{folder / 'variables'}' is a symbolic link leading outside")
+    assert_one_line_error(
+        run_cli("inspect", folder, timeout=120),
+        f"'{folder / 'variables'}' is a symbolic link leading outside",
+    )
     for name in ("saved_model.pb", "fingerprint.pb"):
         other = copy_of(saved_model, tmp_path, name + ".model")
         shutil.move(other / name, tmp_path / (name + ".moved"))
@@ -85,14 +86,17 @@ def test_a_broken_saved_model_pb_is_named(tmp_path):
     folder = tmp_path / "broken"
     folder.mkdir()
     (folder / "saved_model.pb").write_bytes(b"\x0a\xff\xff\xff not a SavedModel")
-    line = assert_one_line_error(run_cli("inspect", folder, timeout=300),
-                                 "the SavedModel's saved_model.pb cannot be read")
+    line = assert_one_line_error(
+        run_cli("inspect", folder, timeout=300), "the SavedModel's saved_model.pb cannot be read"
+    )
     assert "b'" not in line  # TensorFlow's reason, without its bytes-typed path
 
 
 def test_the_saved_model_pb_file_itself_points_to_the_folder(saved_model):
-    assert_one_line_error(run_cli("inspect", saved_model / "saved_model.pb", timeout=120),
-                          f"pass the SavedModel's folder '{saved_model}'")
+    assert_one_line_error(
+        run_cli("inspect", saved_model / "saved_model.pb", timeout=120),
+        f"pass the SavedModel's folder '{saved_model}'",
+    )
 
 
 def test_tensorflow_logs_nothing_before_the_error(saved_model, tmp_path):

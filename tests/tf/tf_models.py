@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import keras  # noqa: E402
+import keras
 
 
 class Residual(keras.Model):

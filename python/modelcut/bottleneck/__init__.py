@@ -1,9 +1,9 @@
 """modelcut.bottleneck: an information bottleneck at the cut (IBA, per sample).
 
-    import modelcut
-    part_a, part_b = modelcut.split(model, at="conv2").models
-    bottleneck = modelcut.bottleneck.Bottleneck(part_a, part_b).fit_statistics(train_images)
-    maps = bottleneck.attribution(test_images, target=test_labels)   # bits, one map per image
+import modelcut
+part_a, part_b = modelcut.split(model, at="conv2").models
+bottleneck = modelcut.bottleneck.Bottleneck(part_a, part_b).fit_statistics(train_images)
+maps = bottleneck.attribution(test_images, target=test_labels)   # bits, one map per image
 """
 
 from .errors import BottleneckError

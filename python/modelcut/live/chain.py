@@ -41,8 +41,9 @@ def run_keras_chain(
     """Runs Keras parts in order and returns the last part's outputs by name."""
     from ..verify_keras import load_keras_model
 
-    models = [part if is_live_keras(part) else load_keras_model(part, custom_objects, safe_mode)
-              for part in parts]
+    models = [
+        part if is_live_keras(part) else load_keras_model(part, custom_objects, safe_mode) for part in parts
+    ]
     values: Mapping[str, np.ndarray] = feeds
     for index, model in enumerate(models):
         needed, given = port_names(model)

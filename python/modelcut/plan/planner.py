@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from typing import Mapping, Sequence
 
 from .. import _core, api
 from ..outputs import check_output
@@ -21,9 +21,22 @@ BALANCES = ("params", "flops", "time")
 
 # Keys of the core's plan dict, with what a plan without them holds.
 _PLAN_KEYS = {
-    "kind": "", "objective": "", "cost_unit": "", "cuts": [], "stages": [], "bottleneck": 0.0, "ideal": 0.0,
-    "lower_bound": 0.0, "optimal": True, "latency_s": 0.0, "placement": "", "sweep": [], "along": [],
-    "unbound_symbols": [], "warnings": [], "plan_seconds": 0.0,
+    "kind": "",
+    "objective": "",
+    "cost_unit": "",
+    "cuts": [],
+    "stages": [],
+    "bottleneck": 0.0,
+    "ideal": 0.0,
+    "lower_bound": 0.0,
+    "optimal": True,
+    "latency_s": 0.0,
+    "placement": "",
+    "sweep": [],
+    "along": [],
+    "unbound_symbols": [],
+    "warnings": [],
+    "plan_seconds": 0.0,
 }
 
 
@@ -73,7 +86,9 @@ class Plan:
     def split(self, output_dir: str | os.PathLike, **options) -> api.SplitResult:
         """Splits the model at this plan's cuts (options as for modelcut.split)."""
         if not self.cuts:
-            raise ValueError(f"the plan has no cut ({self.placement or '1 stage'}): there is nothing to split")
+            raise ValueError(
+                f"the plan has no cut ({self.placement or '1 stage'}): there is nothing to split"
+            )
         # The split checks the model's own files; the profiles are inputs too.
         check_output(output_dir, self._files_read(), bool(options.get("overwrite", False)))
         return api.split(self.model, self.at, output_dir, **options)
@@ -93,7 +108,12 @@ def _rate(value, option: str) -> float | None:
         return None
     if isinstance(value, str):
         return parse_rate(value, option)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value == float("inf"):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not value > 0
+        or value == float("inf")
+    ):
         raise ValueError(f"{option} must be a number of bytes per second > 0, not {value!r}")
     return float(value)
 
@@ -136,13 +156,17 @@ def _profile_path(value, option: str, model: str, names: set[str], stack: ExitSt
         path = os.fspath(value)
         label = f"{option} '{path}'"
     else:
-        raise ValueError(f"{option} must be a profile file's path or a profile dict, not {type(value).__name__}")
+        raise ValueError(
+            f"{option} must be a profile file's path or a profile dict, not {type(value).__name__}"
+        )
     if not os.path.lexists(path):
         raise ValueError(f"{label} does not exist: record one with `modelcut profile MODEL -o FILE`")
     recorded = read_profile(path)
     if recorded["nodes"] and not names.intersection(recorded["nodes"]):
-        raise ValueError(f"{label} names none of the {len(names)} nodes of '{os.path.basename(model)}': "
-                         f"it was recorded for another model ('{recorded['model'] or '?'}')")
+        raise ValueError(
+            f"{label} names none of the {len(names)} nodes of '{os.path.basename(model)}': "
+            f"it was recorded for another model ('{recorded['model'] or '?'}')"
+        )
     return path
 
 
@@ -194,11 +218,19 @@ def plan(
             if profile is None:
                 profile = measure_profile(path, runs=profile_runs, batch=batch, dims=dims)
             profile_path = _profile_path(profile, "profile", path, _model_node_names(path, hints), stack)
-        data = _core.plan_pipeline(path, hints, stages, balance, profile_path, rate, stage_cap, boundary_cap,
-                                   batch, dims)
-        request = {"stages": stages, "balance": balance, "profile": _describe(profile), "bandwidth": rate,
-                   "max_stage_params": stage_cap, "max_boundary_bytes": boundary_cap, "batch": batch,
-                   "dims": dims}
+        data = _core.plan_pipeline(
+            path, hints, stages, balance, profile_path, rate, stage_cap, boundary_cap, batch, dims
+        )
+        request = {
+            "stages": stages,
+            "balance": balance,
+            "profile": _describe(profile),
+            "bandwidth": rate,
+            "max_stage_params": stage_cap,
+            "max_boundary_bytes": boundary_cap,
+            "batch": batch,
+            "dims": dims,
+        }
         return Plan(_kept(model), request, data)
 
 
@@ -237,9 +269,18 @@ def plan_device_server(
         names = _model_node_names(path, hints)
         device_path = _profile_path(device, "device profile", path, names, stack)
         server_path = _profile_path(server, "server profile", path, names, stack)
-        data = _core.plan_device_server(path, hints, device_path, server_path, rate, delay, rates, batch, dims)
-        request = {"device": _describe(device), "server": _describe(server), "bandwidth": rate, "rtt": delay,
-                   "sweep": rates, "batch": batch, "dims": dims}
+        data = _core.plan_device_server(
+            path, hints, device_path, server_path, rate, delay, rates, batch, dims
+        )
+        request = {
+            "device": _describe(device),
+            "server": _describe(server),
+            "bandwidth": rate,
+            "rtt": delay,
+            "sweep": rates,
+            "batch": batch,
+            "dims": dims,
+        }
         return Plan(_kept(model), request, data)
 
 

@@ -1,7 +1,8 @@
 # A plan as a picture, with matplotlib (the Agg backend: no display needed).
 # Pipeline: the cost of each node along the model's topological order, the
 # stages shaded and labelled with their cost, the chosen cuts as vertical
-# lines, and below it the bytes that would cross a cut after each node. Device/server: predicted latency against link bandwidth, one point per
+# lines, and below it the bytes that would cross a cut after each node.
+# Device/server: predicted latency against link bandwidth, one point per
 # bandwidth of the sweep, coloured by where the model runs.
 from __future__ import annotations
 
@@ -53,8 +54,10 @@ def _cost_axis(unit: str, largest: float) -> tuple[float, str]:
     if unit == "bytes":
         name, scale = _byte_unit(largest)
         return scale, f"parameters per node ({name})"
-    steps = {"us": [(1e6, "s"), (1e3, "ms"), (1, "us")],
-             "MACs": [(1e9, "billions"), (1e6, "millions"), (1e3, "thousands"), (1, "")]}.get(unit)
+    steps = {
+        "us": [(1e6, "s"), (1e3, "ms"), (1, "us")],
+        "MACs": [(1e9, "billions"), (1e6, "millions"), (1e3, "thousands"), (1, "")],
+    }.get(unit)
     if steps is None:
         return 1.0, f"cost per node ({unit})"
     scale, name = next(((scale, name) for scale, name in steps if largest >= scale), steps[-1])
@@ -70,7 +73,7 @@ def _byte_unit(largest: float) -> tuple[str, float]:
 
 
 def _short(name: str, limit: int = 28) -> str:
-    return name if len(name) <= limit else "..." + name[-(limit - 3):]
+    return name if len(name) <= limit else "..." + name[-(limit - 3) :]
 
 
 def _draw_pipeline(plan, figure) -> None:
@@ -91,11 +94,28 @@ def _draw_pipeline(plan, figure) -> None:
         costs_axes.bar(positions[start:end], costs[start:end], width=0.85, color=colour)
         cost = format_cost(stage.get("cost", 0), unit)
         above = costs_axes.get_xaxis_transform()  # x in nodes, y as a fraction of the height
-        costs_axes.text((start + end - 1) / 2, 0.97, f"stage {index + 1}: {cost}", ha="center", va="top",
-                        fontsize=9, color=colour, fontweight="bold", transform=above)
+        costs_axes.text(
+            (start + end - 1) / 2,
+            0.97,
+            f"stage {index + 1}: {cost}",
+            ha="center",
+            va="top",
+            fontsize=9,
+            color=colour,
+            fontweight="bold",
+            transform=above,
+        )
         layers = f"{_short(stage.get('first_layer', ''), 24)}\n... {_short(stage.get('last_layer', ''), 24)}"
-        costs_axes.text((start + end - 1) / 2, 0.905, layers, ha="center", va="top", fontsize=7.5, color=colour,
-                        transform=above)
+        costs_axes.text(
+            (start + end - 1) / 2,
+            0.905,
+            layers,
+            ha="center",
+            va="top",
+            fontsize=7.5,
+            color=colour,
+            transform=above,
+        )
     for start, _ in bounds[1:]:
         for axes in (costs_axes, bytes_axes):
             axes.axvline(start - 0.5, color="black", linestyle="--", linewidth=1.2)
@@ -107,49 +127,82 @@ def _draw_pipeline(plan, figure) -> None:
     # would fall, between the node and the next): the price of cutting there.
     known = [entry.get("alive_bytes", 0) for entry in along if entry.get("alive_bytes_known", True)]
     byte_unit, byte_scale = _byte_unit(max(known, default=0))
-    alive = [entry.get("alive_bytes", 0) / byte_scale if entry.get("alive_bytes_known", True) else float("nan")
-             for entry in along]
+    alive = [
+        entry.get("alive_bytes", 0) / byte_scale if entry.get("alive_bytes_known", True) else float("nan")
+        for entry in along
+    ]
     between = [position + 0.5 for position in positions]
     bytes_axes.fill_between(between, alive, step="mid", color="#555555", alpha=0.35, linewidth=0)
     bytes_axes.step(between, alive, where="mid", color="#333333", linewidth=0.8)
     highest = max((value for value in alive if not math.isnan(value)), default=0) or 1
     bytes_axes.set_ylim(0, highest * 1.45)
     bytes_axes.set_ylabel(f"{byte_unit} crossing a\ncut after the node")
-    bytes_axes.set_xlabel(f"node, in the topological order the plan cuts ({len(along)} nodes); "
-                          "dashed lines: the plan's cuts")
+    bytes_axes.set_xlabel(
+        f"node, in the topological order the plan cuts ({len(along)} nodes); dashed lines: the plan's cuts"
+    )
     for index, ((start, _), cut) in enumerate(zip(bounds[1:], plan.cuts)):
         bytes_text = format_bytes(cut.get("crossing_bytes")) if cut.get("bytes_known", True) else "? bytes"
-        bytes_axes.annotate(f"cut {index + 1}: {bytes_text}", (start - 0.5, highest * 1.4), xytext=(3, 0),
-                            textcoords="offset points", fontsize=8, va="top", color="#222222")
+        bytes_axes.annotate(
+            f"cut {index + 1}: {bytes_text}",
+            (start - 0.5, highest * 1.4),
+            xytext=(3, 0),
+            textcoords="offset points",
+            fontsize=8,
+            va="top",
+            color="#222222",
+        )
     model = os.path.basename(plan.model) if isinstance(plan.model, str) else "model"
     summary = f"slowest stage {format_cost(plan.bottleneck, unit)}"
     if plan.ideal:
         summary += f", {plan.bottleneck / plan.ideal:.2f}x the ideal"
-    costs_axes.set_title(f"{model}: {len(plan.stages)} stages balanced by {plan.objective} ({summary})",
-                         fontsize=11)
+    costs_axes.set_title(
+        f"{model}: {len(plan.stages)} stages balanced by {plan.objective} ({summary})", fontsize=11
+    )
 
 
 def _draw_device_server(plan, figure) -> None:
     axes = figure.add_subplot(1, 1, 1)
     styles = {"device only": ("#4C72B0", "o"), "split": ("#55A868", "s"), "server only": ("#C44E52", "^")}
     rows = sorted(plan.sweep, key=lambda row: row["bandwidth"])
-    axes.plot([row["bandwidth"] for row in rows], [row["latency_s"] * 1e3 for row in rows], color="#999999",
-              linewidth=1, zorder=1)
+    axes.plot(
+        [row["bandwidth"] for row in rows],
+        [row["latency_s"] * 1e3 for row in rows],
+        color="#999999",
+        linewidth=1,
+        zorder=1,
+    )
     for placement, (colour, marker) in styles.items():
         points = [row for row in rows if row["placement"] == placement]
         if points:
-            axes.scatter([row["bandwidth"] for row in points], [row["latency_s"] * 1e3 for row in points],
-                         color=colour, marker=marker, label=placement, zorder=2)
+            axes.scatter(
+                [row["bandwidth"] for row in points],
+                [row["latency_s"] * 1e3 for row in points],
+                color=colour,
+                marker=marker,
+                label=placement,
+                zorder=2,
+            )
     for row in rows:
         if row["placement"] == "split":
-            axes.annotate(format_bytes(row.get("crossing_bytes", 0)), (row["bandwidth"], row["latency_s"] * 1e3),
-                          xytext=(4, 6), textcoords="offset points", fontsize=8, color="#55A868")
+            axes.annotate(
+                format_bytes(row.get("crossing_bytes", 0)),
+                (row["bandwidth"], row["latency_s"] * 1e3),
+                xytext=(4, 6),
+                textcoords="offset points",
+                fontsize=8,
+                color="#55A868",
+            )
     bandwidth = plan.request.get("bandwidth")
     if bandwidth:
         axes.axvline(bandwidth, color="black", linestyle="--", linewidth=1)
-        axes.annotate(f"{format_rate(bandwidth)}: {plan.placement}, {format_seconds(plan.latency_s)}",
-                      (bandwidth, 0.03), xycoords=axes.get_xaxis_transform(), xytext=(4, 0),
-                      textcoords="offset points", fontsize=9)
+        axes.annotate(
+            f"{format_rate(bandwidth)}: {plan.placement}, {format_seconds(plan.latency_s)}",
+            (bandwidth, 0.03),
+            xycoords=axes.get_xaxis_transform(),
+            xytext=(4, 0),
+            textcoords="offset points",
+            fontsize=9,
+        )
     from matplotlib.ticker import FuncFormatter
 
     axes.set_xscale("log")
@@ -179,8 +232,9 @@ def plot_plan(plan, path: str, overwrite: bool = False, reads: list[str] = ()) -
         figure.tight_layout()
         suffix = os.path.splitext(path)[1]
         # Fixed metadata: the same plan draws the same bytes.
-        metadata = {".png": {"Software": None}, ".svg": {"Date": None},
-                    ".pdf": {"CreationDate": None}}[suffix.lower()]
+        metadata = {".png": {"Software": None}, ".svg": {"Date": None}, ".pdf": {"CreationDate": None}}[
+            suffix.lower()
+        ]
         with output_file(path) as temporary, plt.rc_context({"svg.hashsalt": "modelcut"}):
             figure.savefig(temporary, format=suffix[1:].lower(), metadata=metadata)
     finally:

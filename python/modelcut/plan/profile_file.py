@@ -18,7 +18,7 @@ VERSION = 1
 
 
 def machine_description() -> str:
-    """"Linux x86_64, <CPU model>, N CPUs": enough to tell two machines apart."""
+    """ "Linux x86_64, <CPU model>, N CPUs": enough to tell two machines apart."""
     cpu = platform.processor() or ""
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
@@ -56,8 +56,17 @@ def write_profile(profile: dict, output: str) -> None:
         file.write(text)
 
 
-def build_profile(model: str, runtime: str, threads: int, runs: int, batch: int, dims: dict[str, int],
-                  node_times: dict[str, float], total_us: float, extra: dict | None = None) -> dict:
+def build_profile(
+    model: str,
+    runtime: str,
+    threads: int,
+    runs: int,
+    batch: int,
+    dims: dict[str, int],
+    node_times: dict[str, float],
+    total_us: float,
+    extra: dict | None = None,
+) -> dict:
     """The file's content; `node_times` in the model's node order."""
     for name, value in node_times.items():
         if not math.isfinite(value) or value < 0:  # a clock that went backwards: our bug, not the user's

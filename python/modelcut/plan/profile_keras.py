@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -121,13 +121,23 @@ def _node_names(recorder: _Recorder) -> dict[tuple[str, tuple[int, ...]], str]:
     return names
 
 
-def profile_keras(path: str, runs: int, warmup: int, threads: int, batch: int, dims: dict[str, int],
-                  inputs: str | None, progress: Progress | None) -> tuple[dict[str, float], float, str, dict]:
+def profile_keras(
+    path: str,
+    runs: int,
+    warmup: int,
+    threads: int,
+    batch: int,
+    dims: dict[str, int],
+    inputs: str | None,
+    progress: Progress | None,
+) -> tuple[dict[str, float], float, str, dict]:
     """(median microseconds per node, median microseconds per whole run, runtime, extra fields)."""
     module = _keras_module(path)
     if module.__name__ != "keras":
-        raise ValueError(f"'{path}' was written by tf-keras 2; modelcut profiles Keras 3 models (load it "
-                         "with Keras 3 and save it as .keras, or profile its ONNX export)")
+        raise ValueError(
+            f"'{path}' was written by tf-keras 2; modelcut profiles Keras 3 models (load it "
+            "with Keras 3 and save it as .keras, or profile its ONNX export)"
+        )
     _limit_threads(threads)
     model = load_keras_model(path)
     specs = _input_specs(model)
@@ -143,8 +153,10 @@ def profile_keras(path: str, runs: int, warmup: int, threads: int, batch: int, d
         if _is_sequential(model) or _is_functional(model):
             walker.run_model(model, tensors, [], ())
         else:
-            raise ValueError(f"'{path}' is a subclassed Keras model; modelcut profiles Functional "
-                             "and Sequential models (their config holds the layer graph)")
+            raise ValueError(
+                f"'{path}' is a subclassed Keras model; modelcut profiles Functional "
+                "and Sequential models (their config holds the layer graph)"
+            )
         if run >= warmup:
             totals.append(time.perf_counter() - start)
         if progress is not None:
@@ -152,8 +164,10 @@ def profile_keras(path: str, runs: int, warmup: int, threads: int, batch: int, d
     names = _node_names(recorder)
     times = {names[entry]: median(recorder.times[entry]) * 1e6 for entry in recorder.order}
     runtime = f"keras {module.__version__}"
-    extra = {"backend": module.backend.backend(),
-             "input_shapes": {name: list(np.shape(value)) for name, value in feeds.items()}}
+    extra = {
+        "backend": module.backend.backend(),
+        "input_shapes": {name: list(np.shape(value)) for name, value in feeds.items()},
+    }
     return times, median(totals) * 1e6, runtime, extra
 
 

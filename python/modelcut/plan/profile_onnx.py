@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from typing import Callable
+from collections.abc import Callable
 
 import onnx
 import onnxruntime as ort
@@ -31,7 +31,9 @@ def dataflow_node_names(graph: onnx.GraphProto) -> list[str]:
     return [node.name or f"#{index}" for index, node in enumerate(graph.node)]
 
 
-def _session(structure: onnx.ModelProto, folder: str, threads: int, profile_prefix: str) -> ort.InferenceSession:
+def _session(
+    structure: onnx.ModelProto, folder: str, threads: int, profile_prefix: str
+) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     options.intra_op_num_threads = threads
@@ -45,8 +47,11 @@ def _session(structure: onnx.ModelProto, folder: str, threads: int, profile_pref
 
 
 def _runs_of(events: list[dict]) -> list[tuple[float, float]]:
-    runs = [(event["ts"], event["ts"] + event["dur"]) for event in events
-            if event.get("cat") == "Session" and event.get("name") == "model_run"]
+    runs = [
+        (event["ts"], event["ts"] + event["dur"])
+        for event in events
+        if event.get("cat") == "Session" and event.get("name") == "model_run"
+    ]
     return sorted(runs)
 
 
@@ -59,13 +64,21 @@ def _node_events(events: list[dict], count: int):
         token = name[: -len(_KERNEL_SUFFIX)]
         if not (token.startswith(_TOKEN_PREFIX) and token.endswith(_TOKEN_SUFFIX)):
             continue  # a node of a subgraph: its time is inside its parent's
-        index = token[len(_TOKEN_PREFIX): -len(_TOKEN_SUFFIX)]
+        index = token[len(_TOKEN_PREFIX) : -len(_TOKEN_SUFFIX)]
         if index.isdigit() and int(index) < count:
             yield int(index), event["ts"], event["dur"]
 
 
-def profile_onnx(path: str, runs: int, warmup: int, threads: int, batch: int, dims: dict[str, int],
-                 inputs: str | None, progress: Progress | None) -> tuple[dict[str, float], float, str, dict]:
+def profile_onnx(
+    path: str,
+    runs: int,
+    warmup: int,
+    threads: int,
+    batch: int,
+    dims: dict[str, int],
+    inputs: str | None,
+    progress: Progress | None,
+) -> tuple[dict[str, float], float, str, dict]:
     """(median microseconds per node, median microseconds per whole run, runtime, extra fields)."""
     structure = onnx.load(path, load_external_data=False)
     names = dataflow_node_names(structure.graph)

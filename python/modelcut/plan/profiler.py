@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import os
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from .. import _core
 from .profile_file import build_profile, check_profile_path, write_profile
@@ -78,8 +78,10 @@ def profile(
     if kind == "tf-graphdef":
         # Timing TensorFlow graphs op by op is not built: plans of a GraphDef
         # balance its parameters or its MACs, which the core counts from shapes.
-        raise ValueError(f"'{path}' is a TensorFlow GraphDef: profile runs ONNX and Keras models only; "
-                         "plan it with --balance params or --balance flops")
+        raise ValueError(
+            f"'{path}' is a TensorFlow GraphDef: profile runs ONNX and Keras models only; "
+            "plan it with --balance params or --balance flops"
+        )
     if kind not in ("onnx", "keras-zip", "hdf5"):
         raise ValueError(f"'{path}' is not an ONNX or Keras model")
     runs = _positive(runs, "runs")

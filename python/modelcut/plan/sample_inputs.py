@@ -4,7 +4,7 @@
 # measured and the bytes predicted describe the same run.
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -15,8 +15,9 @@ def sample_inputs(specs: Sequence[InputSpec], batch: int, dims: Mapping[str, int
     concrete = []
     for spec in specs:
         if spec.dims is None:
-            raise ValueError(f"input '{spec.name}' has unknown rank, so no sample can be made; "
-                             "give --inputs feeds.npz")
+            raise ValueError(
+                f"input '{spec.name}' has unknown rank, so no sample can be made; give --inputs feeds.npz"
+            )
         shape = []
         for axis, dim in enumerate(spec.dims):
             if isinstance(dim, int):
@@ -28,7 +29,9 @@ def sample_inputs(specs: Sequence[InputSpec], batch: int, dims: Mapping[str, int
             elif axis == 0:
                 shape.append(batch)
             else:
-                raise ValueError(f"input '{spec.name}' axis {axis} has no fixed size ({key!r}): "
-                                 f"give --dim {key}=SIZE, or --inputs feeds.npz")
+                raise ValueError(
+                    f"input '{spec.name}' axis {axis} has no fixed size ({key!r}): "
+                    f"give --dim {key}=SIZE, or --inputs feeds.npz"
+                )
         concrete.append(InputSpec(spec.name, spec.dtype, tuple(shape)))
     return random_feeds(concrete, seed=0)

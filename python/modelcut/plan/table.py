@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..text import printable
 from .units import format_bytes, format_count, format_rate, format_seconds
@@ -23,15 +23,19 @@ def format_cost(value: float, unit: str) -> str:
     return f"{value:.4g}"
 
 
-def format_columns(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> list[str]:
+def format_columns(
+    header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()
+) -> list[str]:
     """Left-aligned columns (right-aligned for the indexes in `right`), two spaces apart;
     cells are made printable first, so that the widths are those printed."""
     table = [list(header)] + [[printable(cell) for cell in row] for row in rows]
     widths = [max(len(row[column]) for row in table) for column in range(len(header))]
     lines = []
     for row in table:
-        cells = [cell.rjust(width) if column in right else cell.ljust(width)
-                 for column, (cell, width) in enumerate(zip(row, widths))]
+        cells = [
+            cell.rjust(width) if column in right else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(row, widths))
+        ]
         lines.append("  ".join(cells).rstrip())
     return lines
 
@@ -82,8 +86,15 @@ def _stage_rows(plan, labels: Sequence[str]) -> list[str]:
         header.append(f"cost ({plan.objective})")
     rows = []
     for label, stage in zip(labels, plan.stages):
-        row = [label, stage.get("first_layer") or "-", stage.get("last_layer") or "-", str(stage.get("node_count", 0)),
-               format_bytes(stage.get("param_bytes", 0)), _macs(stage), _time(stage)]
+        row = [
+            label,
+            stage.get("first_layer") or "-",
+            stage.get("last_layer") or "-",
+            str(stage.get("node_count", 0)),
+            format_bytes(stage.get("param_bytes", 0)),
+            _macs(stage),
+            _time(stage),
+        ]
         if with_transfer:
             row.append(format_seconds(stage.get("transfer_us", 0) / 1e6))
         if with_cost:
@@ -93,8 +104,10 @@ def _stage_rows(plan, labels: Sequence[str]) -> list[str]:
 
 
 def _cut_rows(plan) -> list[str]:
-    rows = [[str(index + 1), _cut_bytes(cut), str(len(cut.get("crossing", []))), _crossing(cut)]
-            for index, cut in enumerate(plan.cuts)]
+    rows = [
+        [str(index + 1), _cut_bytes(cut), str(len(cut.get("crossing", []))), _crossing(cut)]
+        for index, cut in enumerate(plan.cuts)
+    ]
     lines = format_columns(["cut", "bytes", "values", "crossing (largest first)"], rows, right=[1, 2])
     lines += [f"cut {index + 1} falls after: {_after(cut)}" for index, cut in enumerate(plan.cuts)]
     return lines
@@ -112,13 +125,17 @@ def _sizes(plan) -> str:
 
 def format_pipeline(plan) -> list[str]:
     request = plan.request
-    by = {"params": "parameter bytes", "flops": "MACs", "time": "measured time"}.get(plan.objective, plan.objective)
+    by = {"params": "parameter bytes", "flops": "MACs", "time": "measured time"}.get(
+        plan.objective, plan.objective
+    )
     profile = request.get("profile")
     if isinstance(profile, dict):
         source = f" (measured: {profile.get('runtime')}, {profile.get('runs')} runs)"
     else:
         source = f" (profile {profile})" if profile else ""
-    lines = [f"{_model_name(plan)}: {len(plan.stages)} pipeline stages balanced by {by}{source}, {_sizes(plan)}"]
+    lines = [
+        f"{_model_name(plan)}: {len(plan.stages)} pipeline stages balanced by {by}{source}, {_sizes(plan)}"
+    ]
     if request.get("bandwidth"):
         lines[0] += f", transfers at {format_rate(request['bandwidth'])}"
     lines.append("")
@@ -134,7 +151,9 @@ def format_pipeline(plan) -> list[str]:
     if plan.lower_bound:
         summary += f"; no cut of any kind beats {format_cost(plan.lower_bound, unit)}"
     lines.append(summary)
-    lines.append("searched every cut of one topological order" + ("" if plan.optimal else " (not exhaustively)"))
+    lines.append(
+        "searched every cut of one topological order" + ("" if plan.optimal else " (not exhaustively)")
+    )
     return lines
 
 
@@ -142,8 +161,11 @@ def format_device_server(plan) -> list[str]:
     request = plan.request
     rtt = request.get("rtt", 0)
     link = format_rate(request.get("bandwidth", 0)) + (f" + {format_seconds(rtt)} round trip" if rtt else "")
-    lines = [f"{_model_name(plan)}: device/server plan, link {link}, {_sizes(plan)}",
-             f"best: {plan.placement}, predicted latency {format_seconds(plan.latency_s)}", ""]
+    lines = [
+        f"{_model_name(plan)}: device/server plan, link {link}, {_sizes(plan)}",
+        f"best: {plan.placement}, predicted latency {format_seconds(plan.latency_s)}",
+        "",
+    ]
     if len(plan.stages) == 2:
         labels = ["device", "server"]
     else:
@@ -154,12 +176,22 @@ def format_device_server(plan) -> list[str]:
         lines += _cut_rows(plan)
     if plan.sweep:
         lines += ["", "best plan at each bandwidth:"]
-        rows = [[format_rate(row["bandwidth"]), format_seconds(row["latency_s"]), row["placement"],
-                 format_bytes(row.get("crossing_bytes", 0)) if row["placement"] != "device only" else "-",
-                 ", ".join(row.get("cut_values", [])) or "-"]
-                for row in plan.sweep]
-        lines += format_columns(["bandwidth", "latency", "placement", "bytes", "cut after"], rows, right=[0, 1, 3])
-    searched = "searched every valid 2-way partition (minimum cut)" + ("" if plan.optimal else " (not exhaustively)")
+        rows = [
+            [
+                format_rate(row["bandwidth"]),
+                format_seconds(row["latency_s"]),
+                row["placement"],
+                format_bytes(row.get("crossing_bytes", 0)) if row["placement"] != "device only" else "-",
+                ", ".join(row.get("cut_values", [])) or "-",
+            ]
+            for row in plan.sweep
+        ]
+        lines += format_columns(
+            ["bandwidth", "latency", "placement", "bytes", "cut after"], rows, right=[0, 1, 3]
+        )
+    searched = "searched every valid 2-way partition (minimum cut)" + (
+        "" if plan.optimal else " (not exhaustively)"
+    )
     lines += ["", searched]
     return lines
 
@@ -167,6 +199,8 @@ def format_device_server(plan) -> list[str]:
 def format_plan(plan) -> str:
     lines = format_device_server(plan) if plan.kind == "device-server" else format_pipeline(plan)
     if plan.unbound_symbols:
-        lines.append(f"symbols without a size (counted as 1; give --dim NAME=SIZE): {', '.join(plan.unbound_symbols)}")
+        lines.append(
+            f"symbols without a size (counted as 1; give --dim NAME=SIZE): {', '.join(plan.unbound_symbols)}"
+        )
     lines += [f"warning: {warning}" for warning in plan.warnings]
     return "\n".join(printable(line) for line in lines)

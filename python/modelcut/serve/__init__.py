@@ -36,8 +36,21 @@ _LAZY = {
     "run_split": ".client",
 }
 
-__all__ = ["BadRequest", "BoundaryOptions", "Client", "Config", "Exchange", "RemoteError", "ServeOptions",
-           "ServedChain", "SplitRun", "StageFailed", "StageOptions", "deploy", "run_split"]
+__all__ = [
+    "BadRequest",
+    "BoundaryOptions",
+    "Client",
+    "Config",
+    "Exchange",
+    "RemoteError",
+    "ServeOptions",
+    "ServedChain",
+    "SplitRun",
+    "StageFailed",
+    "StageOptions",
+    "deploy",
+    "run_split",
+]
 
 
 def __getattr__(name: str):

@@ -10,13 +10,21 @@ import logging
 import os
 import sys
 import time
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from .. import _core
 from .loopback import set_local_environment
-from .options import Config, check_boundary, check_serve, check_stage, config_from_dict, default_config, read_config
+from .options import (
+    Config,
+    check_boundary,
+    check_serve,
+    check_stage,
+    config_from_dict,
+    default_config,
+    read_config,
+)
 from .signature import PartSignature, check_chain, read_signature, spec_to_dict
 
 Progress = Callable[[str], None]
@@ -29,8 +37,10 @@ def load_config(parts: int, config: Config | Mapping | str | os.PathLike | None)
         return default_config(parts)
     if isinstance(config, Config):
         if len(config.stages) != parts or len(config.boundaries) != parts - 1:
-            raise _core.Error(f"the config has {len(config.stages)} stages and {len(config.boundaries)} "
-                              f"boundaries; the chain has {parts} parts")
+            raise _core.Error(
+                f"the config has {len(config.stages)} stages and {len(config.boundaries)} "
+                f"boundaries; the chain has {parts} parts"
+            )
         for index, stage in enumerate(config.stages):
             check_stage(stage, f"stage {index + 1}")
         for index, boundary in enumerate(config.boundaries):
@@ -49,8 +59,10 @@ def prepare(parts: Sequence[str | os.PathLike], config: Config) -> list[PartSign
     check_chain(signatures)
     for index, (signature, stage) in enumerate(zip(signatures, config.stages)):
         if stage.batching and signature.batch_symbol is None:
-            raise _core.Error(f"stage {index + 1} ({signature.label}) cannot batch requests: its inputs and "
-                              "outputs do not share a symbolic first dimension")
+            raise _core.Error(
+                f"stage {index + 1} ({signature.label}) cannot batch requests: its inputs and "
+                "outputs do not share a symbolic first dimension"
+            )
     return signatures
 
 
@@ -58,16 +70,27 @@ def describe(signatures: Sequence[PartSignature], config: Config) -> dict:
     """What GET on the chain's URL answers."""
     stages = []
     for signature, stage in zip(signatures, config.stages):
-        stages.append({"part": signature.label, "inputs": [spec.name for spec in signature.inputs],
-                       "outputs": [spec.name for spec in signature.outputs], "replicas": stage.replicas,
-                       "resources": {"CPU": stage.num_cpus, **stage.resources},
-                       "max_batch_size": stage.max_batch_size if stage.batching else 0})
+        stages.append(
+            {
+                "part": signature.label,
+                "inputs": [spec.name for spec in signature.inputs],
+                "outputs": [spec.name for spec in signature.outputs],
+                "replicas": stage.replicas,
+                "resources": {"CPU": stage.num_cpus, **stage.resources},
+                "max_batch_size": stage.max_batch_size if stage.batching else 0,
+            }
+        )
     cuts = []
     for index, boundary in enumerate(config.boundaries):
         action = getattr(boundary.intervene, "__qualname__", None) if boundary.intervene else None
         cuts.append({"values": stages[index + 1]["inputs"], "noise": boundary.noise, "intervene": action})
-    return {"name": config.serve.name, "inputs": [spec_to_dict(spec) for spec in signatures[0].inputs],
-            "outputs": [spec_to_dict(spec) for spec in signatures[-1].outputs], "stages": stages, "cuts": cuts}
+    return {
+        "name": config.serve.name,
+        "inputs": [spec_to_dict(spec) for spec in signatures[0].inputs],
+        "outputs": [spec_to_dict(spec) for spec in signatures[-1].outputs],
+        "stages": stages,
+        "cuts": cuts,
+    }
 
 
 def build_app(signatures: Sequence[PartSignature], config: Config):
@@ -80,17 +103,38 @@ def build_app(signatures: Sequence[PartSignature], config: Config):
     for index, (signature, stage) in enumerate(zip(signatures, config.stages)):
         ongoing = max(8, 2 * stage.max_batch_size)  # a full batch can gather while one runs
         deployment = Stage.options(
-            name=f"stage{index + 1}", num_replicas=stage.replicas, max_ongoing_requests=ongoing,
-            ray_actor_options={"num_cpus": stage.num_cpus, "num_gpus": stage.num_gpus,
-                               "resources": stage.custom_resources})
+            name=f"stage{index + 1}",
+            num_replicas=stage.replicas,
+            max_ongoing_requests=ongoing,
+            ray_actor_options={
+                "num_cpus": stage.num_cpus,
+                "num_gpus": stage.num_gpus,
+                "resources": stage.custom_resources,
+            },
+        )
         source = part_source(signature.path, config.serve.shared_files)
         cut = config.boundaries[index - 1] if index > 0 and config.boundaries[index - 1].active else None
-        stages.append(deployment.bind(index + 1, signature.label, source, cut, stage.threads,
-                                      config.serve.optimize, stage.max_batch_size if stage.batching else 0,
-                                      stage.batch_wait_s))
+        stages.append(
+            deployment.bind(
+                index + 1,
+                signature.label,
+                source,
+                cut,
+                stage.threads,
+                config.serve.optimize,
+                stage.max_batch_size if stage.batching else 0,
+                stage.batch_wait_s,
+            )
+        )
     ingress = Ingress.options(name="ingress", max_ongoing_requests=256, ray_actor_options={"num_cpus": 0})
-    return ingress.bind(describe(signatures, config), signatures[0].inputs, stages, config.serve.timeout_s,
-                        config.serve.attempts, config.serve.max_request_bytes)
+    return ingress.bind(
+        describe(signatures, config),
+        signatures[0].inputs,
+        stages,
+        config.serve.timeout_s,
+        config.serve.attempts,
+        config.serve.max_request_bytes,
+    )
 
 
 # ------------------------------------------------------------------ Ray
@@ -190,8 +234,13 @@ def _start_ray(config: Config, progress: Progress, log_level: str) -> bool:
     cpus = max(os.cpu_count() or 1, int(np.ceil(needed)))
     progress(f"starting Ray on this machine ({cpus} CPUs)")
     with _workers_import_as_this_process():
-        ray.init(num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
-                 logging_level=log_level)
+        ray.init(
+            num_cpus=cpus,
+            include_dashboard=False,
+            _node_ip_address="127.0.0.1",
+            log_to_driver=False,
+            logging_level=log_level,
+        )
     return True
 
 
@@ -206,12 +255,17 @@ def check_resources(signatures: Sequence[PartSignature], config: Config) -> None
         wanted = {name: amount for name, amount in wanted.items() if amount > 0}
         if any(all(node.get(name, 0) >= amount for name, amount in wanted.items()) for node in nodes):
             continue
-        lacking = {name: amount for name, amount in wanted.items()
-                   if not any(node.get(name, 0) >= amount for node in nodes)}
+        lacking = {
+            name: amount
+            for name, amount in wanted.items()
+            if not any(node.get(name, 0) >= amount for node in nodes)
+        }
         text = ", ".join(f"{name}={amount:g}" for name, amount in (lacking or wanted).items())
-        raise _core.Error(f"stage {index + 1} ({signature.label}) asks for {text} but no node of the Ray "
-                          f"cluster has {'it' if len(lacking) == 1 else 'them'} (start the machine with "
-                          "`ray start --resources '{\"NAME\": AMOUNT}'`)")
+        raise _core.Error(
+            f"stage {index + 1} ({signature.label}) asks for {text} but no node of the Ray "
+            f"cluster has {'it' if len(lacking) == 1 else 'them'} (start the machine with "
+            "`ray start --resources '{\"NAME\": AMOUNT}'`)"
+        )
 
 
 def _hold_port(host: str, port: int):
@@ -228,7 +282,9 @@ def _hold_port(host: str, port: int):
         holder.bind((host, port))
     except OSError as error:
         holder.close()
-        raise _core.Error(f"cannot listen on {host}:{port} ({error.strerror}); choose another --port") from None
+        raise _core.Error(
+            f"cannot listen on {host}:{port} ({error.strerror}); choose another --port"
+        ) from None
     return holder
 
 
@@ -239,15 +295,18 @@ def _start_serve(host: str, port: int, timeout_s: float) -> None:
     from ray import serve
 
     try:
-        serve.start(proxy_location="HeadOnly",
-                    http_options={"host": host, "port": port, "request_timeout_s": timeout_s},
-                    logging_config={"log_level": "WARNING", "enable_access_log": False})
+        serve.start(
+            proxy_location="HeadOnly",
+            http_options={"host": host, "port": port, "request_timeout_s": timeout_s},
+            logging_config={"log_level": "WARNING", "enable_access_log": False},
+        )
     except ray.exceptions.RayTaskError as error:
         if "Failed to bind to address" not in str(error):
             raise
         serve.shutdown()
-        raise _core.Error(f"cannot listen on {host}:{port} (taken on the head node); choose another --port") \
-            from None
+        raise _core.Error(
+            f"cannot listen on {host}:{port} (taken on the head node); choose another --port"
+        ) from None
 
 
 def _running_http(progress: Progress) -> tuple[str, int] | None:
@@ -288,8 +347,10 @@ def _wait_until_running(name: str, timeout_s: float, progress: Progress) -> None
             progress(line)
             last = line
         if time.monotonic() > deadline:
-            raise _core.Error(f"'{name}' did not start within {timeout_s:g} s ({line}); the cluster may lack "
-                              "the CPUs or resources its replicas ask for")
+            raise _core.Error(
+                f"'{name}' did not start within {timeout_s:g} s ({line}); the cluster may lack "
+                "the CPUs or resources its replicas ask for"
+            )
         time.sleep(0.5)
 
 
@@ -330,16 +391,21 @@ class ServedChain:
             serve.shutdown()
             ray.shutdown()
 
-    def __enter__(self) -> "ServedChain":
+    def __enter__(self) -> ServedChain:
         return self
 
     def __exit__(self, *exc) -> None:
         self.shutdown()
 
 
-def deploy(parts: Sequence[str | os.PathLike], config: Config | Mapping | str | os.PathLike | None = None, *,
-           progress: Progress | None = None, deploy_timeout_s: float = 300.0,
-           ray_log_level: str = "WARNING") -> ServedChain:
+def deploy(
+    parts: Sequence[str | os.PathLike],
+    config: Config | Mapping | str | os.PathLike | None = None,
+    *,
+    progress: Progress | None = None,
+    deploy_timeout_s: float = 300.0,
+    ray_log_level: str = "WARNING",
+) -> ServedChain:
     """Deploys the ONNX `parts` (in chain order) on Ray Serve and returns
     once every replica is up.
 
@@ -380,10 +446,17 @@ def deploy(parts: Sequence[str | os.PathLike], config: Config | Mapping | str | 
         else:
             host, port = running
         progress(f"deploying {len(parts)} stage{'s' if len(parts) != 1 else ''} as '{options.name}'")
-        serve.run_many([serve.RunTarget(build_app(signatures, config), name=options.name,
-                                        route_prefix=options.route,
-                                        logging_config={"log_level": "WARNING", "enable_access_log": False})],
-                       wait_for_applications_running=False)
+        serve.run_many(
+            [
+                serve.RunTarget(
+                    build_app(signatures, config),
+                    name=options.name,
+                    route_prefix=options.route,
+                    logging_config={"log_level": "WARNING", "enable_access_log": False},
+                )
+            ],
+            wait_for_applications_running=False,
+        )
         _wait_until_running(options.name, deploy_timeout_s, progress)
     except BaseException:
         if started:
@@ -398,4 +471,6 @@ def deploy(parts: Sequence[str | os.PathLike], config: Config | Mapping | str | 
             held.close()
     host = "127.0.0.1" if host in ("0.0.0.0", "") else host
     url = f"http://{host}:{port}{options.route}"
-    return ServedChain(options.name, url, serve.get_app_handle(options.name), describe(signatures, config), started)
+    return ServedChain(
+        options.name, url, serve.get_app_handle(options.name), describe(signatures, config), started
+    )

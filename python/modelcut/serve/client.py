@@ -18,8 +18,8 @@ import socket
 import ssl
 import time
 import urllib.parse
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -68,14 +68,16 @@ class Client:
     Each request must be over within `timeout_s`, and its answer may hold at
     most `max_answer_bytes`, and unpack to at most as many."""
 
-    def __init__(self, url: str, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES) -> None:
+    def __init__(
+        self, url: str, timeout_s: float = DEFAULT_TIMEOUT_S, max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
+    ) -> None:
         parts = _split_url(url)
         if not 1e-3 <= timeout_s <= MAX_TIMEOUT_S:  # also refuses NaN
             raise _core.Error(f"--timeout of {timeout_s:g} s is out of range: give 1ms to 24h")
         if not 1 <= max_answer_bytes <= MAX_ANSWER_BYTES:
-            raise _core.Error(f"--max-answer of {max_answer_bytes} bytes is out of range: "
-                              f"give 1 byte to 64GiB")
+            raise _core.Error(
+                f"--max-answer of {max_answer_bytes} bytes is out of range: give 1 byte to 64GiB"
+            )
         self.url = url
         self.timeout_s = float(timeout_s)
         self.max_answer_bytes = int(max_answer_bytes)
@@ -109,8 +111,9 @@ class Client:
     def _answer(self) -> str:
         return f"the answer from {self.url}"
 
-    def _request(self, method: str, body: bytes | None = None,
-                 content_type: str | None = None) -> tuple[http.client.HTTPResponse, bytes]:
+    def _request(
+        self, method: str, body: bytes | None = None, content_type: str | None = None
+    ) -> tuple[http.client.HTTPResponse, bytes]:
         """The response (status 200) and its body, within the deadline."""
         deadline = _Deadline(self.timeout_s)
         connection = None
@@ -126,24 +129,30 @@ class Client:
             self._check_status(response)
             return response, self._read_body(response, self.max_answer_bytes)
         except TimeoutError:
-            raise RemoteError(0, f"the server at {self.url} did not answer within "
-                                 f"{self.timeout_s:g} s (the timeout)") from None
+            raise RemoteError(
+                0, f"the server at {self.url} did not answer within {self.timeout_s:g} s (the timeout)"
+            ) from None
         except _core.Error:
             raise
         except http.client.LineTooLong as error:
-            raise BadAnswer(f"{self._answer} has a line longer than {http.client._MAXLINE} bytes "
-                            f"({error})") from None
+            raise BadAnswer(
+                f"{self._answer} has a line longer than {http.client._MAXLINE} bytes ({error})"
+            ) from None
         except http.client.IncompleteRead as error:
-            raise BadAnswer(f"{self._answer} ended early, after {len(error.partial)} more bytes "
-                            f"(broken chunked encoding or a closed connection)") from None
+            raise BadAnswer(
+                f"{self._answer} ended early, after {len(error.partial)} more bytes "
+                f"(broken chunked encoding or a closed connection)"
+            ) from None
         except http.client.RemoteDisconnected:
-            raise BadAnswer(f"{self._answer} is missing: the server closed the connection without "
-                            f"answering") from None
+            raise BadAnswer(
+                f"{self._answer} is missing: the server closed the connection without answering"
+            ) from None
         except http.client.BadStatusLine as error:
             raise BadAnswer(f"{self._answer} is not HTTP (its first line is {str(error)[:100]!r})") from None
         except (http.client.HTTPException, ValueError) as error:  # ValueError: an unreadable chunk size
-            raise BadAnswer(f"{self._answer} is not well-formed HTTP ({type(error).__name__}: "
-                            f"{str(error)[:200]})") from None
+            raise BadAnswer(
+                f"{self._answer} is not well-formed HTTP ({type(error).__name__}: {str(error)[:200]})"
+            ) from None
         except OSError as error:  # the connection reset or broken in the middle of the answer
             raise BadAnswer(f"{self._answer} broke off: {_reason(error)}") from None
         finally:
@@ -175,14 +184,19 @@ class Client:
         reason = (response.reason or "").strip()[:100]
         if 300 <= status < 400:
             location = (response.getheader("Location") or "nowhere")[:200]
-            raise BadAnswer(f"{self._answer} is a redirect ({status} {reason}) to {location!r}; modelcut "
-                            f"follows no redirects: give the final URL")
+            raise BadAnswer(
+                f"{self._answer} is a redirect ({status} {reason}) to {location!r}; modelcut "
+                f"follows no redirects: give the final URL"
+            )
         if status < 400:
             raise BadAnswer(f"{self._answer} has status {status} {reason}, not 200 with the outputs")
         kind = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
         if kind != "text/plain":  # an HTML page or worse: its text would not be one line
-            raise RemoteError(status, f"{self.url} answered {status} {reason} "
-                                      f"(with {kind[:100] or 'an untyped body'!r}, not an error line)")
+            raise RemoteError(
+                status,
+                f"{self.url} answered {status} {reason} "
+                f"(with {kind[:100] or 'an untyped body'!r}, not an error line)",
+            )
         text = response.read(_ERROR_TEXT_BYTES).decode("utf-8", "replace").strip().splitlines()
         line = text[0][:300] if text else reason
         raise RemoteError(status, f"{self.url} answered {status}: {line}")
@@ -299,8 +313,12 @@ def _timing(header: str | None) -> dict:
         return {}
 
     def seconds(value) -> bool:
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+        return (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and math.isfinite(value)
             and value >= 0
+        )
 
     kept = {key: value for key, value in timing.items() if isinstance(key, str) and seconds(value)}
     for key in ("stages_s", "stages_batch"):
@@ -320,8 +338,14 @@ class SplitRun:
     exchange: Exchange
 
 
-def run_split(head: Sequence, url: str, feeds: Mapping[str, np.ndarray], intervention=None,
-              optimize: bool = False, client: Client | None = None) -> SplitRun:
+def run_split(
+    head: Sequence,
+    url: str,
+    feeds: Mapping[str, np.ndarray],
+    intervention=None,
+    optimize: bool = False,
+    client: Client | None = None,
+) -> SplitRun:
     """Runs the `head` parts here, then sends the values crossing the last
     local cut to the chain served at `url` and returns its outputs.
     `intervention(k, values)` acts at every cut, the one to the server

@@ -54,53 +54,103 @@ numpy arrays crossing the cut; it returns the values to pass on (or None)."""
 
 
 def add_serve_parser(commands, formatter) -> argparse.ArgumentParser:
-    serve = commands.add_parser("serve", help="serve a chain of ONNX parts on Ray Serve (HTTP and handle)",
-                                description=SERVE_HELP, formatter_class=formatter)
+    serve = commands.add_parser(
+        "serve",
+        help="serve a chain of ONNX parts on Ray Serve (HTTP and handle)",
+        description=SERVE_HELP,
+        formatter_class=formatter,
+    )
     serve.add_argument("parts", metavar="PART", nargs="+", help="the ONNX parts, in chain order")
-    serve.add_argument("--config", metavar="FILE", help="settings as YAML or JSON (see above); options override it")
+    serve.add_argument(
+        "--config", metavar="FILE", help="settings as YAML or JSON (see above); options override it"
+    )
     stages = serve.add_argument_group("stages")
-    stages.add_argument("--replicas", metavar="N[,N...]",
-                        help="replicas of every stage, or one count per stage (default 1)")
-    stages.add_argument("--stage-resources", action="append", metavar="STAGE:NAME=AMOUNT[,...]",
-                        help="Ray resources each replica of stage STAGE (1 = the first part, or 'all') "
-                             "reserves: CPU, GPU or a custom resource that pins it to machines "
-                             "(repeatable; default CPU=1)")
-    stages.add_argument("--max-batch-size", type=int, metavar="N",
-                        help="dynamic batching: stack up to N requests per run, in every stage whose "
-                             "part has a symbolic first dimension (default off)")
-    stages.add_argument("--batch-wait", metavar="DURATION",
-                        help="how long a batch waits to fill (default 5ms)")
-    stages.add_argument("--threads", type=int, metavar="N",
-                        help="ONNX Runtime threads per replica (default 1: bit-exact, repeatable results)")
-    stages.add_argument("--optimize", action="store_true", default=None,
-                        help="let ONNX Runtime optimise the parts' graphs")
-    stages.add_argument("--shared-files", action="store_true", default=None,
-                        help="replicas read the parts at the same paths (a shared file system) instead of "
-                             "receiving them through Ray's object store")
+    stages.add_argument(
+        "--replicas", metavar="N[,N...]", help="replicas of every stage, or one count per stage (default 1)"
+    )
+    stages.add_argument(
+        "--stage-resources",
+        action="append",
+        metavar="STAGE:NAME=AMOUNT[,...]",
+        help="Ray resources each replica of stage STAGE (1 = the first part, or 'all') "
+        "reserves: CPU, GPU or a custom resource that pins it to machines "
+        "(repeatable; default CPU=1)",
+    )
+    stages.add_argument(
+        "--max-batch-size",
+        type=int,
+        metavar="N",
+        help="dynamic batching: stack up to N requests per run, in every stage whose "
+        "part has a symbolic first dimension (default off)",
+    )
+    stages.add_argument(
+        "--batch-wait", metavar="DURATION", help="how long a batch waits to fill (default 5ms)"
+    )
+    stages.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="ONNX Runtime threads per replica (default 1: bit-exact, repeatable results)",
+    )
+    stages.add_argument(
+        "--optimize", action="store_true", default=None, help="let ONNX Runtime optimise the parts' graphs"
+    )
+    stages.add_argument(
+        "--shared-files",
+        action="store_true",
+        default=None,
+        help="replicas read the parts at the same paths (a shared file system) instead of "
+        "receiving them through Ray's object store",
+    )
     cuts = serve.add_argument_group("at the cuts")
     cuts.add_argument("--noise", type=float, metavar="SIGMA", help="std of Gaussian noise added at every cut")
     cuts.add_argument("--seed", type=int, metavar="N", help="seed of the noise (default 0)")
-    cuts.add_argument("--intervene", metavar="MODULE:FUNCTION",
-                      help="a Python function(cut_index, values) -> values called at every cut "
-                           "(MODULE:FUNCTION or FILE.py:FUNCTION)")
+    cuts.add_argument(
+        "--intervene",
+        metavar="MODULE:FUNCTION",
+        help="a Python function(cut_index, values) -> values called at every cut "
+        "(MODULE:FUNCTION or FILE.py:FUNCTION)",
+    )
     service = serve.add_argument_group("service")
-    service.add_argument("--address", metavar="ADDRESS",
-                         help="join a running Ray cluster ('auto' or HOST:PORT); default: start Ray here")
-    service.add_argument("--host", metavar="HOST", help="HTTP address to listen on (default 127.0.0.1; "
-                                                        "0.0.0.0 for every interface)")
+    service.add_argument(
+        "--address",
+        metavar="ADDRESS",
+        help="join a running Ray cluster ('auto' or HOST:PORT); default: start Ray here",
+    )
+    service.add_argument(
+        "--host",
+        metavar="HOST",
+        help="HTTP address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
+    )
     service.add_argument("--port", type=int, metavar="PORT", help="HTTP port (default 8000)")
     service.add_argument("--route", metavar="PATH", help="URL path of the chain (default /)")
     service.add_argument("--name", metavar="NAME", help="Ray Serve application name (default modelcut)")
-    service.add_argument("--timeout", metavar="DURATION",
-                         help="how long a request may take, retries of a lost replica included (default 60s)")
-    service.add_argument("--max-request-bytes", metavar="SIZE", help="largest request accepted (default 1GiB)")
-    service.add_argument("--deploy-timeout", metavar="DURATION", default="300s",
-                         help="how long to wait for every replica to start (default 300s)")
-    service.add_argument("--json", action="store_true",
-                         help="once serving, print the URL and the chain as one JSON line on stdout")
+    service.add_argument(
+        "--timeout",
+        metavar="DURATION",
+        help="how long a request may take, retries of a lost replica included (default 60s)",
+    )
+    service.add_argument(
+        "--max-request-bytes", metavar="SIZE", help="largest request accepted (default 1GiB)"
+    )
+    service.add_argument(
+        "--deploy-timeout",
+        metavar="DURATION",
+        default="300s",
+        help="how long to wait for every replica to start (default 300s)",
+    )
+    service.add_argument(
+        "--json",
+        action="store_true",
+        help="once serving, print the URL and the chain as one JSON line on stdout",
+    )
     service.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-    service.add_argument("-v", "--verbose", action="store_true",
-                         help="show Ray's own log lines (INFO and up) on stderr; hidden by default")
+    service.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show Ray's own log lines (INFO and up) on stderr; hidden by default",
+    )
     serve.set_defaults(run=cmd_serve)
     return serve
 
@@ -110,8 +160,16 @@ def _settings(args):
     batching option skips."""
     from .. import _core
     from ..plan.units import parse_bytes, parse_seconds
-    from .options import (apply_batching, apply_boundaries, apply_replicas, apply_stage_resources, check_serve,
-                          check_stage, default_config, read_config)
+    from .options import (
+        apply_batching,
+        apply_boundaries,
+        apply_replicas,
+        apply_stage_resources,
+        check_serve,
+        check_stage,
+        default_config,
+        read_config,
+    )
     from .signature import read_signature
 
     parts = len(args.parts)
@@ -149,16 +207,26 @@ def cmd_serve(args) -> int:
 
     config, skipped = _settings(args)
     deploy_timeout = parse_seconds(args.deploy_timeout, "--deploy-timeout")
-    say = (lambda line: None) if args.quiet else (lambda line: print(f"modelcut serve: {line}", file=sys.stderr,
-                                                                       flush=True))
+    say = (
+        (lambda line: None)
+        if args.quiet
+        else (lambda line: print(f"modelcut serve: {line}", file=sys.stderr, flush=True))
+    )
     if skipped and args.max_batch_size and args.max_batch_size > 1:
-        say(f"stage(s) {', '.join(map(str, skipped))} do not batch: their part has no symbolic first dimension")
+        say(
+            f"stage(s) {', '.join(map(str, skipped))} do not batch: their part has no symbolic first dimension"
+        )
     from .app import deploy
 
     with _stdout_for_modelcut_only(args.verbose) as out:
         # deploy() checks the parts chain before it starts or joins Ray
-        served = deploy(args.parts, config, progress=say, deploy_timeout_s=deploy_timeout,
-                        ray_log_level="INFO" if args.verbose else "CRITICAL")
+        served = deploy(
+            args.parts,
+            config,
+            progress=say,
+            deploy_timeout_s=deploy_timeout,
+            ray_log_level="INFO" if args.verbose else "CRITICAL",
+        )
         stop = threading.Event()
         previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -186,8 +254,9 @@ def _stdout_for_modelcut_only(verbose: bool):
     raylet's messages to sys.stdout, and the processes it starts inherit
     file descriptor 1, so both are pointed elsewhere while Ray runs."""
     sys.stdout.flush()
-    out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding=sys.stdout.encoding,
-                    errors=sys.stdout.errors)
+    out = os.fdopen(
+        os.dup(sys.stdout.fileno()), "w", buffering=1, encoding=sys.stdout.encoding, errors=sys.stdout.errors
+    )
     original = sys.stdout
     elsewhere = os.dup(sys.stderr.fileno()) if verbose else os.open(os.devnull, os.O_WRONLY)
     os.dup2(elsewhere, original.fileno())
@@ -211,13 +280,20 @@ def _print_summary(served, out) -> None:
     for index, stage in enumerate(description["stages"]):
         resources = ",".join(f"{name}={amount:g}" for name, amount in stage["resources"].items())
         batch = f", batches of up to {stage['max_batch_size']}" if stage["max_batch_size"] else ""
-        print(printable(f"  stage {index + 1}: {stage['part']}  {stage['replicas']} replica(s), "
-                        f"{resources}{batch}"), file=out)
+        print(
+            printable(
+                f"  stage {index + 1}: {stage['part']}  {stage['replicas']} replica(s), {resources}{batch}"
+            ),
+            file=out,
+        )
     for index, cut in enumerate(description["cuts"]):
         actions = [f"noise {cut['noise']:g}"] if cut["noise"] else []
         actions += [f"intervene {cut['intervene']}"] if cut["intervene"] else []
         if actions:
             print(printable(f"  cut {index + 1}: {', '.join(actions)}"), file=out)
     inputs = ", ".join(spec["name"] for spec in description["inputs"])
-    print(printable(f"POST the inputs ({inputs}) as .npz, .npy or JSON; GET describes the chain"), file=out,
-          flush=True)
+    print(
+        printable(f"POST the inputs ({inputs}) as .npz, .npy or JSON; GET describes the chain"),
+        file=out,
+        flush=True,
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from ray import serve
@@ -26,8 +26,15 @@ Values = dict[str, np.ndarray]
 
 @serve.deployment
 class Ingress:
-    def __init__(self, description: dict, inputs: Sequence[InputSpec], stages: Sequence, timeout_s: float,
-                 attempts: int, max_request_bytes: int) -> None:
+    def __init__(
+        self,
+        description: dict,
+        inputs: Sequence[InputSpec],
+        stages: Sequence,
+        timeout_s: float,
+        attempts: int,
+        max_request_bytes: int,
+    ) -> None:
         keep_replica_grpc_on_node_address()
         self._description = description
         self._outputs = [spec["name"] for spec in description["outputs"]]
@@ -46,22 +53,28 @@ class Ingress:
         from starlette.responses import JSONResponse, PlainTextResponse, Response
 
         route = request.scope.get("root_path", "")
-        if request.scope["path"][len(route):] not in ("", "/"):
+        if request.scope["path"][len(route) :] not in ("", "/"):
             return PlainTextResponse(f"nothing here: the chain is at {route or '/'}\n", status_code=404)
         if request.method == "GET":
             return JSONResponse(self._description)
         if request.method != "POST":
-            return PlainTextResponse("POST the inputs (.npz, .npy or JSON); GET describes the chain\n",
-                                     status_code=405, headers={"Allow": "GET, POST"})
+            return PlainTextResponse(
+                "POST the inputs (.npz, .npy or JSON); GET describes the chain\n",
+                status_code=405,
+                headers={"Allow": "GET, POST"},
+            )
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self._max_request_bytes:
-            return PlainTextResponse(f"the request has {declared} bytes, more than the limit of "
-                                     f"{self._max_request_bytes}\n", status_code=413)
+            return PlainTextResponse(
+                f"the request has {declared} bytes, more than the limit of {self._max_request_bytes}\n",
+                status_code=413,
+            )
         start = time.perf_counter()
         try:
             body = await request.body()
-            feeds, kind = decode_request(body, request.headers.get("content-type"), self._inputs,
-                                         self._max_request_bytes)
+            feeds, kind = decode_request(
+                body, request.headers.get("content-type"), self._inputs, self._max_request_bytes
+            )
             kind = answer_format(kind, self._outputs)
             read = time.perf_counter()
             outputs, timing = await self._run(feeds)
@@ -71,11 +84,17 @@ class Ingress:
             return PlainTextResponse(one_line(error) + "\n", status_code=error.status)
         except StageFailed as error:
             return PlainTextResponse(one_line(error) + "\n", status_code=error.status)
-        except Exception as error:  # noqa: BLE001 - the server answers every request, whatever failed
-            return PlainTextResponse(f"internal error: {type(error).__name__}: {one_line(error)}\n",
-                                     status_code=500)
-        timing.update(read_s=read - start, chain_s=ran - read, write_s=time.perf_counter() - ran,
-                      server_s=time.perf_counter() - start, request_bytes=len(body))
+        except Exception as error:
+            return PlainTextResponse(
+                f"internal error: {type(error).__name__}: {one_line(error)}\n", status_code=500
+            )
+        timing.update(
+            read_s=read - start,
+            chain_s=ran - read,
+            write_s=time.perf_counter() - ran,
+            server_s=time.perf_counter() - start,
+            request_bytes=len(body),
+        )
         return Response(content, media_type=media_type, headers={"X-Modelcut-Timing": json.dumps(timing)})
 
     async def run(self, feeds: Values) -> Values:
@@ -126,8 +145,11 @@ class Ingress:
                 raise StageFailed(500, f"{type(cause).__name__}: {one_line(cause)}") from None
             except lost as error:  # a replica lost: run again
                 if attempt >= self._attempts or time.monotonic() >= deadline:
-                    raise StageFailed(503, f"the chain is unavailable after {attempt} attempts "
-                                           f"({type(error).__name__}: {one_line(error)})") from None
+                    raise StageFailed(
+                        503,
+                        f"the chain is unavailable after {attempt} attempts "
+                        f"({type(error).__name__}: {one_line(error)})",
+                    ) from None
                 await asyncio.sleep(min(0.2 * 2 ** (attempt - 1), max(0.0, deadline - time.monotonic())))
 
 

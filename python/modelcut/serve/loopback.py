@@ -30,8 +30,10 @@ def set_local_environment() -> None:
     if constants is not None:
         if not hasattr(constants, "ENABLE_RAY_CLUSTER"):
             # NB: fail closed, as keep_replica_grpc_on_node_address does
-            raise RuntimeError("this Ray version keeps its single-machine setting where modelcut cannot set "
-                               "it; install the Ray version of modelcut's requirements")
+            raise RuntimeError(
+                "this Ray version keeps its single-machine setting where modelcut cannot set "
+                "it; install the Ray version of modelcut's requirements"
+            )
         constants.ENABLE_RAY_CLUSTER = False
 
 
@@ -56,8 +58,10 @@ def keep_replica_grpc_on_node_address() -> None:
     if add_port is None:
         # NB: fail closed. A Ray Serve that binds its replicas' servers by
         # other means would open them on every interface.
-        raise RuntimeError("this Ray Serve version starts its replicas' gRPC servers in a way modelcut "
-                           "cannot keep on 127.0.0.1; install the Ray version of modelcut's requirements")
+        raise RuntimeError(
+            "this Ray Serve version starts its replicas' gRPC servers in a way modelcut "
+            "cannot keep on 127.0.0.1; install the Ray version of modelcut's requirements"
+        )
     if getattr(add_port, "modelcut_node_address", None) == node:
         return
 

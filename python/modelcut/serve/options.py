@@ -14,8 +14,9 @@ import math
 import os
 import re
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from .. import _core
 from ..plan.units import parse_bytes, parse_seconds
@@ -94,8 +95,11 @@ class ServeOptions:
 def check_stage(stage: StageOptions, where: str) -> None:
     _positive_int(stage.replicas, f"{where} replicas")
     _positive_int(stage.threads, f"{where} threads")
-    if not isinstance(stage.max_batch_size, int) or isinstance(stage.max_batch_size, bool) \
-            or stage.max_batch_size < 0:
+    if (
+        not isinstance(stage.max_batch_size, int)
+        or isinstance(stage.max_batch_size, bool)
+        or stage.max_batch_size < 0
+    ):
         raise _core.Error(f"{where} max_batch_size must be a whole number >= 0, not {stage.max_batch_size!r}")
     _finite(stage.batch_wait_s, f"{where} batch_wait", minimum=0.0)
     if not isinstance(stage.resources, Mapping):
@@ -132,8 +136,12 @@ def _positive_int(value, what: str) -> None:
 
 
 def _finite(value, what: str, minimum: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value < minimum:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < minimum
+    ):
         raise _core.Error(f"{what} must be a number >= {minimum:g}, not {value!r}")
 
 
@@ -168,15 +176,19 @@ def load_callable(spec: str, what: str = "--intervene") -> Callable:
             module = importlib.import_module(module_name)
     except _core.Error:
         raise
-    except Exception as error:  # noqa: BLE001 - the user's module may raise anything
+    except Exception as error:
         # The command imports nothing from the working directory (python -I):
         # a module of the user's own is named by its file.
         hint = ""
-        if isinstance(error, ModuleNotFoundError) and error.name and \
-                (module_name == error.name or module_name.startswith(error.name + ".")):
+        if (
+            isinstance(error, ModuleNotFoundError)
+            and error.name
+            and (module_name == error.name or module_name.startswith(error.name + "."))
+        ):
             hint = f"; name a module file by its path: {module_name.replace('.', '/')}.py:{attribute}"
-        raise _core.Error(f"{what} {spec!r}: cannot load {module_name} ({type(error).__name__}: {error})"
-                          f"{hint}") from None
+        raise _core.Error(
+            f"{what} {spec!r}: cannot load {module_name} ({type(error).__name__}: {error}){hint}"
+        ) from None
     function = getattr(module, attribute, None)
     if not callable(function):
         raise _core.Error(f"{what} {spec!r}: {module_name} has no callable '{attribute}'")
@@ -187,8 +199,18 @@ def load_callable(spec: str, what: str = "--intervene") -> Callable:
 
 _STAGE_KEYS = {"replicas", "resources", "max_batch_size", "batch_wait", "threads"}
 _BOUNDARY_KEYS = {"noise", "seed", "intervene"}
-_SERVE_KEYS = {"name", "host", "port", "route", "address", "optimize", "shared_files", "timeout", "attempts",
-               "max_request_bytes"}
+_SERVE_KEYS = {
+    "name",
+    "host",
+    "port",
+    "route",
+    "address",
+    "optimize",
+    "shared_files",
+    "timeout",
+    "attempts",
+    "max_request_bytes",
+}
 
 
 @dataclass
@@ -199,8 +221,9 @@ class Config:
 
 
 def default_config(parts: int) -> Config:
-    return Config([StageOptions() for _ in range(parts)], [BoundaryOptions() for _ in range(parts - 1)],
-                  ServeOptions())
+    return Config(
+        [StageOptions() for _ in range(parts)], [BoundaryOptions() for _ in range(parts - 1)], ServeOptions()
+    )
 
 
 # A config names a few settings per stage and per cut: a larger file is not
@@ -219,8 +242,10 @@ def read_config(path: str, parts: int) -> Config:
     except OSError as error:
         raise _core.Error(f"--config '{path}' cannot be read ({error.strerror})") from None
     if len(text) > _MAX_CONFIG_BYTES:
-        raise _core.Error(f"--config '{path}' is larger than {_MAX_CONFIG_BYTES // 1024} KiB; a serve "
-                          "config holds a few settings per stage and cut")
+        raise _core.Error(
+            f"--config '{path}' is larger than {_MAX_CONFIG_BYTES // 1024} KiB; a serve "
+            "config holds a few settings per stage and cut"
+        )
     try:
         if path.endswith((".yaml", ".yml")):
             import yaml
@@ -228,7 +253,7 @@ def read_config(path: str, parts: int) -> Config:
             document = yaml.safe_load(text)
         else:
             document = json.loads(text)
-    except Exception as error:  # noqa: BLE001 - yaml and json raise many kinds
+    except Exception as error:
         raise _core.Error(f"--config '{path}' cannot be read ({type(error).__name__}: {error})") from None
     return config_from_dict(document, parts, source=f"--config '{path}'")
 
@@ -344,15 +369,18 @@ def apply_stage_resources(config: Config, text: str) -> None:
     stage number (1 is the first part) or `all`."""
     stage_text, colon, spec = text.partition(":")
     if not colon or not spec:
-        raise _core.Error(f"--stage-resources {text!r}: write STAGE:NAME=AMOUNT[,NAME=AMOUNT], "
-                          "e.g. 2:server=1,CPU=2")
+        raise _core.Error(
+            f"--stage-resources {text!r}: write STAGE:NAME=AMOUNT[,NAME=AMOUNT], e.g. 2:server=1,CPU=2"
+        )
     if stage_text == "all":
         stages = config.stages
     elif stage_text.isdigit() and 1 <= int(stage_text) <= len(config.stages):
         stages = [config.stages[int(stage_text) - 1]]
     else:
-        raise _core.Error(f"--stage-resources {text!r}: {stage_text!r} is not a stage number "
-                          f"(1-{len(config.stages)}) or 'all'")
+        raise _core.Error(
+            f"--stage-resources {text!r}: {stage_text!r} is not a stage number "
+            f"(1-{len(config.stages)}) or 'all'"
+        )
     resources = {}
     for item in spec.split(","):
         name, equals, amount = item.rpartition("=")
@@ -367,8 +395,9 @@ def apply_stage_resources(config: Config, text: str) -> None:
         stage.resources = {**stage.resources, **resources}
 
 
-def apply_batching(config: Config, max_batch_size: int | None, batch_wait_s: float | None,
-                   can_batch: Sequence[bool]) -> list[int]:
+def apply_batching(
+    config: Config, max_batch_size: int | None, batch_wait_s: float | None, can_batch: Sequence[bool]
+) -> list[int]:
     """--max-batch-size for every stage that can batch; returns the stage
     numbers that cannot (their part has no symbolic first dimension)."""
     skipped = []

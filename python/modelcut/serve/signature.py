@@ -7,8 +7,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import onnx
 
@@ -39,8 +39,11 @@ class PartSignature:
         return None
 
     def to_dict(self) -> dict:
-        return {"part": self.label, "inputs": [spec_to_dict(s) for s in self.inputs],
-                "outputs": [spec_to_dict(s) for s in self.outputs]}
+        return {
+            "part": self.label,
+            "inputs": [spec_to_dict(s) for s in self.inputs],
+            "outputs": [spec_to_dict(s) for s in self.outputs],
+        }
 
 
 def spec_to_dict(spec: InputSpec) -> dict:
@@ -76,14 +79,20 @@ def check_chain(signatures: Sequence[PartSignature]) -> None:
             where = f"part {index + 1} ({after.label}) input '{spec.name}'"
             source = given.get(spec.name)
             if source is None:
-                raise _core.Error(f"the parts do not chain: {where} is not an output of part {index} "
-                                  f"({before.label}), which gives {sorted(given)}")
+                raise _core.Error(
+                    f"the parts do not chain: {where} is not an output of part {index} "
+                    f"({before.label}), which gives {sorted(given)}"
+                )
             if source.dtype != spec.dtype:
-                raise _core.Error(f"the parts do not chain: {where} is {spec.dtype} but part {index} "
-                                  f"({before.label}) gives {source.dtype}")
+                raise _core.Error(
+                    f"the parts do not chain: {where} is {spec.dtype} but part {index} "
+                    f"({before.label}) gives {source.dtype}"
+                )
             if not _dims_compatible(source.dims, spec.dims):
-                raise _core.Error(f"the parts do not chain: {where} has dims {_dims_text(spec.dims)} but "
-                                  f"part {index} ({before.label}) gives {_dims_text(source.dims)}")
+                raise _core.Error(
+                    f"the parts do not chain: {where} has dims {_dims_text(spec.dims)} but "
+                    f"part {index} ({before.label}) gives {_dims_text(source.dims)}"
+                )
 
 
 def _dims_compatible(given, taken) -> bool:
@@ -92,4 +101,3 @@ def _dims_compatible(given, taken) -> bool:
     if len(given) != len(taken):
         return False
     return all(not (isinstance(a, int) and isinstance(b, int)) or a == b for a, b in zip(given, taken))
-

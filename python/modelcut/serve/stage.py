@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from ray import serve
@@ -47,8 +47,17 @@ def part_source(path: str, shared_files: bool) -> dict:
 
 @serve.deployment
 class Stage:
-    def __init__(self, number: int, label: str, source: dict, cut: BoundaryOptions | None, threads: int,
-                 optimize: bool, max_batch_size: int, batch_wait_s: float) -> None:
+    def __init__(
+        self,
+        number: int,
+        label: str,
+        source: dict,
+        cut: BoundaryOptions | None,
+        threads: int,
+        optimize: bool,
+        max_batch_size: int,
+        batch_wait_s: float,
+    ) -> None:
         from .._ort import make_session
         from ..intervene import gaussian_noise
         from .loopback import keep_replica_grpc_on_node_address
@@ -106,11 +115,14 @@ class Stage:
                 outputs, seconds, batch = await self._run_batched(feeds)
             else:
                 outputs, seconds, batch = await asyncio.to_thread(self._timed_run, feeds)
-        except Exception as error:  # noqa: BLE001 - whatever ONNX Runtime raises, one line to the client
-            raise StageFailed(500, f"stage {self._number} ({self._label}) failed: {type(error).__name__}: "
-                                   f"{one_line(error)}") from None
-        return outputs, {"stages_s": [*timing["stages_s"], seconds],
-                         "stages_batch": [*timing["stages_batch"], batch]}
+        except Exception as error:
+            raise StageFailed(
+                500, f"stage {self._number} ({self._label}) failed: {type(error).__name__}: {one_line(error)}"
+            ) from None
+        return outputs, {
+            "stages_s": [*timing["stages_s"], seconds],
+            "stages_batch": [*timing["stages_batch"], batch],
+        }
 
     def _at_cut(self, values: Values) -> Values:
         if self._cut is None:
@@ -121,17 +133,21 @@ class Stage:
         if self._cut.intervene is not None:
             try:
                 changed = self._cut.intervene(cut - 1, dict(values))
-            except Exception as error:  # noqa: BLE001 - the user's callable may raise anything
-                raise StageFailed(500, f"the intervention at cut {cut} failed: {type(error).__name__}: "
-                                       f"{one_line(error)}") from None
+            except Exception as error:
+                raise StageFailed(
+                    500, f"the intervention at cut {cut} failed: {type(error).__name__}: {one_line(error)}"
+                ) from None
             values = values if changed is None else dict(changed)
         return values
 
     def _feeds(self, values: Values) -> Values:
         missing = [name for name in self._inputs if name not in values]
         if missing:
-            raise StageFailed(500, f"stage {self._number} ({self._label}) needs {missing}, which the cut before "
-                                   f"it does not give (given: {sorted(values)})")
+            raise StageFailed(
+                500,
+                f"stage {self._number} ({self._label}) needs {missing}, which the cut before "
+                f"it does not give (given: {sorted(values)})",
+            )
         return {name: values[name] for name in self._inputs}
 
     def _timed_run(self, feeds: Values, requests: int = 1) -> tuple[Values, float, int]:

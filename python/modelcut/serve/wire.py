@@ -13,7 +13,7 @@ import json
 import math
 import struct
 import zipfile
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -70,8 +70,9 @@ def encode_npz(values: Mapping[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-def decode_npz(body: bytes, max_bytes: int, what: str = "the request",
-               error: type[_core.Error] = BadRequest) -> dict[str, np.ndarray]:
+def decode_npz(
+    body: bytes, max_bytes: int, what: str = "the request", error: type[_core.Error] = BadRequest
+) -> dict[str, np.ndarray]:
     """The arrays of an .npz body. Each member is unpacked as it is read and
     counted against max_bytes before its array is allocated: the sizes a zip
     declares may lie, and a small body may inflate to anything."""
@@ -99,8 +100,12 @@ def decode_npz(body: bytes, max_bytes: int, what: str = "the request",
         raise error(f"{what} is not a readable .npz ({type(cause).__name__}: {_short(cause)})") from None
 
 
-def _decode_npy(body: bytes, max_bytes: int | None = None, what: str = "the request",
-                error: type[_core.Error] = BadRequest) -> np.ndarray:
+def _decode_npy(
+    body: bytes,
+    max_bytes: int | None = None,
+    what: str = "the request",
+    error: type[_core.Error] = BadRequest,
+) -> np.ndarray:
     """The array of a .npy body; it cannot hold more data than its own length,
     so a header claiming more is refused before anything is allocated."""
     limit = len(body) if max_bytes is None else min(max_bytes, len(body))
@@ -120,7 +125,7 @@ def _read_npy(stream, left: int, max_bytes: int, what: str, error: type[_core.Er
     the budget) before any memory is given to the array; object arrays,
     which numpy would unpickle, are refused."""
     prefix = _read_exactly(stream, len(_NPY_MAGIC) + 2, what, error)
-    if prefix[:len(_NPY_MAGIC)] != _NPY_MAGIC:
+    if prefix[: len(_NPY_MAGIC)] != _NPY_MAGIC:
         raise error(f"{what} is not a .npy array (no .npy magic)")
     version = (prefix[-2], prefix[-1])
     length_format = {(1, 0): "<H", (2, 0): "<I"}.get(version)
@@ -145,7 +150,7 @@ def _read_npy(stream, left: int, max_bytes: int, what: str, error: type[_core.Er
         chunk = stream.read(min(_CHUNK, size - filled))
         if not chunk:
             raise error(f"{what} ends after {filled} of its {size} bytes")
-        target[filled:filled + len(chunk)] = np.frombuffer(chunk, np.uint8)
+        target[filled : filled + len(chunk)] = np.frombuffer(chunk, np.uint8)
         filled += len(chunk)
     if stream.read(1):  # at the end of a zip member this also checks its CRC
         raise error(f"{what} has bytes after its {size} bytes of data")
@@ -164,7 +169,7 @@ def _number_dtype(dtype, what: str, error: type[_core.Error]) -> np.dtype:
     strings, records or sub-arrays, whose itemsize is the sender's choice."""
     try:
         dtype = np.dtype(dtype)
-    except Exception:  # noqa: BLE001 - numpy raises many kinds for a bad dtype text
+    except Exception:
         raise error(f"{what} has dtype {str(dtype)[:100]!r}, which is not a numpy dtype") from None
     if dtype.kind not in "biufc" or dtype.fields is not None or dtype.shape != ():
         raise error(f"{what} has dtype {str(dtype)[:100]!r}; only numbers and booleans are read")
@@ -172,10 +177,14 @@ def _number_dtype(dtype, what: str, error: type[_core.Error]) -> np.dtype:
 
 
 def _element_count(shape, what: str, error: type[_core.Error]) -> int:
-    if (not isinstance(shape, (list, tuple)) or len(shape) > _MAX_DIMENSIONS
-            or not all(type(size) is int and size >= 0 for size in shape)):
-        raise error(f"{what} has shape {str(shape)[:100]}, not a list of at most {_MAX_DIMENSIONS} "
-                    f"sizes >= 0")
+    if (
+        not isinstance(shape, (list, tuple))
+        or len(shape) > _MAX_DIMENSIONS
+        or not all(type(size) is int and size >= 0 for size in shape)
+    ):
+        raise error(
+            f"{what} has shape {str(shape)[:100]}, not a list of at most {_MAX_DIMENSIONS} sizes >= 0"
+        )
     return math.prod(shape)
 
 
@@ -184,8 +193,10 @@ def load_json(body: bytes, max_bytes: int, what: str, error: type[_core.Error]):
     from the separators, an upper bound) fit in max_bytes."""
     values = 1 + sum(body.count(separator) for separator in (b",", b":", b"[", b"{"))
     if values * _JSON_BYTES_PER_VALUE + 4 * len(body) > max_bytes:
-        raise error(f"{what} is JSON of {len(body)} bytes with up to {values} values, more than fits "
-                    f"in the limit of {max_bytes} bytes once unpacked")
+        raise error(
+            f"{what} is JSON of {len(body)} bytes with up to {values} values, more than fits "
+            f"in the limit of {max_bytes} bytes once unpacked"
+        )
     try:
         return json.loads(body)
     except (ValueError, RecursionError) as cause:
@@ -254,8 +265,9 @@ def _json_array(name: str, value, dtype: np.dtype) -> np.ndarray:
     return array
 
 
-def decode_request(body: bytes, content_type: str | None, specs: Sequence[InputSpec],
-                   max_bytes: int) -> tuple[dict[str, np.ndarray], str]:
+def decode_request(
+    body: bytes, content_type: str | None, specs: Sequence[InputSpec], max_bytes: int
+) -> tuple[dict[str, np.ndarray], str]:
     """The request's feeds, checked against the chain's inputs, and the
     format to answer in."""
     if len(body) > max_bytes:
@@ -266,8 +278,10 @@ def decode_request(body: bytes, content_type: str | None, specs: Sequence[InputS
     elif kind == NPY:
         if len(specs) != 1:
             names = ", ".join(spec.name for spec in specs)
-            raise BadRequest(f"a .npy body holds one array but the chain takes {len(specs)} inputs "
-                             f"({names}); send an .npz keyed by input name")
+            raise BadRequest(
+                f"a .npy body holds one array but the chain takes {len(specs)} inputs "
+                f"({names}); send an .npz keyed by input name"
+            )
         feeds = {specs[0].name: _decode_npy(body)}
     else:
         feeds = _decode_json(body, specs)
@@ -295,16 +309,20 @@ def answer_format(kind: str, outputs: Sequence[str]) -> str:
     holds one unnamed array, so a chain of several `outputs` refuses a .npy
     request (before running it) rather than answering in another format."""
     if kind == NPY and len(outputs) != 1:
-        raise NotAcceptable(f"a .npy answer holds one array but the chain gives {len(outputs)} outputs "
-                            f"({', '.join(outputs)}); send the request as .npz or JSON")
+        raise NotAcceptable(
+            f"a .npy answer holds one array but the chain gives {len(outputs)} outputs "
+            f"({', '.join(outputs)}); send the request as .npz or JSON"
+        )
     return kind
 
 
 def encode_response(outputs: Mapping[str, np.ndarray], kind: str) -> tuple[bytes, str]:
     """The answer's body and Content-Type, in the format answer_format chose."""
     if kind == JSON:
-        document = {name: {"dtype": str(value.dtype), "shape": list(value.shape), "data": value.tolist()}
-                    for name, value in outputs.items()}
+        document = {
+            name: {"dtype": str(value.dtype), "shape": list(value.shape), "data": value.tolist()}
+            for name, value in outputs.items()
+        }
         return json.dumps(document).encode(), JSON
     if kind == NPY:
         (value,) = outputs.values()
@@ -314,8 +332,9 @@ def encode_response(outputs: Mapping[str, np.ndarray], kind: str) -> tuple[bytes
     return encode_npz(outputs), NPZ
 
 
-def decode_response(body: bytes, content_type: str | None, max_bytes: int, what: str = "the answer",
-                    npy_name: str = "output") -> dict[str, np.ndarray]:
+def decode_response(
+    body: bytes, content_type: str | None, max_bytes: int, what: str = "the answer", npy_name: str = "output"
+) -> dict[str, np.ndarray]:
     """The outputs of an answer, in the format its Content-Type names: .npz,
     JSON in the object form, or .npy (one unnamed array, returned as
     `npy_name`). Whatever the bytes, raises BadAnswer (naming `what`) or
@@ -351,15 +370,17 @@ def _decode_json_answer(body: bytes, max_bytes: int, what: str) -> dict[str, np.
         dtype = _number_dtype(value["dtype"], where, BadAnswer)
         count = _element_count(value["shape"], where, BadAnswer)
         if count * dtype.itemsize > left:
-            raise BadAnswer(f"{where} unpacks to {count * dtype.itemsize} bytes, more than "
-                            f"{_left_of(left, max_bytes)}")
+            raise BadAnswer(
+                f"{where} unpacks to {count * dtype.itemsize} bytes, more than {_left_of(left, max_bytes)}"
+            )
         try:
             array = np.array(value["data"], dtype=dtype)
         except (ValueError, TypeError, OverflowError, RecursionError) as cause:
             raise BadAnswer(f"{where}: its data is not an array of {dtype} ({_short(cause)})") from None
         if array.size != count:
-            raise BadAnswer(f"{where}: its data holds {array.size} values, its shape {value['shape']} "
-                            f"needs {count}")
+            raise BadAnswer(
+                f"{where}: its data holds {array.size} values, its shape {value['shape']} needs {count}"
+            )
         outputs[name] = array.reshape(value["shape"])
         left -= array.nbytes
     return outputs

@@ -23,7 +23,7 @@ _LAZY = {
     "verify_tf": ".verify_tf",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = sorted(_LAZY)  # noqa: PLE0605 (the names are loaded lazily)
 
 
 def __getattr__(name: str):

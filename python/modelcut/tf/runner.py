@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -24,8 +24,10 @@ def _dims(shape) -> tuple | None:
 def _named_dims(name: str, dims: tuple | None) -> tuple | None:
     if dims is None:
         return None
-    return tuple(size if size is not None else ("batch" if axis == 0 else f"{name}:dim{axis}")
-                 for axis, size in enumerate(dims))
+    return tuple(
+        size if size is not None else ("batch" if axis == 0 else f"{name}:dim{axis}")
+        for axis, size in enumerate(dims)
+    )
 
 
 class TfGraph:
@@ -50,7 +52,9 @@ class TfGraph:
         self._function = loaded.signatures[signature]
         specs = self._function.structured_input_signature[1]
         self.inputs = [
-            InputSpec(key, np.dtype(specs[key].dtype.as_numpy_dtype), _named_dims(key, _dims(specs[key].shape)))
+            InputSpec(
+                key, np.dtype(specs[key].dtype.as_numpy_dtype), _named_dims(key, _dims(specs[key].shape))
+            )
             for key in sorted(specs)
         ]
         self.outputs = sorted(self._function.structured_outputs)
@@ -69,8 +73,11 @@ class TfGraph:
         for value in report["inputs"]:
             tensor = self._graph.get_tensor_by_name(_tensor_name(value["name"]))
             dims = _dims(tensor.shape)
-            self.inputs.append(InputSpec(value["name"], np.dtype(tensor.dtype.as_numpy_dtype),
-                                         _named_dims(value["name"], dims)))
+            self.inputs.append(
+                InputSpec(
+                    value["name"], np.dtype(tensor.dtype.as_numpy_dtype), _named_dims(value["name"], dims)
+                )
+            )
         self.outputs = [value["name"] for value in report["outputs"]]
         self._session = tf.compat.v1.Session(graph=self._graph)
 
@@ -84,7 +91,9 @@ class TfGraph:
             return False
         return True
 
-    def run(self, feeds: Mapping[str, np.ndarray], fetch: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    def run(
+        self, feeds: Mapping[str, np.ndarray], fetch: Sequence[str] | None = None
+    ) -> dict[str, np.ndarray]:
         fetch = list(self.outputs if fetch is None else fetch)
         if self._session is None:
             result = self._function(**{name: self.tf.constant(value) for name, value in feeds.items()})

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from .. import _core
 from ..outputs import check_output, move_output_folder
@@ -53,15 +53,19 @@ def check_saved_model_folder(path: str | os.PathLike) -> None:
             for entry in entries:
                 seen += 1
                 if seen > MAX_SAVED_MODEL_ENTRIES:
-                    raise _core.Error(f"{path}: more than {MAX_SAVED_MODEL_ENTRIES} files in the "
-                                      "SavedModel's folder; not a SavedModel")
+                    raise _core.Error(
+                        f"{path}: more than {MAX_SAVED_MODEL_ENTRIES} files in the "
+                        "SavedModel's folder; not a SavedModel"
+                    )
                 shown = os.path.join(path, os.path.relpath(entry.path, folder))
                 if entry.is_symlink():
                     target = os.path.realpath(entry.path)
                     if os.path.commonpath([folder, target]) != folder:
-                        raise _core.Error(f"'{shown}' is a symbolic link leading outside the SavedModel's "
-                                          f"folder (to '{target}'); modelcut reads no file outside a model's "
-                                          "folder through a link")
+                        raise _core.Error(
+                            f"'{shown}' is a symbolic link leading outside the SavedModel's "
+                            f"folder (to '{target}'); modelcut reads no file outside a model's "
+                            "folder through a link"
+                        )
                     if not os.path.exists(target):
                         raise _core.Error(f"'{shown}' is a symbolic link to '{target}', which does not exist")
                     if os.path.isdir(target):
@@ -82,8 +86,9 @@ def import_tensorflow():
     try:
         import tensorflow as tf
     except ImportError as error:
-        raise _core.Error("reading a SavedModel or running a TensorFlow graph needs TensorFlow: "
-                          "pip install tensorflow") from error
+        raise _core.Error(
+            "reading a SavedModel or running a TensorFlow graph needs TensorFlow: pip install tensorflow"
+        ) from error
     return tf
 
 
@@ -149,9 +154,10 @@ def freeze(path: str | os.PathLike, signature: str = DEFAULT_SIGNATURE) -> Froze
     function = signatures[signature]
     try:
         frozen = convert_variables_to_constants_v2(function)
-    except Exception as error:  # noqa: BLE001
-        raise _core.Error(f"{path}: TensorFlow cannot freeze signature '{signature}': "
-                          f"{_first_line(error)}") from error
+    except Exception as error:
+        raise _core.Error(
+            f"{path}: TensorFlow cannot freeze signature '{signature}': {_first_line(error)}"
+        ) from error
 
     # A signature function's placeholders are named by its keys; its outputs
     # come flattened in the order of the sorted keys (tf.nest's dict order).
@@ -161,13 +167,16 @@ def freeze(path: str | os.PathLike, signature: str = DEFAULT_SIGNATURE) -> Froze
     for key in sorted(input_specs):
         name = input_specs[key].name or key
         if name not in placeholders:
-            raise _core.Error(f"{path}: signature '{signature}' input '{key}' has no placeholder "
-                              "in the frozen graph")
+            raise _core.Error(
+                f"{path}: signature '{signature}' input '{key}' has no placeholder in the frozen graph"
+            )
         inputs[key] = _value_name(placeholders[name])
     output_keys = sorted(function.structured_outputs)
     if len(output_keys) != len(frozen.outputs):
-        raise _core.Error(f"{path}: signature '{signature}' has {len(output_keys)} outputs but the "
-                          f"frozen graph {len(frozen.outputs)}")
+        raise _core.Error(
+            f"{path}: signature '{signature}' has {len(output_keys)} outputs but the "
+            f"frozen graph {len(frozen.outputs)}"
+        )
     outputs = {key: _value_name(tensor.name) for key, tensor in zip(output_keys, frozen.outputs)}
 
     graph_def = frozen.graph.as_graph_def(add_shapes=True)  # shapes for the core's types
@@ -181,7 +190,7 @@ def load_saved_model(tf, path: str):
     check_saved_model_folder(path)
     try:
         return tf.saved_model.load(path)
-    except Exception as error:  # noqa: BLE001 - TensorFlow raises many kinds for a bad directory
+    except Exception as error:
         reason = _first_line(error)
         if reason.startswith("Cannot parse file"):  # "Cannot parse file b'<path>': <why>"
             reason = reason.partition("': ")[2] or reason
@@ -336,22 +345,29 @@ def _split_frozen(path, frozen, cuts, output_dir, stem, destinations, overwrite,
         with open(graph_path, "wb") as file:
             file.write(frozen.graph_def)
         try:
-            result = _core.split(graph_path, list(cuts), os.path.join(work, "graphs"), False, [], "inline",
-                                 1 << 62, None)
+            result = _core.split(
+                graph_path, list(cuts), os.path.join(work, "graphs"), False, [], "inline", 1 << 62, None
+            )
         except _core.Error as error:  # name the SavedModel, not the temporary graph
-            raise _core.Error(str(error).replace(graph_path, f"{path} (signature '{frozen.signature}')")) from None
+            raise _core.Error(
+                str(error).replace(graph_path, f"{path} (signature '{frozen.signature}')")
+            ) from None
         node_names = _node_names(frozen.graph_def)
         staged = []
         for index, part in enumerate(result["parts"]):
             say(f"writing part {index + 1} as a SavedModel")
             with open(part["path"], "rb") as file:
                 graph_def = file.read()
-            part_inputs = {key_of(value["name"]): boundary_node_name(value["name"], node_names)
-                           for value in part["inputs"]}
+            part_inputs = {
+                key_of(value["name"]): boundary_node_name(value["name"], node_names)
+                for value in part["inputs"]
+            }
             # A value made in the part, passed through it, or at output k > 0:
             # the core names the node that carries it the same way in each case.
-            part_outputs = {key_of(value["name"]): boundary_node_name(value["name"], node_names)
-                            for value in part["outputs"]}
+            part_outputs = {
+                key_of(value["name"]): boundary_node_name(value["name"], node_names)
+                for value in part["outputs"]
+            }
             folder = os.path.join(work, f"part{index + 1}")
             write_saved_model(graph_def, folder, part_inputs, part_outputs)
             staged.append(folder)
@@ -373,8 +389,14 @@ def _check_destinations(source: str, destinations: list[str], overwrite: bool) -
     source_real = os.path.realpath(source)
     for destination in destinations:
         real = os.path.realpath(destination)
-        if real == source_real or source_real.startswith(real + os.sep) or real.startswith(source_real + os.sep):
-            raise _core.Error(f"{destination}: would overwrite the model being cut; choose another output directory")
+        if (
+            real == source_real
+            or source_real.startswith(real + os.sep)
+            or real.startswith(source_real + os.sep)
+        ):
+            raise _core.Error(
+                f"{destination}: would overwrite the model being cut; choose another output directory"
+            )
         check_output(destination, [source], overwrite)
         if os.path.lexists(destination) and not is_saved_model(destination):
             raise _core.Error(f"{destination}: exists and is not a SavedModel; not overwriting it")

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import os
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -46,7 +46,9 @@ def verify_tf(
             graph.close()
 
 
-def _verify(reference: TfGraph, graphs: list[TfGraph], feeds, seed, batch, atol, rtol, dim_values) -> VerifyReport:
+def _verify(
+    reference: TfGraph, graphs: list[TfGraph], feeds, seed, batch, atol, rtol, dim_values
+) -> VerifyReport:
     specs = reference.inputs
     values = resolve_feeds(feeds, specs, seed, batch, dim_values)
 
@@ -68,7 +70,7 @@ def _verify(reference: TfGraph, graphs: list[TfGraph], feeds, seed, batch, atol,
             raise ChainError(f"part {index + 1} takes {missing}, which part {index} does not give")
         try:
             current = graph.run(current, fetch)
-        except Exception as error:  # noqa: BLE001 - TensorFlow raises many kinds
+        except Exception as error:
             raise ChainError(f"part {index} cannot run: {_first_line(error)}") from error
 
     expected_names = list(reference.outputs)
@@ -76,7 +78,14 @@ def _verify(reference: TfGraph, graphs: list[TfGraph], feeds, seed, batch, atol,
     extra = [name for name in actual_names if name not in expected_names]
     if extra:
         problems.append(f"the last part has outputs {extra} that the original does not have")
-    checks = [compare_output(name, np.asarray(expected[name]),
-                             np.asarray(current[name]) if name in current else None, atol, rtol)
-              for name in expected_names]
+    checks = [
+        compare_output(
+            name,
+            np.asarray(expected[name]),
+            np.asarray(current[name]) if name in current else None,
+            atol,
+            rtol,
+        )
+        for name in expected_names
+    ]
     return VerifyReport(checks, atol, rtol, problems)

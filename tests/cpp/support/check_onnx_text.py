@@ -352,7 +352,18 @@ def build_driver(workdir: Path, cxx: str) -> Path:
     src = workdir / "onnx_text_driver.cpp"
     src.write_text(DRIVER_SOURCE)
     exe = workdir / "onnx_text_driver"
-    cmd = [cxx, "-std=c++17", "-O1", "-Wall", "-Wextra", f"-I{HERE}", str(src), str(HERE / "onnx_text.cpp"), "-o", str(exe)]
+    cmd = [
+        cxx,
+        "-std=c++17",
+        "-O1",
+        "-Wall",
+        "-Wextra",
+        f"-I{HERE}",
+        str(src),
+        str(HERE / "onnx_text.cpp"),
+        "-o",
+        str(exe),
+    ]
     subprocess.run(cmd, check=True)
     return exe
 
@@ -398,11 +409,15 @@ def check_valid(driver: Path, name: str, text: str, full_check: bool) -> list[st
     return problems
 
 
-def check_rejected(driver: Path, name: str, text: str, line: int | None, onnx_should_accept: bool) -> list[str]:
+def check_rejected(
+    driver: Path, name: str, text: str, line: int | None, onnx_should_accept: bool
+) -> list[str]:
     problems = []
     reference, _ = onnx_parse(text)
     if onnx_should_accept and reference is None:
-        problems.append(f"{name}: expected onnx to accept this text (documented deviation), but it rejects it")
+        problems.append(
+            f"{name}: expected onnx to accept this text (documented deviation), but it rejects it"
+        )
     if not onnx_should_accept and reference is not None:
         problems.append(f"{name}: expected onnx to reject this text, but it accepts it")
     rc, _, stderr = run_driver(driver, text)
@@ -423,7 +438,9 @@ def check_rejected(driver: Path, name: str, text: str, line: int | None, onnx_sh
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--driver", type=Path, help="prebuilt driver binary (default: compile one)")
-    ap.add_argument("--cxx", default=os.environ.get("CXX", "c++"), help="C++ compiler used to build the driver")
+    ap.add_argument(
+        "--cxx", default=os.environ.get("CXX", "c++"), help="C++ compiler used to build the driver"
+    )
     ap.add_argument("--emit-driver", type=Path, help="write the driver source to this path and exit")
     args = ap.parse_args()
 
