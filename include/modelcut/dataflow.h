@@ -33,9 +33,9 @@ struct Dim {
 // What is known of a value's type. Shapes are optional: an exporter may not
 // record them for intermediate values.
 struct TensorInfo {
-  bool known = false;         // element type known
-  std::string dtype;          // numpy-style name: "float32", "int64", ...
-  int element_bits = 0;       // 0 when not a plain tensor (sequence, map, ...)
+  bool known = false;    // element type known
+  std::string dtype;     // numpy-style name: "float32", "int64", ...
+  int element_bits = 0;  // 0 when not a plain tensor (sequence, map, ...)
   bool has_shape = false;
   std::vector<Dim> dims;
 
@@ -56,17 +56,17 @@ enum class ValueKind : std::uint8_t {
 struct Value {
   std::string name;
   ValueKind kind = ValueKind::Computed;
-  NodeId producer = kNoNode;     // for Computed values
-  std::uint32_t output_slot = 0; // which output of the producer
-  std::vector<NodeId> consumers; // nodes that read it (in topological order)
+  NodeId producer = kNoNode;      // for Computed values
+  std::uint32_t output_slot = 0;  // which output of the producer
+  std::vector<NodeId> consumers;  // nodes that read it (in topological order)
   bool is_graph_output = false;
   TensorInfo info;
 };
 
 struct Node {
-  std::string name;        // may be empty in the source; then a stable placeholder
-  std::string op;          // "Conv", "Dense", ...
-  std::vector<ValueId> inputs;   // explicit and implicit (values read by nested subgraphs)
+  std::string name;             // may be empty in the source; then a stable placeholder
+  std::string op;               // "Conv", "Dense", ...
+  std::vector<ValueId> inputs;  // explicit and implicit (values read by nested subgraphs)
   std::vector<ValueId> outputs;
   // Layer path from outermost to innermost, e.g. {"layer1", "0", "conv1"}
   // for a PyTorch module or {"model", "fc2"} for a Keras/tf2onnx scope.

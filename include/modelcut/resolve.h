@@ -50,7 +50,7 @@ class LayerIndex {
 
 struct CutPoint {
   enum class Kind { Tensor, Node, Layer };
-  std::string spec;             // what the user wrote
+  std::string spec;  // what the user wrote
   Kind kind = Kind::Tensor;
   std::string resolved_name;    // the tensor, node or layer it matched
   std::vector<ValueId> values;  // the values the cut is placed after
@@ -71,7 +71,7 @@ const char* to_string(CutPoint::Kind kind);
 CutPoint resolve_cut(const Dataflow& dataflow, const LayerIndex& layers, const std::string& spec);
 
 // Up to `limit` names of tensors, nodes and layers closest to `name`.
-std::vector<std::string> closest_names(const Dataflow& dataflow, const LayerIndex& layers,
-                                       const std::string& name, std::size_t limit = 5);
+std::vector<std::string> closest_names(const Dataflow& dataflow, const LayerIndex& layers, const std::string& name,
+                                       std::size_t limit = 5);
 
 }  // namespace modelcut

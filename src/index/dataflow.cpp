@@ -95,8 +95,8 @@ void Dataflow::build_index() {
              ", which is already a graph input or a stored constant");
       }
       if (value.producer != kNoNode) {
-        fail("the value ", quoted(value.name), " is produced twice, by nodes ",
-             quoted(nodes_[value.producer].name), " and ", quoted(node.name));
+        fail("the value ", quoted(value.name), " is produced twice, by nodes ", quoted(nodes_[value.producer].name),
+             " and ", quoted(node.name));
       }
       value.producer = id;
       value.output_slot = slot;

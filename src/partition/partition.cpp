@@ -5,11 +5,12 @@
 // ancestors are closed under "depends on", so no node ever reads a value that
 // a later part computes, and every cut is valid by construction. The checks
 // below only reject cuts that would surprise the user.
+#include "modelcut/partition.h"
+
 #include <algorithm>
 #include <set>
 
 #include "modelcut/error.h"
-#include "modelcut/partition.h"
 #include "util/checked_math.h"
 
 namespace modelcut {
@@ -157,8 +158,8 @@ Partition partition_dataflow(const Dataflow& dataflow, const std::vector<CutPoin
 
   for (std::uint32_t part = 0; part < cuts.size(); ++part) {
     const CutPoint& cut = cuts[part];
-    const bool read_later = std::any_of(cut.values.begin(), cut.values.end(),
-                                        [&](ValueId id) { return needed_until[id] > part; });
+    const bool read_later =
+        std::any_of(cut.values.begin(), cut.values.end(), [&](ValueId id) { return needed_until[id] > part; });
     if (!read_later) {
       fail("nothing after the cut ", quoted(cut.spec), " reads ", quoted(dataflow.value(cut.values.front()).name),
            ", so it does not separate the model");
@@ -180,8 +181,8 @@ Partition partition_dataflow(const Dataflow& dataflow, const std::vector<CutPoin
       if (crosses(id) && std::find(crossing.begin(), crossing.end(), id) == crossing.end()) crossing.push_back(id);
     }
     for (ValueId id : canonical) {
-      if (crosses(id) && std::find(cuts[boundary].values.begin(), cuts[boundary].values.end(), id) ==
-                             cuts[boundary].values.end()) {
+      if (crosses(id) &&
+          std::find(cuts[boundary].values.begin(), cuts[boundary].values.end(), id) == cuts[boundary].values.end()) {
         crossing.push_back(id);
       }
     }

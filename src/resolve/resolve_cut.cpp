@@ -70,9 +70,12 @@ std::size_t name_distance(const std::string& query, const std::string& candidate
 
 const char* to_string(CutPoint::Kind kind) {
   switch (kind) {
-    case CutPoint::Kind::Tensor: return "tensor";
-    case CutPoint::Kind::Node: return "node";
-    case CutPoint::Kind::Layer: return "layer";
+    case CutPoint::Kind::Tensor:
+      return "tensor";
+    case CutPoint::Kind::Node:
+      return "node";
+    case CutPoint::Kind::Layer:
+      return "layer";
   }
   return "?";
 }
@@ -124,9 +127,8 @@ LayerIndex::LayerIndex(const Dataflow& dataflow) {
   }
   for (Layer& layer : layers_) {
     const std::set<NodeId> members(layer.nodes.begin(), layer.nodes.end());
-    layer.weights_only = !layer.nodes.empty() && std::all_of(layer.nodes.begin(), layer.nodes.end(), [&](NodeId id) {
-      return dataflow.node(id).is_constant;
-    });
+    layer.weights_only = !layer.nodes.empty() && std::all_of(layer.nodes.begin(), layer.nodes.end(),
+                                                             [&](NodeId id) { return dataflow.node(id).is_constant; });
     for (NodeId id : layer.nodes) {
       const Node& node = dataflow.node(id);
       if (node.is_constant) continue;
@@ -134,8 +136,8 @@ LayerIndex::LayerIndex(const Dataflow& dataflow) {
         const Value& value = dataflow.value(output);
         bool read_outside = value.is_graph_output;
         for (NodeId consumer : value.consumers) {
-          const bool inside = layer.fused ? members.count(consumer) > 0
-                                          : has_prefix(dataflow.node(consumer).scope, layer.path);
+          const bool inside =
+              layer.fused ? members.count(consumer) > 0 : has_prefix(dataflow.node(consumer).scope, layer.path);
           read_outside = read_outside || !inside;
         }
         if (read_outside) layer.outputs.push_back(output);
@@ -184,8 +186,8 @@ std::vector<const Layer*> LayerIndex::match(const std::string& name) const {
   return primary.layers.empty() ? fused.layers : primary.layers;
 }
 
-std::vector<std::string> closest_names(const Dataflow& dataflow, const LayerIndex& layers,
-                                       const std::string& name, std::size_t limit) {
+std::vector<std::string> closest_names(const Dataflow& dataflow, const LayerIndex& layers, const std::string& name,
+                                       std::size_t limit) {
   std::set<std::pair<std::size_t, std::string>> ranked;
   auto offer = [&](const std::string& candidate) {
     ranked.emplace(name_distance(name, candidate), candidate);

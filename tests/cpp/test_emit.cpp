@@ -212,7 +212,8 @@ TEST(EmitPart, FunctionsCalledFromSubgraphsAreKept) {
     }
     <domain: "local", opset_import: ["" : 17]>
     Double (t) => (u) { u = Add(t, t) }
-  )", {"a"});
+  )",
+                                 {"a"});
   EXPECT_EQ(function_names(*load(parts.bytes[0])), (Names{}));
   EXPECT_EQ(function_names(*load(parts.bytes[1])), (Names{"local.Double"}));
   EXPECT_EQ(io_names(load(parts.bytes[1])->inputs), (Names{"a", "c"}));
@@ -226,7 +227,8 @@ TEST(EmitPart, InitializersReadOnlyInsideSubgraphsAreCarried) {
       [if] y = If(c) <then_branch = then_g () => (float[2] t) { t = Mul(a, w) },
                       else_branch = else_g () => (float[2] e) { e = Identity(a) }>
     }
-  )", {"a"});
+  )",
+                                 {"a"});
   EXPECT_EQ(initializer_names(*load(parts.bytes[0])), (Names{"v"}));
   EXPECT_EQ(initializer_names(*load(parts.bytes[1])), (Names{"w"}));
 }
@@ -256,7 +258,8 @@ TEST(EmitPart, ACrossingValueTypedOnlyByPropagation) {
       a = Relu(x)
       y = Neg(a)
     }
-  )", {"a"});
+  )",
+                                 {"a"});
   EXPECT_EQ(type_of(*load(parts.bytes[0]), "a"), type_of(*load(parts.bytes[1]), "a"));
   EXPECT_EQ(type_of(*load(parts.bytes[1]), "a").rfind("float32", 0), 0u);
 }
@@ -312,7 +315,8 @@ TEST(EmitPart, TypeHintsFillInMissingTypes) {
       b = custom.Mystery(a)
       y = Abs(b)
     }
-  )"), "test.onnx");
+  )"),
+                                           "test.onnx");
   // As shape inference with the custom operator's schema would return it:
   // the same graph plus value_info.
   model->add_type_hints(modelcut::testing::onnx_model_from_text(R"(
@@ -362,12 +366,13 @@ TEST(MergeParts, IsDeterministic) {
 
 TEST(MergeParts, PartsThatDoNotChain) {
   const Parts parts = split_text(kRoundTrip, {"h"});
-  EXPECT_TRUE(mentions(error_from([&] { merged_bytes({parts.bytes[1], parts.bytes[0]}); }),
+  EXPECT_TRUE(mentions(error_from([&] {
+                         merged_bytes({parts.bytes[1], parts.bytes[0]});
+                       }),
                        {"do not chain", "part2.onnx", "part1.onnx"}));
   // The first part of one split and the second part of another.
   const Parts other = split_text(kRoundTrip, {"t"});
-  EXPECT_TRUE(mentions(error_from([&] { merged_bytes({parts.bytes[0], other.bytes[1]}); }),
-                       {"do not chain", "'t'"}));
+  EXPECT_TRUE(mentions(error_from([&] { merged_bytes({parts.bytes[0], other.bytes[1]}); }), {"do not chain", "'t'"}));
   EXPECT_TRUE(mentions(error_from([&] { merged_bytes({}); }), {"no parts"}));
 }
 
@@ -395,8 +400,8 @@ class SplitFiles : public ::testing::Test {
  protected:
   void SetUp() override {
     static int counter = 0;
-    dir_ = fs::temp_directory_path() /
-           ("modelcut_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    dir_ =
+        fs::temp_directory_path() / ("modelcut_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -523,7 +528,8 @@ TEST_F(SplitFiles, AFailedSplitLeavesNothingBehind) {
       b = custom.Mystery(a)
       y = Abs(b)
     }
-  )", "untyped.onnx");
+  )",
+                                       "untyped.onnx");
   options.cuts = {"a", "b"};
   EXPECT_TRUE(mentions(error_from([&] { split_model(untyped, options); }), {"no type", "'b'"}));
   EXPECT_EQ(entries(dir_), (Names{"net.onnx", "untyped.onnx"}));
@@ -545,8 +551,7 @@ TEST_F(SplitFiles, NeverWritesOverTheInput) {
   const SplitResult result = split_model(model, options);
   const fs::path first = result.parts[0].path;
   const std::string first_before = read(first);
-  EXPECT_TRUE(mentions(error_from([&] { merge_parts({first, result.parts[1].path}, first, true); }),
-                       {"is the input"}));
+  EXPECT_TRUE(mentions(error_from([&] { merge_parts({first, result.parts[1].path}, first, true); }), {"is the input"}));
   EXPECT_EQ(read(first), first_before);
 }
 
@@ -558,13 +563,16 @@ TEST_F(SplitFiles, MergeRefusesAnExistingOutputAndASinglePart) {
   const SplitResult result = split_model(model, options);
   const fs::path taken = dir_ / "taken.onnx";
   std::ofstream(taken) << "not mine";
-  EXPECT_TRUE(mentions(error_from([&] { merge_parts({result.parts[0].path, result.parts[1].path}, taken); }),
+  EXPECT_TRUE(mentions(error_from([&] {
+                         merge_parts({result.parts[0].path, result.parts[1].path}, taken);
+                       }),
                        {"already exists"}));
   EXPECT_EQ(read(taken), "not mine");
-  EXPECT_TRUE(mentions(error_from([&] { merge_parts({result.parts[0].path}, dir_ / "one.onnx"); }),
-                       {"at least two"}));
+  EXPECT_TRUE(mentions(error_from([&] { merge_parts({result.parts[0].path}, dir_ / "one.onnx"); }), {"at least two"}));
   // Parts given in the wrong order do not chain, and no output is written.
-  EXPECT_TRUE(mentions(error_from([&] { merge_parts({result.parts[1].path, result.parts[0].path}, dir_ / "m.onnx"); }),
+  EXPECT_TRUE(mentions(error_from([&] {
+                         merge_parts({result.parts[1].path, result.parts[0].path}, dir_ / "m.onnx");
+                       }),
                        {"do not chain"}));
   EXPECT_FALSE(fs::exists(dir_ / "m.onnx"));
 }

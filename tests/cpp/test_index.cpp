@@ -160,7 +160,8 @@ TEST(Index, TypeHintsFillOnlyWhatTheModelLacks) {
       c = custom.Op3(b)
       y = custom.Op4(c)
     }
-  )"), "test.onnx");
+  )"),
+                                           "test.onnx");
   model->add_type_hints(modelcut::testing::onnx_model_from_text(R"(
     <ir_version: 8, opset_import: ["" : 17, "custom" : 1]>
     g (float[N] x) => (float[N] y) <float[N] a, float[7] b, int8[N, 2] c> {
@@ -487,8 +488,8 @@ TEST(IndexErrors, TruncatedBytesNameTheFile) {
     }
   )");
   const std::string truncated = bytes.substr(0, bytes.size() - 5);
-  EXPECT_TRUE(mentions(error_from([&] { onnx::OnnxModel::from_bytes(truncated, "cut_short.onnx"); }),
-                       {"cut_short.onnx"}));
+  EXPECT_TRUE(
+      mentions(error_from([&] { onnx::OnnxModel::from_bytes(truncated, "cut_short.onnx"); }), {"cut_short.onnx"}));
 }
 
 }  // namespace

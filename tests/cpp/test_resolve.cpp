@@ -505,7 +505,6 @@ TEST(Resolve, ALayoutNodeMadeInsideItsOwnLayerStaysThere) {
   EXPECT_EQ(value_names(g.dataflow, resolve(g, "pool").values), (Names{"s"}));
 }
 
-
 // The dynamo exporter names values after FX nodes: a value and a top-level
 // module can share a name. Different cuts under one name must be spelled out.
 TEST(Resolve, ANameThatIsATensorAndADifferentLayerMustSayWhich) {

@@ -111,7 +111,8 @@ std::optional<std::string> call_isolated(const std::function<std::optional<std::
   const auto deadline = std::chrono::steady_clock::now() + limits.time;
   char buffer[1 << 16];
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       break;

@@ -28,7 +28,7 @@ struct IsolationLimits {
 // Each call is a fork, whose cost grows with the caller's address space (a
 // Python process that imported TensorFlow has gigabytes): batch the work
 // into few calls (hdf5_attribute_walk.h walks a whole file in one).
-std::optional<std::string> call_isolated(const std::function<std::optional<std::string>()>& work,
-                                         std::string& why, const IsolationLimits& limits = {});
+std::optional<std::string> call_isolated(const std::function<std::optional<std::string>()>& work, std::string& why,
+                                         const IsolationLimits& limits = {});
 
 }  // namespace modelcut

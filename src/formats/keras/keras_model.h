@@ -93,7 +93,7 @@ class KerasModel {
   std::string metadata;       // metadata.json as it is (.keras)
   std::string backend;        // the backend attribute (.h5)
   std::string model_name;
-  std::string model_class;          // "Sequential", "Functional", ...
+  std::string model_class;  // "Sequential", "Functional", ...
   // The HDF5 file with the weights. For a .keras archive, read in place
   // inside it when stored (as Keras writes it), else extracted to an
   // unnamed temporary file.

@@ -52,14 +52,19 @@ wire::Rope model_message(const OnnxModel& model, wire::Rope&& graph, const std::
   std::size_t function_index = 0;
   for (const wire::Field& model_field : model.model_fields) {
     switch (model_field.number) {
-      case field::kModelGraph: out.add_message_field(field::kModelGraph, std::move(graph)); break;
-      case field::kModelTrainingInfo: break;
+      case field::kModelGraph:
+        out.add_message_field(field::kModelGraph, std::move(graph));
+        break;
+      case field::kModelTrainingInfo:
+        break;
       case field::kModelFunctions: {
         const FunctionRef& function = model.functions[function_index++];
         if (functions.count({function.domain, function.name})) out.append_view(model_field.raw);
         break;
       }
-      default: out.append_view(model_field.raw); break;
+      default:
+        out.append_view(model_field.raw);
+        break;
     }
   }
   return out;
@@ -94,8 +99,7 @@ class WeightWriter {
     } else {
       // In place: the part lies beside the model and refers to the model's
       // own weight file(s), or to the model file itself for inline weights.
-      const std::string location =
-          tensor.external ? tensor.external_ref.location : model_.path.filename().string();
+      const std::string location = tensor.external ? tensor.external_ref.location : model_.path.filename().string();
       add_external(rewritten, location, source.file->offset_of(source.bytes), source.bytes.size());
     }
     graph.add_message_field(number, std::move(rewritten));
@@ -206,7 +210,8 @@ EmittedPart emit_part(const OnnxModel& model, const Dataflow& dataflow, const Pa
   for (ValueId id : part.inputs) add_io(field::kGraphInput, id);
   for (ValueId id : part.outputs) add_io(field::kGraphOutput, id);
   for (const ValueInfoRef& info : model.value_info) {
-    if (computed.count(info.name) && !boundary.count(info.name)) graph.add_view_field(field::kGraphValueInfo, info.payload);
+    if (computed.count(info.name) && !boundary.count(info.name))
+      graph.add_view_field(field::kGraphValueInfo, info.payload);
   }
   for (const auto& [tensor_name, annotation] : model.quantization_annotations) {
     if (used.count(tensor_name) || computed.count(tensor_name)) graph.append_view(annotation.raw);
@@ -271,7 +276,8 @@ wire::Rope merge_parts(const std::vector<std::unique_ptr<OnnxModel>>& parts, con
   std::set<std::string> seen;
   for (const auto& part : parts) {
     for (const TensorRef& tensor : part->initializers) {
-      if (seen.insert(tensor.name).second) graph.add_view_field(field::kGraphInitializer, tensor.payload, part->mapping());
+      if (seen.insert(tensor.name).second)
+        graph.add_view_field(field::kGraphInitializer, tensor.payload, part->mapping());
     }
   }
   for (const wire::Field& annotation : first.graph_annotations) graph.append_view(annotation.raw);

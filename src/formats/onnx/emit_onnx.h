@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "modelcut/modelcut.h"
-
 #include "modelcut/partition.h"
 #include "onnx_model.h"
 #include "wire.h"
@@ -18,9 +17,9 @@
 namespace modelcut::onnx {
 
 struct EmittedPart {
-  wire::Rope model;             // the ModelProto
-  wire::Rope data;              // the external data file, when weights go to one
-  std::string data_location;    // its name, beside the model ("" when none)
+  wire::Rope model;           // the ModelProto
+  wire::Rope data;            // the external data file, when weights go to one
+  std::string data_location;  // its name, beside the model ("" when none)
 };
 
 // Part `index`: its nodes, the initializers and local functions they use,

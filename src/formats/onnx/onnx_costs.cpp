@@ -523,9 +523,9 @@ std::vector<NodeCost> onnx_node_costs(const OnnxModel& model, const Dataflow& da
     // DequantizeLinear of an initializer) counts the stored weights it reads,
     // like any other node.
     const bool value_node = node.is_constant && node.inputs.empty();
-    const bool unread_constant =
-        value_node && std::all_of(node.outputs.begin(), node.outputs.end(),
-                                        [&](ValueId v) { return dataflow.value(v).consumers.empty(); });
+    const bool unread_constant = value_node && std::all_of(node.outputs.begin(), node.outputs.end(), [&](ValueId v) {
+                                   return dataflow.value(v).consumers.empty();
+                                 });
     std::vector<std::string> read;
     if (!value_node) {
       read = source.inputs;

@@ -94,17 +94,28 @@ TensorRef parse_tensor(std::string_view payload, const std::string& what) {
   bool has_raw_data = false;
   while (reader.next(field)) {
     switch (field.number) {
-      case field::kTensorDims: wire::append_int64s(field, tensor.dims, what); break;
-      case field::kTensorDataType: tensor.data_type = static_cast<int>(field.varint); break;
-      case field::kTensorName: tensor.name = as_string(field); break;
+      case field::kTensorDims:
+        wire::append_int64s(field, tensor.dims, what);
+        break;
+      case field::kTensorDataType:
+        tensor.data_type = static_cast<int>(field.varint);
+        break;
+      case field::kTensorName:
+        tensor.name = as_string(field);
+        break;
       case field::kTensorRawData:
         expect_bytes(field, what);
         tensor.raw_data = field.bytes;
         has_raw_data = true;
         break;
-      case field::kTensorExternalData: external_entries.push_back(parse_entry(field.bytes, what)); break;
-      case field::kTensorDataLocation: tensor.external = tensor.external || field.varint == 1; break;
-      default: break;
+      case field::kTensorExternalData:
+        external_entries.push_back(parse_entry(field.bytes, what));
+        break;
+      case field::kTensorDataLocation:
+        tensor.external = tensor.external || field.varint == 1;
+        break;
+      default:
+        break;
     }
   }
   if (tensor.external) {
@@ -150,12 +161,24 @@ NodeFields parse_node_fields(std::string_view payload, const std::string& what) 
   wire::Field field;
   while (reader.next(field)) {
     switch (field.number) {
-      case field::kNodeInput: node.inputs.push_back(as_string(field)); break;
-      case field::kNodeOutput: node.outputs.push_back(as_string(field)); break;
-      case field::kNodeName: node.name = as_string(field); break;
-      case field::kNodeOpType: node.op_type = as_string(field); break;
-      case field::kNodeDomain: node.domain = as_string(field); break;
-      case field::kNodeMetadataProps: node.metadata.push_back(parse_entry(field.bytes, what)); break;
+      case field::kNodeInput:
+        node.inputs.push_back(as_string(field));
+        break;
+      case field::kNodeOutput:
+        node.outputs.push_back(as_string(field));
+        break;
+      case field::kNodeName:
+        node.name = as_string(field);
+        break;
+      case field::kNodeOpType:
+        node.op_type = as_string(field);
+        break;
+      case field::kNodeDomain:
+        node.domain = as_string(field);
+        break;
+      case field::kNodeMetadataProps:
+        node.metadata.push_back(parse_entry(field.bytes, what));
+        break;
       case field::kNodeAttribute: {
         wire::Reader attribute(field.bytes, what);
         wire::Field attribute_field;
@@ -166,7 +189,8 @@ NodeFields parse_node_fields(std::string_view payload, const std::string& what) 
         }
         break;
       }
-      default: break;
+      default:
+        break;
     }
   }
   if (node.domain == "ai.onnx") node.domain.clear();
@@ -250,7 +274,10 @@ TensorInfo tensor_info_from_type(std::string_view type_proto, const std::string&
     if (field.number != 1) {  // not TypeProto.tensor_type: a sequence, map, optional, ...
       if (field.number == 4 || field.number == 5 || field.number == 9 || field.number == 8) {
         info.known = true;
-        info.dtype = field.number == 4 ? "sequence" : field.number == 5 ? "map" : field.number == 9 ? "optional" : "sparse";
+        info.dtype = field.number == 4   ? "sequence"
+                     : field.number == 5 ? "map"
+                     : field.number == 9 ? "optional"
+                                         : "sparse";
       }
       continue;
     }
@@ -324,11 +351,13 @@ TensorBytes OnnxModel::tensor_bytes(const TensorRef& tensor) const {
   const fs::path location(ref.location);
   if (location.is_absolute() || ref.location[0] == '/' || ref.location[0] == '\\' ||
       (ref.location.size() > 1 && ref.location[1] == ':')) {
-    fail(what, " location ", modelcut::quoted(ref.location), " is an absolute path; only paths inside the model's folder are read");
+    fail(what, " location ", modelcut::quoted(ref.location),
+         " is an absolute path; only paths inside the model's folder are read");
   }
   for (const auto& component : location) {
     if (component == "..") {
-      fail(what, " location ", modelcut::quoted(ref.location), " contains '..'; only paths inside the model's folder are read");
+      fail(what, " location ", modelcut::quoted(ref.location),
+           " contains '..'; only paths inside the model's folder are read");
     }
   }
   auto it = external_files_.find(ref.location);
@@ -382,8 +411,15 @@ void OnnxModel::parse(std::string_view bytes) {
         if (field.type != wire::WireType::Varint) fail(label, ": not an ONNX model (ir_version is not a number)");
         ir_version = static_cast<std::int64_t>(field.varint);
         break;
-      case field::kModelProducerName: expect_bytes(field, label); producer_name = as_string(field); break;
-      case field::kModelGraph: expect_bytes(field, label); graph = field.bytes; has_graph = true; break;
+      case field::kModelProducerName:
+        expect_bytes(field, label);
+        producer_name = as_string(field);
+        break;
+      case field::kModelGraph:
+        expect_bytes(field, label);
+        graph = field.bytes;
+        has_graph = true;
+        break;
       case field::kModelOpsetImport: {
         expect_bytes(field, label);
         Opset opset;
@@ -396,11 +432,16 @@ void OnnxModel::parse(std::string_view bytes) {
         opsets.push_back(opset);
         break;
       }
-      case field::kModelFunctions: expect_bytes(field, label); functions.push_back(parse_function(field, label + ": function")); break;
-      default: break;
+      case field::kModelFunctions:
+        expect_bytes(field, label);
+        functions.push_back(parse_function(field, label + ": function"));
+        break;
+      default:
+        break;
     }
   }
-  if (!has_graph || ir_version == 0) fail(label, ": not an ONNX model (it has no ", has_graph ? "ir_version" : "graph", ")");
+  if (!has_graph || ir_version == 0)
+    fail(label, ": not an ONNX model (it has no ", has_graph ? "ir_version" : "graph", ")");
 
   const std::string what = label + ": graph";
   wire::Reader graph_reader(graph, what);
@@ -410,15 +451,29 @@ void OnnxModel::parse(std::string_view bytes) {
         expect_bytes(field, what);
         nodes.push_back(parse_node(field.bytes, what + ": node " + std::to_string(nodes.size())));
         break;
-      case field::kGraphName: graph_name = as_string(field); break;
-      case field::kGraphInitializer: expect_bytes(field, what); initializers.push_back(parse_tensor(field.bytes, what)); break;
+      case field::kGraphName:
+        graph_name = as_string(field);
+        break;
+      case field::kGraphInitializer:
+        expect_bytes(field, what);
+        initializers.push_back(parse_tensor(field.bytes, what));
+        break;
       case field::kGraphSparseInitializer:
         expect_bytes(field, what);
         sparse_initializers.push_back(parse_sparse_tensor(field.bytes, what));
         break;
-      case field::kGraphInput: expect_bytes(field, what); inputs.push_back(parse_value_info(field.bytes, what)); break;
-      case field::kGraphOutput: expect_bytes(field, what); outputs.push_back(parse_value_info(field.bytes, what)); break;
-      case field::kGraphValueInfo: expect_bytes(field, what); value_info.push_back(parse_value_info(field.bytes, what)); break;
+      case field::kGraphInput:
+        expect_bytes(field, what);
+        inputs.push_back(parse_value_info(field.bytes, what));
+        break;
+      case field::kGraphOutput:
+        expect_bytes(field, what);
+        outputs.push_back(parse_value_info(field.bytes, what));
+        break;
+      case field::kGraphValueInfo:
+        expect_bytes(field, what);
+        value_info.push_back(parse_value_info(field.bytes, what));
+        break;
       case field::kGraphQuantizationAnnotation: {
         wire::Reader annotation(field.bytes, what);
         wire::Field annotation_field;
@@ -430,8 +485,11 @@ void OnnxModel::parse(std::string_view bytes) {
         break;
       }
       case field::kGraphDocString:
-      case field::kGraphMetadataProps: graph_annotations.push_back(field); break;
-      default: break;
+      case field::kGraphMetadataProps:
+        graph_annotations.push_back(field);
+        break;
+      default:
+        break;
     }
   }
   for (const auto* list : {&value_info, &inputs, &outputs}) {
@@ -467,9 +525,12 @@ void OnnxModel::add_type_hints(std::string model_bytes) {
 // may give another value each time it runs; a control-flow op is left to
 // the part that runs it).
 void mark_weight_only_nodes(const OnnxModel& model, Dataflow& dataflow) {
-  static const std::set<std::string> kExcluded = {"RandomNormal", "RandomNormalLike", "RandomUniform",
-                                                  "RandomUniformLike", "Multinomial", "Bernoulli", "Dropout",
-                                                  "If", "Loop", "Scan", "SequenceMap"};
+  static const std::set<std::string> kExcluded = {"RandomNormal",  "RandomNormalLike",
+                                                  "RandomUniform", "RandomUniformLike",
+                                                  "Multinomial",   "Bernoulli",
+                                                  "Dropout",       "If",
+                                                  "Loop",          "Scan",
+                                                  "SequenceMap"};
   for (NodeId id : dataflow.topological_order()) {
     const NodeRef& source = model.nodes[id];
     Node& node = dataflow.mutable_node(id);
@@ -524,7 +585,8 @@ Dataflow index_onnx(const OnnxModel& model) {
   add_weight_scopes(model, dataflow);
 
   for (const auto& [name, type] : model.types) {
-    if (auto id = dataflow.find_value(name)) dataflow.mutable_value(*id).info = tensor_info_from_type(type, model.label);
+    if (auto id = dataflow.find_value(name))
+      dataflow.mutable_value(*id).info = tensor_info_from_type(type, model.label);
   }
   for (const TensorRef& tensor : model.initializers) {
     auto id = dataflow.find_value(tensor.name);
@@ -563,7 +625,8 @@ std::string structure_only(const OnnxModel& model) {
     stub.add_varint_field(field::kTensorDataLocation, 1);
     graph.add_message_field(field::kGraphInitializer, std::move(stub));
   }
-  for (const TensorRef& tensor : model.sparse_initializers) graph.add_view_field(field::kGraphSparseInitializer, tensor.payload);
+  for (const TensorRef& tensor : model.sparse_initializers)
+    graph.add_view_field(field::kGraphSparseInitializer, tensor.payload);
   for (const ValueInfoRef& info : model.inputs) graph.add_view_field(field::kGraphInput, info.payload);
   for (const ValueInfoRef& info : model.outputs) graph.add_view_field(field::kGraphOutput, info.payload);
   for (const ValueInfoRef& info : model.value_info) graph.add_view_field(field::kGraphValueInfo, info.payload);

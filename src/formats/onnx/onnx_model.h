@@ -19,9 +19,9 @@
 #include <utility>
 #include <vector>
 
+#include "../../util/mapped_file.h"
 #include "formats/dtypes.h"
 #include "modelcut/dataflow.h"
-#include "../../util/mapped_file.h"
 #include "wire.h"
 
 namespace modelcut::onnx {
@@ -79,9 +79,9 @@ struct TensorRef {
   std::string_view payload;  // the whole TensorProto (SparseTensorProto for sparse ones)
   int data_type = 0;
   std::vector<std::int64_t> dims;
-  bool external = false;     // data lives in another file
-  ExternalRef external_ref;  // when external
-  std::string_view raw_data; // inline raw bytes, a view into the model file
+  bool external = false;      // data lives in another file
+  ExternalRef external_ref;   // when external
+  std::string_view raw_data;  // inline raw bytes, a view into the model file
   // Bytes the shape and type call for; nullopt for strings, unknown types
   // and sizes that do not fit in 64 bits.
   std::optional<std::uint64_t> expected_bytes() const;
@@ -126,8 +126,8 @@ class OnnxModel {
   TensorBytes tensor_bytes(const TensorRef& tensor) const;
   const MappedFile* mapping() const { return mapping_.get(); }
 
-  std::string label;            // the file name, for messages
-  std::filesystem::path path;   // empty for models made in memory
+  std::string label;           // the file name, for messages
+  std::filesystem::path path;  // empty for models made in memory
 
   std::vector<wire::Field> model_fields;  // every ModelProto field in file order, the graph included
   std::int64_t ir_version = 0;

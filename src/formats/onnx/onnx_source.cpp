@@ -1,11 +1,10 @@
 // The ONNX format adapter: an OnnxModel seen as a SourceModel.
 #include <set>
 
-#include "modelcut/error.h"
-
 #include "../../util/output_files.h"
 #include "../source_model.h"
 #include "emit_onnx.h"
+#include "modelcut/error.h"
 #include "onnx_costs.h"
 #include "onnx_model.h"
 

@@ -27,7 +27,8 @@ bool Reader::next(Field& field) {
   const std::size_t start = position_;
   const std::uint64_t tag = read_varint();
   field.number = static_cast<std::uint32_t>(tag >> 3);
-  if (field.number == 0 || (tag >> 3) > 0x1fffffff) fail(what_, ": malformed protobuf (field number 0 at byte ", start, ")");
+  if (field.number == 0 || (tag >> 3) > 0x1fffffff)
+    fail(what_, ": malformed protobuf (field number 0 at byte ", start, ")");
   const auto type = static_cast<std::uint8_t>(tag & 7);
   field.varint = 0;
   field.bytes = {};
@@ -40,11 +41,24 @@ bool Reader::next(Field& field) {
     position_ += length;
   };
   switch (type) {
-    case 0: field.type = WireType::Varint; field.varint = read_varint(); break;
-    case 1: field.type = WireType::Fixed64; take(8); break;
-    case 2: field.type = WireType::Bytes; take(read_varint()); break;
-    case 5: field.type = WireType::Fixed32; take(4); break;
-    default: fail(what_, ": malformed protobuf (wire type ", int(type), " at byte ", start, ")");
+    case 0:
+      field.type = WireType::Varint;
+      field.varint = read_varint();
+      break;
+    case 1:
+      field.type = WireType::Fixed64;
+      take(8);
+      break;
+    case 2:
+      field.type = WireType::Bytes;
+      take(read_varint());
+      break;
+    case 5:
+      field.type = WireType::Fixed32;
+      take(4);
+      break;
+    default:
+      fail(what_, ": malformed protobuf (wire type ", int(type), " at byte ", start, ")");
   }
   field.raw = data_.substr(start, position_ - start);
   return true;
@@ -55,7 +69,8 @@ void append_int64s(const Field& field, std::vector<std::int64_t>& out, const std
     out.push_back(static_cast<std::int64_t>(field.varint));
     return;
   }
-  if (field.type != WireType::Bytes) fail(what, ": malformed protobuf (field ", field.number, " is not a list of integers)");
+  if (field.type != WireType::Bytes)
+    fail(what, ": malformed protobuf (field ", field.number, " is not a list of integers)");
   // Packed: a run of varints. Reuse the reader by framing each as field 1.
   std::size_t position = 0;
   const std::string_view data = field.bytes;

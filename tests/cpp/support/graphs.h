@@ -126,15 +126,15 @@ inline ::testing::AssertionResult is_valid_chain(const Dataflow& dataflow, const
     }
     for (ValueId output : parts[k].outputs) {
       if (available.count(output) == 0) {
-        return ::testing::AssertionFailure() << "part " << k << " outputs '" << dataflow.value(output).name
-                                             << "', which it does not have";
+        return ::testing::AssertionFailure()
+               << "part " << k << " outputs '" << dataflow.value(output).name << "', which it does not have";
       }
     }
   }
   for (NodeId id = 0; id < owners.size(); ++id) {
     if (!dataflow.node(id).is_constant && owners[id] != 1) {
-      return ::testing::AssertionFailure() << "node '" << dataflow.node(id).name << "' is in " << owners[id]
-                                           << " parts";
+      return ::testing::AssertionFailure()
+             << "node '" << dataflow.node(id).name << "' is in " << owners[id] << " parts";
     }
   }
   return ::testing::AssertionSuccess();
