@@ -460,11 +460,31 @@ def test_parts_are_byte_identical_between_runs(keras_model, tmp_path, name, at):
     source = keras_model(name)
     first = run_cli("split", source, "--at", at, "-o", tmp_path / "a", "-q")
     assert first.returncode == 0, first.stderr
-    time.sleep(2.1)  # zip timestamps have a resolution of 2 s
     second = run_cli("split", source, "--at", at, "-o", tmp_path / "b", "-q")
     assert second.returncode == 0, second.stderr
     for part_a, part_b in zip(first.stdout.split(), second.stdout.split(), strict=True):
         assert Path(part_a).read_bytes() == Path(part_b).read_bytes(), part_a
+        # Two runs within a second would agree even with the time written
+        # in: the parts must hold no clock time at all.
+        assert_no_clock_time(Path(part_a), tmp_path)
+
+
+def assert_no_clock_time(part: Path, tmp_path: Path) -> None:
+    """Fails if the part (.keras zip or .h5) records when it was written: zip
+    entries must carry the fixed date 1980-01-01 and HDF5 objects no times."""
+    if part.suffix == ".keras":
+        with zipfile.ZipFile(part) as archive:
+            for entry in archive.infolist():
+                assert entry.date_time == (1980, 1, 1, 0, 0, 0), (part, entry.filename, entry.date_time)
+                if entry.filename.endswith(".h5"):
+                    assert_no_clock_time(Path(archive.extract(entry, tmp_path / "unpacked")), tmp_path)
+        return
+    with h5py.File(part, "r") as h5:
+        objects = [h5]
+        h5.visititems(lambda _name, obj: objects.append(obj))
+        for obj in objects:
+            info = h5py.h5o.get_info(obj.id)
+            assert (info.ctime, info.mtime) == (0, 0), (part, obj.name, info.ctime, info.mtime)
 
 
 # ------------------------------------------------------ the temporary folder
