@@ -17,6 +17,7 @@
 #       Run every file in tests/fuzz/regressions/<target>/ once; any failure
 #       fails the script.
 #   scripts/fuzz.sh --build-only
+#   scripts/fuzz.sh --list      (the targets, one per line)
 #
 # Limits that make a finding: a single input running over TIMEOUT seconds
 # (default 10), or over RSS_LIMIT_MB of memory in use (default 2048). A
@@ -49,6 +50,7 @@ while [ $# -gt 0 ]; do
     --stop-on-crash) stop_on_crash=1; shift ;;
     --regressions) mode=regressions; shift ;;
     --build-only) mode=build; shift ;;
+    --list) printf '%s\n' "${ALL_TARGETS[@]}"; exit 0 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
     fuzz_onnx|fuzz_pb|fuzz_keras|fuzz_h5|fuzz_profile|fuzz_options) targets+=("$1"); shift ;;
     onnx|pb|keras|h5|profile|options) targets+=("fuzz_$1"); shift ;;

@@ -50,3 +50,14 @@ def zoo_model(tmp_path_factory):
         return cache[name]
 
     return get
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (scripts/test.sh runs two workers with --dist
+    loadgroup), every test that starts Ray runs in one worker, one after the
+    other: two Ray clusters side by side would compete for the same two cores
+    and for ports, and the serve tests time their requests."""
+    ray_folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "serve")
+    for item in items:
+        if str(item.path).startswith(ray_folder + os.sep):
+            item.add_marker(pytest.mark.xdist_group("ray"))
