@@ -3,12 +3,17 @@
 # Every test runs against both commands (see conftest.py): the Python one
 # (`python -m modelcut.cli`) and the native executable built by CMake
 # (src/cli), which hands what it does not do itself to the Python one.
+# The Python command runs in the test process unless a test asks for a
+# process of its own (run_cli's subprocess=True); MODELCUT_TEST_CLI_SUBPROCESS=1
+# runs every command in its own process, to check that this changes nothing.
 import os
-import subprocess
 import sys
+from subprocess import DEVNULL
+from subprocess import run as subprocess_run
 
 import onnx
 import onnx.parser
+from in_process import START_UP_SETTINGS, run_module
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -83,14 +88,39 @@ def assert_one_line_error(result, *fragments) -> str:
     return lines[0]
 
 
-def run_cli(*args, cwd=None, timeout=300):
-    """Runs `modelcut ARGS` in a fresh process, as a user would."""
-    return subprocess.run(
+def run_cli(*args, cwd=None, timeout=None, subprocess=False):
+    """Runs `modelcut ARGS` as a user would and returns the
+    subprocess.CompletedProcess: returncode, and stdout and stderr as text.
+
+    The native executable always runs in a process of its own. The Python
+    command runs its main() in this process (in_process.run_module: the
+    same exit status and output, without the seconds a new Python takes to
+    import numpy, ONNX Runtime or TensorFlow), unless `subprocess` is true
+    or MODELCUT_TEST_CLI_SUBPROCESS=1. Ask for a subprocess where the test
+    is about the process: an exit by a signal, pipes, what it imports or
+    logs at start-up (modules are already loaded here), its environment at
+    start-up, a hang cut off by `timeout` (seconds, 300 by default; only a
+    subprocess can be stopped), resource limits, Ray."""
+    if timeout is not None and not subprocess:
+        raise TypeError("run_cli: only a subprocess can be stopped at a timeout: add subprocess=True")
+    if subprocess or COMMAND["kind"] == "native" or _every_command_in_a_subprocess():
+        return _run_in_a_subprocess(args, cwd, 300 if timeout is None else timeout)
+    return run_module("modelcut.cli", args, cwd=cwd, env=cli_env())
+
+
+def _every_command_in_a_subprocess() -> bool:
+    return os.environ.get("MODELCUT_TEST_CLI_SUBPROCESS", "") not in ("", "0") or any(
+        os.environ.get(name) for name in START_UP_SETTINGS
+    )
+
+
+def _run_in_a_subprocess(args, cwd, timeout):
+    return subprocess_run(
         [*cli_argv(), *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,
-        stdin=subprocess.DEVNULL,
+        stdin=DEVNULL,
         timeout=timeout,
         env=cli_env(),
     )

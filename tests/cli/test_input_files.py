@@ -11,7 +11,8 @@ import pytest
 from cli_support import assert_one_line_error, run_cli
 from onnx import numpy_helper
 
-# A hang would fail the test by TimeoutExpired instead of blocking the suite.
+# A hang would fail the test by TimeoutExpired instead of blocking the suite
+# (in a subprocess: only a process can be stopped).
 TIMEOUT = 120
 
 
@@ -36,7 +37,7 @@ def test_fifo_as_the_model(tmp_path, name):
         ["verify", fifo, fifo],
         ["run", fifo],
     ):
-        result = run_cli(*command, timeout=TIMEOUT)
+        result = run_cli(*command, timeout=TIMEOUT, subprocess=True)
         assert_one_line_error(result, f"'{fifo}'", "named pipe (FIFO)", "regular files")
     assert not (tmp_path / "out").exists()
 
@@ -50,7 +51,9 @@ def test_fifo_among_the_parts(mlp, parts, tmp_path):
         ["run", parts[0], fifo],
         ["run", *parts, "--reference", fifo],
     ):
-        assert_one_line_error(run_cli(*command, timeout=TIMEOUT), "part2.onnx", "named pipe (FIFO)")
+        assert_one_line_error(
+            run_cli(*command, timeout=TIMEOUT, subprocess=True), "part2.onnx", "named pipe (FIFO)"
+        )
     assert not (tmp_path / "merged.onnx").exists()
 
 
@@ -70,7 +73,9 @@ def test_fifo_as_external_data(mlp, tmp_path):
         ["verify", model, model],
         ["run", model],
     ):
-        assert_one_line_error(run_cli(*command, timeout=TIMEOUT), "mlp.data", "named pipe (FIFO)")
+        assert_one_line_error(
+            run_cli(*command, timeout=TIMEOUT, subprocess=True), "mlp.data", "named pipe (FIFO)"
+        )
     assert not (tmp_path / "o").exists()
 
 
@@ -78,7 +83,9 @@ def test_fifo_as_inputs(mlp, parts, tmp_path):
     fifo = tmp_path / "x.npy"
     os.mkfifo(fifo)
     for command in (["verify", mlp, *parts, "--inputs", fifo], ["run", *parts, "--inputs", fifo]):
-        assert_one_line_error(run_cli(*command, timeout=TIMEOUT), "x.npy", "named pipe (FIFO)")
+        assert_one_line_error(
+            run_cli(*command, timeout=TIMEOUT, subprocess=True), "x.npy", "named pipe (FIFO)"
+        )
 
 
 def test_directory_and_device(tmp_path):
@@ -86,7 +93,7 @@ def test_directory_and_device(tmp_path):
     folder.mkdir()
     assert_one_line_error(run_cli("inspect", folder), "folder.onnx", "a directory")
     assert_one_line_error(
-        run_cli("split", "/dev/zero", "--at", "a", "-o", tmp_path / "o", timeout=TIMEOUT),
+        run_cli("split", "/dev/zero", "--at", "a", "-o", tmp_path / "o", timeout=TIMEOUT, subprocess=True),
         "'/dev/zero'",
         "a character device",
     )
