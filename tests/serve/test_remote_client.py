@@ -47,7 +47,7 @@ def head(tmp_path_factory):
 
 
 def run_remote(head, url, *options):
-    return run_cli("run", head, "--remote", url, *options, timeout=120)
+    return run_cli("run", head, "--remote", url, *options, timeout=120, subprocess=True)
 
 
 def run_remote_in_process(capsys, head, url, *options):

@@ -82,7 +82,9 @@ def test_bad_settings_are_refused_before_ray_starts(chain, tmp_path, case):
         "intervene": ([*parts, "--intervene", "no_such_module:f"], "cannot load no_such_module"),
         "batch": ([*parts, "--batch-wait", "soon"], "--batch-wait 'soon' is not a duration"),
     }[case]
-    done = run_cli("serve", *args, "--port", str(free_port()))
+    # A process of its own: the refusal comes before Ray starts or logs a line,
+    # which only a new process shows (this one may have Ray loaded).
+    done = run_cli("serve", *args, "--port", str(free_port()), subprocess=True)
     assert done.returncode == 2, done.stderr
     assert expected in done.stderr, done.stderr
     assert "starting Ray" not in done.stderr
@@ -166,7 +168,9 @@ def test_a_port_in_use_is_refused_before_ray_starts(chain, ray_logs, both_comman
         taken.bind((host, 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = run_cli("serve", chain.parts[0], "--port", str(port), "--host", "127.0.0.1", timeout=120)
+        done = run_cli(
+            "serve", chain.parts[0], "--port", str(port), "--host", "127.0.0.1", timeout=120, subprocess=True
+        )
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == [
         f"modelcut: error: cannot listen on 127.0.0.1:{port} (Address already in use); choose another --port"

@@ -234,6 +234,7 @@ def test_split_computing_sends_only_the_cut(served, chain, cluster, tmp_path):
             str(tmp_path / "in.npz"),
             "--save",
             str(tmp_path / "out.npz"),
+            subprocess=True,  # this process is the cluster's Ray driver: its threads share the descriptors
         )
         assert done.returncode == 0, done.stderr
         assert f"sent {len(encode_npz(boundary)) / 1024:.1f} KiB to {tail.url}" in done.stdout
@@ -242,7 +243,9 @@ def test_split_computing_sends_only_the_cut(served, chain, cluster, tmp_path):
             assert_equal_outputs(dict(saved), chain.whole)
 
         # sending the whole model's input to the tail is refused with the reason
-        done = run_cli("run", chain.parts[0], chain.parts[1], chain.parts[2], "--remote", tail.url)
+        done = run_cli(
+            "run", chain.parts[0], chain.parts[1], chain.parts[2], "--remote", tail.url, subprocess=True
+        )
         assert done.returncode == 2
         assert "answered 400: request: missing input(s)" in done.stderr
 
