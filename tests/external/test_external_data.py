@@ -3,13 +3,12 @@
 # and malicious external data references, which must be refused with one
 # clear line before anything is read outside the model's folder or written.
 import os
-import subprocess
 
 import modelcut
 import numpy as np
 import onnx
 import pytest
-from cli_support import cli_argv
+from cli_support import run_cli
 from external_support import mlp_with_skip, over_two_gigabytes, save_external, set_external
 
 MODES = ["inline", "external", "in-place", "auto"]
@@ -160,12 +159,7 @@ def test_malicious_external_data_is_refused(tmp_path, case, both_commands):
     before = files_in(folder)
 
     for command in (["split", path, "--at", "fc2", "-o", tmp_path / "out"], ["inspect", path]):
-        result = subprocess.run(
-            [*cli_argv(), *map(str, command)],
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-        )
+        result = run_cli(*command)
         assert result.returncode == 2, result
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("modelcut: error: "), result.stderr

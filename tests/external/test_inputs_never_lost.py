@@ -5,29 +5,16 @@
 # afterwards and nothing half-written.
 import hashlib
 import os
-import subprocess
 
 import modelcut
 import numpy as np
 import onnx
 import pytest
-from cli_support import cli_argv, cli_env
+from cli_support import run_cli
 from external_support import mlp_with_skip
 
 # Both commands: the Python one and the native executable.
 pytestmark = pytest.mark.usefixtures("both_commands")
-
-
-def run_cli(*args):
-    return subprocess.run(
-        [*cli_argv(), *map(str, args)],
-        check=False,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-        env=cli_env(),
-    )
 
 
 def snapshot(folder) -> dict[str, str]:
@@ -97,16 +84,7 @@ def test_merge_force_over_the_weight_file_that_in_place_parts_read(tmp_path):
     assert snapshot(tmp_path) == before
     # The same file by another name (relative, through a "..") is refused too.
     (tmp_path / "sub").mkdir()
-    result = subprocess.run(
-        [*cli_argv(), "merge", *parts, "-o", "sub/../w.bin", "--force"],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-        env=cli_env(),
-    )
+    result = run_cli("merge", *parts, "-o", "sub/../w.bin", "--force", cwd=tmp_path)
     assert_refused(result, "is the input")
     assert snapshot(tmp_path) == before
 

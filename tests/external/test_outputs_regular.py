@@ -8,14 +8,13 @@ import os
 import re
 import socket
 import stat
-import subprocess
 import tempfile
 
 import modelcut
 import numpy as np
 import onnx
 import pytest
-from cli_support import cli_argv, cli_env
+from cli_support import run_cli
 from external_support import mlp_with_skip
 
 KINDS = {
@@ -25,18 +24,6 @@ KINDS = {
     "link to a file": ("a symbolic link", stat.S_ISLNK),
     "link to a folder": ("a symbolic link", stat.S_ISLNK),
 }
-
-
-def run_cli(*args):
-    return subprocess.run(
-        [*cli_argv(), *map(str, args)],
-        check=False,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-        env=cli_env(),
-    )
 
 
 def make_special(path, kind: str) -> None:
