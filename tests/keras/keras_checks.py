@@ -3,11 +3,11 @@ run chains and compare."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import modelcut
 import numpy as np
+from cli_support import run_cli  # noqa: F401 - the Keras tests import it from here
 
 
 def split(model: Path, at, output: Path) -> list[Path]:
@@ -83,19 +83,3 @@ def assert_same_weights(model, parts) -> None:
             assert len(weights) == len(source[name]), name
             for got, want in zip(weights, source[name]):
                 assert np.array_equal(got, want), f"layer {name!r} got another layer's weights"
-
-
-def run_cli(*args, cwd=None):
-    """Runs `modelcut ARGS` in a fresh process, as a user would (the Python
-    command, or the native executable under the both_commands fixture)."""
-    from cli_support import cli_argv, cli_env
-
-    return subprocess.run(
-        [*cli_argv(), *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-        env=cli_env(),
-    )
