@@ -4,25 +4,12 @@ into one model that computes what the original computes."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import keras
 import live_models
 import modelcut
 import numpy as np
 import pytest
-
-
-def _run_cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "modelcut.cli", *map(str, args)],
-        check=False,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-    )
+from cli_support import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -121,19 +108,19 @@ def test_merge_of_keras_part_files_through_the_cli(tmp_path):
     case.model.save(path)
     files = modelcut.split(path, at=["d2", "act"], output_dir=tmp_path / "parts").paths
     merged_path = tmp_path / "merged.keras"
-    done = _run_cli("merge", *files, "-o", merged_path)
+    done = run_cli("merge", *files, "-o", merged_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(merged_path)
     merged = keras.models.load_model(merged_path)
     assert np.array_equal(np.asarray(merged(case.inputs)), np.asarray(case.model(case.inputs)))
     # An existing output is kept unless --force.
-    refused = _run_cli("merge", *files, "-o", merged_path)
+    refused = run_cli("merge", *files, "-o", merged_path)
     assert refused.returncode == 2 and "already exists" in refused.stderr
-    assert _run_cli("merge", *files, "-o", merged_path, "--force").returncode == 0
+    assert run_cli("merge", *files, "-o", merged_path, "--force").returncode == 0
     # A part is never overwritten, and the output must be a .keras file.
-    refused = _run_cli("merge", *files, "-o", files[0], "--force")
+    refused = run_cli("merge", *files, "-o", files[0], "--force")
     assert refused.returncode == 2 and "is the input" in refused.stderr
-    refused = _run_cli("merge", *files, "-o", tmp_path / "merged.h5")
+    refused = run_cli("merge", *files, "-o", tmp_path / "merged.h5")
     assert refused.returncode == 2 and ".keras" in refused.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["merged.keras", "parts", "residual.keras"]
 
@@ -158,7 +145,7 @@ def test_merge_refuses_parts_that_do_not_chain(tmp_path):
         modelcut.merge([parts[1], parts[0]])
     case.model.save(tmp_path / "residual.keras")
     files = modelcut.split(tmp_path / "residual.keras", at=["d2"], output_dir=tmp_path / "p").paths
-    refused = _run_cli("merge", files[1], files[0], "-o", tmp_path / "m.keras")
+    refused = run_cli("merge", files[1], files[0], "-o", tmp_path / "m.keras")
     assert (
         refused.returncode == 2
         and "modelcut: error:" in refused.stderr

@@ -6,28 +6,16 @@ file and nothing written. The graph is the fuzz seed frozen by TensorFlow
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
-from cli_support import cli_argv, cli_env
+from cli_support import run_cli
 
 SEED = Path(__file__).resolve().parent.parent / "fuzz" / "corpus" / "fuzz_pb" / "keras_seed_frozen.pb"
 
 
 # Both commands: the Python one and the native executable.
 pytestmark = pytest.mark.usefixtures("both_commands")
-
-
-def run_cli(*args):
-    return subprocess.run(
-        [*cli_argv(), *map(str, args)],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-        env=cli_env(),
-    )
 
 
 def test_split_frozen_graph_at_keras_layer_name(tmp_path):
