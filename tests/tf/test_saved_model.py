@@ -10,11 +10,10 @@ cut are checked against the layer's output as Keras computes it.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from cli_support import run_cli
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras
@@ -25,14 +24,9 @@ from tf_models import Residual
 MOBILENET_CUTS = ["block_2_add", "block_13_expand_relu"]
 
 
-def modelcut_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "modelcut.cli", *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=600,
-    )
+def modelcut_cli(*args: str, subprocess: bool = False):
+    """cli_support.run_cli: the Python command, in this process unless `subprocess`."""
+    return run_cli(*args, subprocess=subprocess)
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +160,8 @@ def test_bad_savedmodels_exit_2_and_write_nothing(residual, tmp_path):
 
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = modelcut_cli("split", str(empty), "--at", "fc2", "-o", str(tmp_path / "o1"))
+    # A process of its own: TensorFlow logs nothing before the one line.
+    result = modelcut_cli("split", str(empty), "--at", "fc2", "-o", str(tmp_path / "o1"), subprocess=True)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not (tmp_path / "o1").exists()
@@ -264,6 +259,6 @@ def test_frozen_graph_of_a_savedmodel_verified_as_pb_parts(residual, tmp_path):
 def test_run_refuses_tensorflow_parts_with_a_pointer(residual, tmp_path):
     _, folder = residual
     paths = modelcut.split(folder, at="fc2", output_dir=tmp_path / "parts").paths
-    result = modelcut_cli("run", *paths)
+    result = modelcut_cli("run", *paths, subprocess=True)  # the one line, TensorFlow quiet: a new process
     assert result.returncode == 2
     assert "modelcut run runs ONNX parts" in result.stderr and len(result.stderr.strip().splitlines()) == 1
