@@ -28,26 +28,37 @@ def both_commands(request):
     use_command("python")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cached_models_untouched():
+    """Fails the session if a test changed a model of the on-disk cache
+    (tests/model_cache.py): cached models are shared by every run."""
+    yield
+    import model_cache
+
+    changed = model_cache.changed_entries()
+    lines = "\n".join(changed)
+    assert not changed, f"tests changed cached models (copy a model before changing it):\n{lines}"
+
+
 @pytest.fixture(scope="session")
-def zoo_model(tmp_path_factory):
+def zoo_model():
     """Factory ``zoo_model(name) -> Path`` of the exported ONNX file of the
-    end-to-end zoo model ``name`` (tests/e2e/zoo.py). Each model is built (and
-    checked with onnx + onnxruntime) at most once per session, whichever
-    folder asks first: tests/e2e and tests/native cut the same files."""
+    end-to-end zoo model ``name`` (tests/e2e/zoo.py), from the test model
+    cache (tests/model_cache.py): built (and checked with onnx + onnxruntime)
+    only when not cached. tests/e2e, tests/native and tests/serve cut the
+    same files; the files are read-only to them."""
     folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "e2e")
     if folder not in sys.path:
         sys.path.insert(0, folder)
+    import model_cache
     import zoo
-
-    root = tmp_path_factory.mktemp("zoo")
-    cache: dict = {}
 
     def get(name: str):
         if name not in zoo.ZOO:
             raise KeyError(f"unknown zoo model {name!r}; known: {sorted(zoo.ZOO)}")
-        if name not in cache:
-            cache[name] = zoo.build(name, root / f"{name}.onnx")
-        return cache[name]
+        return model_cache.model_file(
+            f"zoo-{name}", f"{name}.onnx", lambda path: zoo.build(name, path), sources=[zoo]
+        )
 
     return get
 

@@ -1,6 +1,6 @@
 # Fixtures of the native executable's tests: where it is. The zoo models of
 # the end-to-end tests come from tests/conftest.py's zoo_model, shared with
-# tests/e2e so that each is exported once a session.
+# tests/e2e through the test model cache (tests/model_cache.py).
 import os
 import sys
 from pathlib import Path

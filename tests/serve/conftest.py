@@ -30,11 +30,10 @@ CUTS = ["layer1.0.conv1", "layer2.0.conv1"]
 
 
 @pytest.fixture(scope="session")
-def chain(tmp_path_factory):
-    import zoo
-
+def chain(tmp_path_factory, zoo_model):
     folder = tmp_path_factory.mktemp("serve")
-    model = zoo.build("torch_resnet", folder / "resnet.onnx")
+    # A copy of the cached model, under the name the parts are named after (resnet.part1.onnx ...).
+    model = Path(shutil.copyfile(zoo_model("torch_resnet"), folder / "resnet.onnx"))
     result = modelcut.split(str(model), at=CUTS, output_dir=str(folder / "parts"))
     feeds = random_inputs(str(model), seed=3, batch=4)
     whole = modelcut.run_chain([str(model)], feeds)
