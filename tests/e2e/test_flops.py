@@ -16,6 +16,7 @@ import logging
 import warnings
 from collections import defaultdict
 
+import model_cache
 import numpy as np
 import onnx
 import pytest
@@ -102,8 +103,13 @@ def constant_bytes(onnx_model):
     return total
 
 
-def check_against_torch(model, example, path, modules):
-    onnx_model = export_dynamo(model, example, path)
+def check_against_torch(model, example, name, modules):
+    """The model's export (from the test model cache, tests/model_cache.py;
+    this file builds it) costs what FlopCounterMode counts for the model."""
+    path = model_cache.model_file(
+        f"flops-{name}", f"{name}.onnx", lambda path: export_dynamo(model, example, path), sources=[__file__]
+    )
+    onnx_model = onnx.load(str(path))
     costs = _core.node_costs(str(path), inferred_types(str(path)), example.shape[0], {})
     expected, total = torch_flops_per_module(model, example)
     got = modelcut_flops_per_module(onnx_model, costs)
@@ -128,21 +134,21 @@ def check_against_torch(model, example, path, modules):
     return got[""], total
 
 
-def test_resnet18_macs_and_parameters_match_torch(tmp_path):
+def test_resnet18_macs_and_parameters_match_torch():
     torchvision = pytest.importorskip("torchvision")
     torch.manual_seed(0)
     model = torchvision.models.resnet18(weights=None).eval()
     example = torch.randn(2, 3, 224, 224)
-    ours, theirs = check_against_torch(model, example, tmp_path / "resnet18.onnx", 37)
+    ours, theirs = check_against_torch(model, example, "resnet18", 37)
     print(f"resnet18, batch 2: modelcut {ours} FLOPs (2 x MACs), FlopCounterMode {theirs}")
 
 
-def test_transformer_macs_and_parameters_match_torch(tmp_path):
+def test_transformer_macs_and_parameters_match_torch():
     torch.manual_seed(0)
     layer = nn.TransformerEncoderLayer(64, 4, dim_feedforward=128, dropout=0.0, batch_first=True)
     model = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False).eval()
     example = torch.randn(3, 16, 64)
-    ours, theirs = check_against_torch(model, example, tmp_path / "encoder.onnx", 9)
+    ours, theirs = check_against_torch(model, example, "encoder", 9)
     print(f"transformer encoder, batch 3: modelcut {ours} FLOPs, FlopCounterMode {theirs}")
 
 
@@ -150,21 +156,25 @@ def test_transformer_macs_and_parameters_match_torch(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def mobilenet(tmp_path_factory):
+def mobilenet():
+    """(model, folder of model.keras, model.h5 and model.onnx by tf2onnx); the
+    files from the test model cache (tests/model_cache.py), read-only."""
     import zoo
 
     keras, _ = zoo._keras()
     keras.utils.clear_session()
     keras.utils.set_random_seed(3)
     model = keras.applications.MobileNetV2(input_shape=(96, 96, 3), alpha=0.35, weights=None, classes=10)
-    folder = tmp_path_factory.mktemp("mobilenet")
-    model.save(folder / "model.keras")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        logging.getLogger("absl").setLevel(logging.ERROR)
-        model.save(folder / "model.h5")
-    zoo.keras_to_onnx(model, folder / "model.onnx", ["input"])
-    return model, folder
+
+    def save(folder):
+        model.save(folder / "model.keras")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            logging.getLogger("absl").setLevel(logging.ERROR)
+            model.save(folder / "model.h5")
+        zoo.keras_to_onnx(model, folder / "model.onnx", ["input"])
+
+    return model, model_cache.entry("flops-keras_mobilenetv2", save, sources=[__file__, zoo])
 
 
 def hand_macs(layer):

@@ -32,18 +32,21 @@ import time
 from collections import Counter
 
 import layer_models
+import model_cache
 import modelcut
 import numpy as np
 import pytest
+import zoo
 
 EXPORTERS = ("torchscript", "dynamo")
 RTOL = 1e-4  # of the largest magnitude in the reference
 
 
 @pytest.fixture(scope="module")
-def torch_exports(tmp_path_factory):
-    """(model name) -> (model, args, feeds, hooks, {exporter: path}); each model exported once per exporter."""
-    root = tmp_path_factory.mktemp("layer_names")
+def torch_exports():
+    """(model name) -> (model, args, feeds, hooks, {exporter: path}). The exports
+    come from the test model cache (tests/model_cache.py) and are read-only;
+    the model is built afresh (seeded: the weights it was exported with)."""
     cache = {}
 
     def get(name):
@@ -51,8 +54,13 @@ def torch_exports(tmp_path_factory):
             model, args, input_names = layer_models.TORCH_BUILDERS[name]()
             hooks = layer_models.module_outputs(model, args)
             paths = {
-                exporter: layer_models.export_torch(
-                    model, args, input_names, root / f"{name}_{exporter}.onnx", exporter == "dynamo"
+                exporter: model_cache.model_file(
+                    f"layer_names-{name}-{exporter}",
+                    f"{name}_{exporter}.onnx",
+                    lambda path, exporter=exporter: layer_models.export_torch(
+                        model, args, input_names, path, exporter == "dynamo"
+                    ),
+                    sources=[layer_models],
                 )
                 for exporter in EXPORTERS
             }
@@ -178,17 +186,24 @@ def test_a_dropped_layer_names_the_cut_with_the_same_values(torch_exports):
 
 @pytest.fixture(scope="module")
 def keras_model():
+    """(model, image, layer outputs, folder of mobilenetv2.onnx by tf2onnx and
+    mobilenetv2.keras), the files from the test model cache (tests/model_cache.py)
+    and read-only; the model is built afresh (seeded: the weights they hold)."""
     model = layer_models.build_keras_mobilenetv2()
     image = np.random.default_rng(15).standard_normal((1, 32, 32, 3)).astype("float32")
-    return model, image, layer_models.keras_layer_outputs(model, image)
+
+    def save(folder):
+        zoo.keras_to_onnx(model, folder / "mobilenetv2.onnx", ["input"])
+        model.save(folder / "mobilenetv2.keras")
+
+    folder = model_cache.entry("layer_names-keras_mobilenetv2", save, sources=[layer_models, zoo])
+    return model, image, layer_models.keras_layer_outputs(model, image), folder
 
 
-def test_every_keras_layer_resolves_through_tf2onnx(keras_model, tmp_path):
-    import zoo
-
+def test_every_keras_layer_resolves_through_tf2onnx(keras_model):
     started = time.perf_counter()
-    model, image, outputs = keras_model
-    path = zoo.keras_to_onnx(model, tmp_path / "mobilenetv2.onnx", ["input"])
+    model, image, outputs, folder = keras_model
+    path = folder / "mobilenetv2.onnx"
     counts = Counter()
     compare = []
     for name, expected in outputs.items():
@@ -221,9 +236,8 @@ def test_every_keras_layer_resolves_natively(keras_model, tmp_path):
     import keras
 
     started = time.perf_counter()
-    model, image, outputs = keras_model
-    path = tmp_path / "mobilenetv2.keras"
-    model.save(path)
+    model, image, outputs, folder = keras_model
+    path = folder / "mobilenetv2.keras"
     cuts = modelcut.resolve(path, [f"layer:{name}" for name in outputs], infer_shapes=False)
     for name, cut in zip(outputs, cuts):
         # A Keras layer's output is a value of its own, named after the layer.

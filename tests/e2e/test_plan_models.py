@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import math
 
+import model_cache
 import modelcut
 import numpy as np
 import onnx
 import plan_zoo  # imports torchvision, which must come before TensorFlow
 import pytest
+import zoo
 from modelcut.verify_keras import load_keras_model, verify_keras
 from onnx import numpy_helper
 
@@ -27,23 +29,23 @@ PARAMS_SLACK = 0.10  # largest stage vs total / 4, for parameter plans
 TIME_SLACK = 0.15  # slowest stage vs the ideal, by the profile's times
 
 
+# name -> (the plan_zoo builder that writes it into a folder, its file there)
+PLAN_MODELS = {
+    "transformer": (plan_zoo.build_transformer, "transformer24.onnx"),
+    "resnet50": (plan_zoo.build_resnet50, "resnet50.onnx"),
+    "keras": (plan_zoo.build_keras_cnn, "mobilenetv2.keras"),
+    "keras_onnx": (plan_zoo.build_keras_cnn, "mobilenetv2.onnx"),
+}
+
+
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    """name -> path, each exported once for the module."""
-    folder = tmp_path_factory.mktemp("plan_models")
-    cache = {}
+def models():
+    """name -> path, from the test model cache (tests/model_cache.py): exported
+    only when not cached, and read-only."""
 
     def get(name):
-        if name not in cache:
-            if name == "transformer":
-                cache[name] = plan_zoo.build_transformer(folder)
-            elif name == "resnet50":
-                cache[name] = plan_zoo.build_resnet50(folder)
-            elif name in ("keras", "keras_onnx"):
-                cache["keras"], cache["keras_onnx"] = plan_zoo.build_keras_cnn(folder)
-            else:
-                raise KeyError(name)
-        return cache[name]
+        build, file_name = PLAN_MODELS[name]
+        return model_cache.entry(f"plan_zoo-{build.__name__}", build, sources=[plan_zoo, zoo]) / file_name
 
     return get
 
