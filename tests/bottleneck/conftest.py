@@ -1,6 +1,7 @@
 """Fixtures for the bottleneck tests: the digits CNN of examples/attribution.py,
-trained once per session (seeded, a few seconds), cut live at its conv2
-(modelcut.split), and the statistics at the cut over its training images."""
+trained (seeded, a few seconds) only when the test model cache
+(tests/model_cache.py) has no copy, cut live at its conv2 (modelcut.split),
+and the statistics at the cut over its training images."""
 
 from __future__ import annotations
 
@@ -26,9 +27,15 @@ def digits():
 @pytest.fixture(scope="session")
 def digits_cnn(digits):
     import attribution
+    import keras
+    import model_cache
 
-    train_x, _, train_y, _ = digits
-    return attribution.train_digits_cnn(train_x, train_y)
+    def train(folder):
+        train_x, _, train_y, _ = digits
+        attribution.train_digits_cnn(train_x, train_y).save(folder / "digits_cnn.keras")
+
+    folder = model_cache.entry("bottleneck-digits_cnn", train, sources=[attribution])
+    return keras.models.load_model(folder / "digits_cnn.keras")
 
 
 @pytest.fixture(scope="session")

@@ -16,15 +16,18 @@ import keras_builders  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def keras_model(tmp_path_factory):
+def keras_model():
     """Factory ``keras_model(file_name) -> Path`` of a saved test model (see
-    keras_builders.BUILDERS), built at most once per session."""
-    root = tmp_path_factory.mktemp("keras_models")
-    cache: dict[str, Path] = {}
+    keras_builders.BUILDERS) from the test model cache (tests/model_cache.py),
+    saved only when not cached. The file is read-only: copy it to change it."""
+    import model_cache
 
     def get(name: str) -> Path:
-        if name not in cache:
-            cache[name] = Path(keras_builders.BUILDERS[name](str(root / name)))
-        return cache[name]
+        return model_cache.model_file(
+            f"keras-{name}",
+            name,
+            lambda path: keras_builders.BUILDERS[name](str(path)),
+            sources=[keras_builders],
+        )
 
     return get

@@ -17,13 +17,24 @@ import plan_models  # noqa: E402
 
 @pytest.fixture(scope="session")
 def model(tmp_path_factory):
-    """Factory ``model(file_name) -> str`` (see plan_models.BUILDERS)."""
+    """Factory ``model(file_name) -> str`` (see plan_models.BUILDERS). The
+    exported ones come from the test model cache (tests/model_cache.py) and
+    are read-only; the model written from ONNX text is written per session."""
+    import model_cache
+
     root = tmp_path_factory.mktemp("plan_models")
     cache: dict[str, str] = {}
 
     def get(name: str) -> str:
         if name not in cache:
-            cache[name] = plan_models.BUILDERS[name](str(root / name))
+            build = plan_models.BUILDERS[name]
+            if name in plan_models.EXPORTED:
+                path = model_cache.model_file(
+                    f"plan-{name}", name, lambda path: build(str(path)), sources=[plan_models]
+                )
+                cache[name] = str(path)
+            else:
+                cache[name] = build(str(root / name))
         return cache[name]
 
     return get

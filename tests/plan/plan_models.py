@@ -126,3 +126,5 @@ BUILDERS = {
     "residual.keras": keras_residual,
     "shared.keras": keras_shared,
 }
+# Made by an exporter (cached between runs, tests/model_cache.py); the rest is written from text.
+EXPORTED = {"cnn.onnx", "residual.keras", "shared.keras"}

@@ -20,29 +20,17 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import keras
+import model_cache
 import tensorflow as tf
-from tensorflow.python.framework.convert_to_constants import (
-    convert_variables_to_constants_v2,
-)
-from tf_models import Residual
+import tf_models
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    """(path of the frozen graph with _output_shapes, path without, GraphDef)."""
-    folder = tmp_path_factory.mktemp("exported")
-    keras.utils.clear_session()
-    keras.utils.set_random_seed(0)
-    model = Residual(name="res")
-    model(np.zeros((1, 8), np.float32))
-    model.export(str(folder / "saved"))
-    loaded = tf.saved_model.load(str(folder / "saved"))  # kept alive: the signature reads its variables
-    frozen = convert_variables_to_constants_v2(loaded.signatures["serving_default"])
-    with_shapes = frozen.graph.as_graph_def(add_shapes=True)
-    (folder / "res.pb").write_bytes(with_shapes.SerializeToString())
-    (folder / "res_noshapes.pb").write_bytes(frozen.graph.as_graph_def().SerializeToString())
-    return folder / "res.pb", folder / "res_noshapes.pb", with_shapes
+def exported():
+    """(path of the frozen graph with _output_shapes, path without, GraphDef),
+    from the test model cache (tests/model_cache.py): read-only."""
+    folder = model_cache.entry("tf-residual-frozen", tf_models.freeze_residual, sources=[tf_models])
+    return folder / "res.pb", folder / "res_noshapes.pb", load_graph_def(folder / "res.pb")
 
 
 def load_graph_def(path) -> tf.compat.v1.GraphDef:

@@ -17,9 +17,10 @@ from cli_support import run_cli
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras
+import model_cache
 import modelcut
 import tensorflow as tf
-from tf_models import Residual
+import tf_models
 
 MOBILENET_CUTS = ["block_2_add", "block_13_expand_relu"]
 
@@ -29,23 +30,18 @@ def modelcut_cli(*args: str, subprocess: bool = False):
     return run_cli(*args, subprocess=subprocess)
 
 
+# The SavedModels come from the test model cache (tests/model_cache.py) and
+# are read-only; the Keras models beside them are rebuilt from the same seed.
 @pytest.fixture(scope="module")
-def mobilenet(tmp_path_factory):
-    keras.utils.set_random_seed(0)
-    model = keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3), classes=10)
-    folder = str(tmp_path_factory.mktemp("mobilenet") / "mobilenet")
-    model.export(folder, verbose=False)
-    return model, folder
+def mobilenet():
+    folder = model_cache.entry("tf-mobilenet", tf_models.export_mobilenet, sources=[tf_models])
+    return tf_models.mobilenet(), str(folder / "mobilenet")
 
 
 @pytest.fixture(scope="module")
-def residual(tmp_path_factory):
-    keras.utils.set_random_seed(1)
-    model = Residual()
-    model(np.zeros((1, 8), np.float32))
-    folder = str(tmp_path_factory.mktemp("residual") / "residual")
-    model.export(folder, verbose=False)
-    return model, folder
+def residual():
+    folder = model_cache.entry("tf-residual", tf_models.export_residual, sources=[tf_models])
+    return tf_models.residual(1), str(folder / "residual")
 
 
 def serving(folder: str):

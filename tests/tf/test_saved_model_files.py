@@ -8,14 +8,13 @@ from __future__ import annotations
 import os
 import shutil
 
-import numpy as np
 import pytest
 from cli_support import assert_one_line_error, run_cli
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-import keras
+import model_cache
 import modelcut
-from tf_models import Residual
+import tf_models
 
 pytestmark = pytest.mark.usefixtures("both_commands")  # the Python command and the native executable
 
@@ -23,13 +22,10 @@ DATA = os.path.join("variables", "variables.data-00000-of-00001")
 
 
 @pytest.fixture(scope="module")
-def saved_model(tmp_path_factory):
-    keras.utils.set_random_seed(1)
-    model = Residual()
-    model(np.zeros((1, 8), np.float32))
-    folder = tmp_path_factory.mktemp("residual") / "residual"
-    model.export(str(folder), verbose=False)
-    return folder
+def saved_model():
+    """The residual SavedModel of test_saved_model.py, from the test model
+    cache (tests/model_cache.py): read-only, copy_of() it to change it."""
+    return model_cache.entry("tf-residual", tf_models.export_residual, sources=[tf_models]) / "residual"
 
 
 def copy_of(saved_model, tmp_path, name="copy"):
