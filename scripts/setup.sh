@@ -89,19 +89,19 @@ fi
 
 # The package is built and installed again only when its sources changed
 # since the last install (or it no longer imports): CI runs this script first.
-# Its build folder is build/cpp, with the C++ unit tests and the native
-# command, so that scripts/test.sh runs ctest on the same build instead of
-# compiling everything a second time.
+# Its build folder (build/<wheel tag>) is not the one scripts/test.sh runs
+# ctest in (build/cpp): the native command built there is the plain CMake
+# build, without the package beside it, which the tests of the command
+# alone need. ccache makes the second compilation mostly hits.
 source scripts/build_env.sh
 installed=.venv/.modelcut-installed
-sources=$({ git ls-files -z -- CMakeLists.txt pyproject.toml src include python tests/cpp \
+sources=$({ git ls-files -z -- CMakeLists.txt pyproject.toml src include python \
   | xargs -0 sha256sum | sha256sum; } 2>/dev/null) || sources=""  # not a git checkout: always install
 if [ -z "$sources" ] || [ "$(cat "$installed" 2>/dev/null)" != "$sources" ] \
     || ! (cd / && "$OLDPWD/.venv/bin/python" -c "import modelcut._core" 2>/dev/null); then
   echo "setup: building and installing modelcut" >&2
   rm -f "$installed"
-  .venv/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall \
-    -C build-dir=build/cpp -C cmake.define.MODELCUT_BUILD_TESTS=ON .
+  .venv/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall .
   echo "$sources" > "$installed"
 else
   echo "setup: modelcut is installed from these sources already" >&2

@@ -49,14 +49,12 @@ phase_done setup
 bash scripts/lint.sh
 phase_done lint
 
-# setup.sh builds modelcut, its unit tests and the native command in
-# build/cpp (one compilation for pip and ctest), unless those sources are
-# installed already; a build folder made before then is configured here.
+# setup.sh builds and installs the package (unless these sources are
+# installed already); build/cpp is the plain CMake build of the library,
+# the native command and the unit tests.
 bash scripts/setup.sh
 source scripts/build_env.sh
-if [ ! -f build/cpp/CMakeCache.txt ]; then
-  cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DMODELCUT_BUILD_TESTS=ON >/dev/null
-fi
+cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DMODELCUT_BUILD_TESTS=ON >/dev/null
 cmake --build build/cpp
 phase_done build
 ctest --test-dir build/cpp --output-on-failure -j 2
