@@ -26,7 +26,7 @@ from onnx import numpy_helper
 
 STAGES = 4
 PARAMS_SLACK = 0.10  # largest stage vs total / 4, for parameter plans
-TIME_SLACK = 0.15  # slowest stage vs the ideal, by the profile's times
+TIME_SLACK = 0.15  # slowest stage vs the best possible, by the profile's times
 
 
 # name -> (the plan_zoo builder that writes it into a folder, its file there)
@@ -139,12 +139,16 @@ def test_time_plan_on_a_profile_recorded_here(models, tmp_path, name):
     assert math.isclose(plan.ideal * STAGES, total, rel_tol=1e-3), (
         f"{name}: the stages add up to {plan.ideal * STAGES:.0f} us, the profile's nodes to {total:.0f} us"
     )
-    worst = plan.bottleneck / plan.ideal
-    proven = plan.optimal and math.isclose(plan.bottleneck, plan.lower_bound, rel_tol=1e-9)
-    assert worst <= 1 + TIME_SLACK or proven, (
-        f"{name}: cut at {plan.at}, the slowest stage is predicted at {worst:.3f}x the ideal "
-        f"{plan.ideal:.0f} us, more than {TIME_SLACK:.0%} over and not proven best (lower bound "
-        f"{plan.lower_bound:.0f} us)"
+    # A node that was preempted while it was timed can make the ideal
+    # (total / stages) out of reach for any plan; the planner's lower bound
+    # accounts for such a node, so the plan is measured against the larger
+    # of the two. Under pytest-xdist another test runs beside this one.
+    floor = max(plan.ideal, plan.lower_bound)
+    worst = plan.bottleneck / floor
+    assert worst <= 1 + TIME_SLACK, (
+        f"{name}: cut at {plan.at}, the slowest stage is predicted at {worst:.3f}x the best any "
+        f"plan could do ({floor:.0f} us: the ideal {plan.ideal:.0f} us, the lower bound "
+        f"{plan.lower_bound:.0f} us), more than {TIME_SLACK:.0%} over"
     )
     report = modelcut.verify(str(path), result.paths, feeds=feeds)
     assert report.ok, report.format_table()
