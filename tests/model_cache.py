@@ -50,10 +50,11 @@ PRUNE_DAYS = 14
 MANIFEST = ".manifest.json"
 DISABLED = ("off", "0", "no", "false")
 
-# The frameworks and exporters whose versions are part of every key (one
-# set for all: a model rarely depends on fewer than it imports), each under
-# the distribution names it is published as. Versions come from the
-# installed metadata, so that no framework is imported to compute a key.
+# The frameworks and exporters whose versions are part of every key, each
+# under the names it is published as. NB: one set for every entry, simpler
+# than knowing what each builder imports; an upgrade of any of them builds
+# every entry again. Versions come from the installed metadata, so that no
+# framework is imported to compute a key.
 DISTRIBUTIONS = (
     ("torch",),
     ("torchvision",),
