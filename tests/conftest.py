@@ -63,12 +63,47 @@ def zoo_model():
     return get
 
 
+# The modules left out of the quick run (scripts/test.sh --quick, pytest -m
+# "not slow"): each takes 25 s or more of test time in a full run (the
+# per-test times are in build/pytest.xml), mostly because it starts Ray,
+# loads TensorFlow in new processes, or exports or runs large models. The
+# quick run keeps one or more tests of every command and format.
+SLOW_MODULES = {
+    "bottleneck/test_backends.py",
+    "bottleneck/test_deletion.py",
+    "bottleneck/test_per_sample.py",
+    "e2e/test_flops.py",
+    "e2e/test_layer_names.py",
+    "e2e/test_onnx_cuts.py",
+    "e2e/test_plan_models.py",
+    "e2e/test_type_propagation.py",
+    "keras/test_keras_cli.py",
+    "keras/test_keras_code_layers.py",
+    "keras/test_keras_hostile.py",
+    "keras/test_keras_split.py",
+    "live/test_live_backends.py",
+    "native/test_hand_over.py",
+    "native/test_isolated_hand_over.py",
+    "native/test_profile_memory.py",
+    "native/test_same_output.py",
+    "serve/test_serve_cli.py",
+    "serve/test_serve_cluster.py",
+    "serve/test_serve_cwd.py",
+    "serve/test_serve_faults.py",
+    "tf/test_saved_model_files.py",
+}
+
+
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (scripts/test.sh runs two workers with --dist
-    loadgroup), every test that starts Ray runs in one worker, one after the
-    other: two Ray clusters side by side would compete for the same two cores
-    and for ports, and the serve tests time their requests."""
-    ray_folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "serve")
+    """Marks the tests of SLOW_MODULES slow. Under pytest-xdist
+    (scripts/test.sh runs two workers with --dist loadgroup), every test that
+    starts Ray runs in one worker, one after the other: two Ray clusters side
+    by side would compete for the same two cores and for ports, and the
+    serve tests time their requests."""
+    tests_folder = os.path.dirname(os.path.abspath(__file__))
     for item in items:
-        if str(item.path).startswith(ray_folder + os.sep):
+        module = os.path.relpath(str(item.path), tests_folder).replace(os.sep, "/")
+        if module in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+        if module.startswith("serve/"):
             item.add_marker(pytest.mark.xdist_group("ray"))
