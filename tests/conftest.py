@@ -107,7 +107,3 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
         if module.startswith("serve/"):
             item.add_marker(pytest.mark.xdist_group("ray"))
-    # The Ray group is the longest unit of work (about 400 s of test time in
-    # one worker): it goes first, so that the other worker takes everything
-    # else meanwhile instead of waiting for it at the end of the run.
-    items.sort(key=lambda item: 0 if item.get_closest_marker("xdist_group") else 1)
